@@ -1,0 +1,135 @@
+"""Baselines: committed JSON files beside the evals (``evals/__baselines__/<eval>.json``).
+
+A baseline holds, per system, its fingerprint, metrics and per-row outcomes, so a later run is
+compared with it (and later statistics can pair cases). The format is versioned: a file of another
+version fails loudly and says how to regenerate it. Writes are atomic (temporary file, rename).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from brittle._errors import BaselineError
+
+FORMAT_VERSION = 1
+VERSION_KEY = "brittle_baseline_version"
+UPDATE_HINT = "pytest evals/ --brittle-update-baseline (or brittle run EVAL --update-baseline)"
+
+
+@dataclass
+class SystemBaseline:
+    fingerprint: str
+    metrics: dict[str, Any]
+    outcomes: dict[str, list[Any]] = field(default_factory=dict)
+    spec: dict[str, Any] = field(default_factory=dict)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "fingerprint": self.fingerprint,
+            "spec": self.spec,
+            "metrics": self.metrics,
+            "outcomes": self.outcomes,
+        }
+
+
+@dataclass
+class Baseline:
+    eval_name: str
+    systems: dict[str, SystemBaseline] = field(default_factory=dict)
+    meta: dict[str, Any] = field(default_factory=dict)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            VERSION_KEY: FORMAT_VERSION,
+            "eval": self.eval_name,
+            **self.meta,
+            "systems": {name: self.systems[name].to_json() for name in sorted(self.systems)},
+        }
+
+
+def read_baseline(path: Path) -> Baseline | None:
+    """The baseline at ``path``, or None if there is none. Corrupt or foreign files raise."""
+    if not path.exists():
+        return None
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise BaselineError(
+            f"baseline file is corrupt or truncated ({exc})",
+            where=path,
+            fix=f"restore it from git (git checkout -- {path}) or regenerate it: {UPDATE_HINT}",
+        ) from None
+    if not isinstance(data, dict) or VERSION_KEY not in data:
+        raise BaselineError(
+            "this is not a brittle baseline (no format version)",
+            where=path,
+            fix=f"delete it and regenerate: {UPDATE_HINT}",
+        )
+    version = data[VERSION_KEY]
+    if version != FORMAT_VERSION:
+        raise BaselineError(
+            f"baseline is in format version {version}; this brittle reads version {FORMAT_VERSION}",
+            where=path,
+            key=VERSION_KEY,
+            fix=f"regenerate it with this version: {UPDATE_HINT}",
+        )
+    try:
+        systems = {
+            name: SystemBaseline(
+                fingerprint=str(entry["fingerprint"]),
+                metrics=entry["metrics"],
+                outcomes=entry.get("outcomes", {}),
+                spec=entry.get("spec", {}),
+            )
+            for name, entry in data["systems"].items()
+        }
+    except (KeyError, TypeError, AttributeError) as exc:
+        raise BaselineError(
+            f"baseline is missing a required entry ({exc})",
+            where=path,
+            fix=f"regenerate it: {UPDATE_HINT}",
+        ) from None
+    meta = {k: v for k, v in data.items() if k not in (VERSION_KEY, "eval", "systems")}
+    return Baseline(eval_name=str(data.get("eval", path.stem)), systems=systems, meta=meta)
+
+
+def atomic_write_text(path: Path, text: str) -> None:
+    """Write ``text`` to ``path`` so that readers see the old or the new file, never half."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.write(text)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def write_baseline(path: Path, baseline: Baseline) -> None:
+    atomic_write_text(path, json.dumps(baseline.to_json(), indent=1, sort_keys=False) + "\n")
+
+
+def merge_update(
+    path: Path, eval_name: str, updates: dict[str, SystemBaseline], meta: dict[str, Any]
+) -> Baseline:
+    """Write ``updates`` into the baseline at ``path``, keeping systems that were not run.
+
+    An unreadable existing file is replaced (the update is how the user fixes it).
+    """
+    try:
+        existing = read_baseline(path)
+    except BaselineError:
+        existing = None
+    baseline = existing or Baseline(eval_name=eval_name)
+    baseline.systems.update(updates)
+    baseline.meta = meta
+    write_baseline(path, baseline)
+    return baseline

@@ -1,0 +1,52 @@
+"""One set of option definitions for the pytest plugin and the ``brittle`` command line."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+
+@dataclass(frozen=True)
+class OptionDef:
+    flag: str  # without the "--brittle-" / "--" prefix
+    help: str
+    action: str = "store"
+    type: Any = None
+    default: Any = None
+    metavar: str | None = None
+    dest: str = ""
+
+
+OPTIONS = (
+    OptionDef(
+        "update-baseline",
+        "write the baselines of the evals and systems that ran (queued, written once at the end;"
+        " evals not selected are left alone)",
+        action="store_true",
+        default=False,
+        dest="update_baseline",
+    ),
+    OptionDef(
+        "report-dir",
+        "folder for run reports: <dir>/<run-id>/run.json, results.parquet, summary.md"
+        " (default: reports)",
+        default=None,
+        metavar="DIR",
+        dest="report_dir",
+    ),
+    OptionDef(
+        "no-report",
+        "do not write run reports",
+        action="store_true",
+        default=False,
+        dest="no_report",
+    ),
+    OptionDef(
+        "concurrency",
+        "maximum concurrent model calls per eval (overrides each eval's 'concurrency')",
+        type=int,
+        default=None,
+        metavar="N",
+        dest="concurrency",
+    ),
+)

@@ -1,0 +1,198 @@
+"""The pytest plugin: collects ``*.eval.yaml`` files and ``@brittle.evaluation`` functions.
+
+Each gate of each system becomes its own test item (``evals/x.eval.yaml::zero-shot::accuracy>=0.8``),
+so CI shows exactly which gate of which system failed. A system runs once, when its first gate
+item runs; reports and baseline updates are written once, at the end of the session.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from brittle._errors import BrittleError
+from brittle.evalspec import EvalSpec, build_spec, load_eval_file
+from brittle.gates import Gate
+from brittle.options import OPTIONS
+from brittle.session import BrittleSession, Options
+
+SESSION_KEY = pytest.StashKey[BrittleSession]()
+EVAL_SUFFIXES = (".eval.yaml", ".eval.yml")
+
+for _name, _value in (
+    ("LITELLM_LOCAL_MODEL_COST_MAP", "True"),
+    ("DEEPEVAL_TELEMETRY_OPT_OUT", "YES"),
+    ("HF_HUB_DISABLE_PROGRESS_BARS", "1"),
+    ("TOKENIZERS_PARALLELISM", "false"),
+):
+    os.environ.setdefault(_name, _value)
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    group = parser.getgroup("brittle", "brittle: LLM evals, brittleness suites and gates")
+    for option in OPTIONS:
+        kwargs: dict[str, Any] = {"action": option.action, "help": option.help}
+        if option.action == "store":
+            kwargs.update(default=option.default, metavar=option.metavar)
+            if option.type is not None:
+                kwargs["type"] = option.type
+        else:
+            kwargs["default"] = option.default
+        group.addoption(f"--brittle-{option.flag}", dest=f"brittle_{option.dest}", **kwargs)
+    parser.addini("brittle_report_dir", "default folder for brittle run reports", default="reports")
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    report_dir: str | None = config.getoption("brittle_report_dir") or config.getini(
+        "brittle_report_dir"
+    )
+    if config.getoption("brittle_no_report"):
+        report_dir = None
+    root = Path(str(config.rootpath))
+    options = Options(
+        update_baseline=bool(config.getoption("brittle_update_baseline")),
+        report_dir=(root / report_dir) if report_dir else None,
+        concurrency=config.getoption("brittle_concurrency"),
+    )
+    config.stash[SESSION_KEY] = BrittleSession(options)
+
+
+def _session(config: pytest.Config) -> BrittleSession:
+    return config.stash[SESSION_KEY]
+
+
+def pytest_collect_file(file_path: Path, parent: pytest.Collector) -> pytest.Collector | None:
+    if file_path.name.endswith(EVAL_SUFFIXES):
+        return EvalFile.from_parent(parent, path=file_path)
+    return None
+
+
+def pytest_pycollect_makeitem(collector: pytest.Collector, name: str, obj: Any) -> Any:
+    if getattr(obj, "__brittle_eval__", False) and callable(obj):
+        return PythonEval.from_parent(collector, name=name, function=obj)
+    return None
+
+
+class BrittleConfigFailure(Exception):
+    """Wraps a BrittleError raised at collection, to print it without a traceback."""
+
+
+def _system_collectors(parent: pytest.Collector, spec: EvalSpec) -> Iterator[pytest.Collector]:
+    for system in spec.systems:
+        yield EvalSystem.from_parent(parent, name=system.name, spec=spec)
+
+
+class _EvalCollectorMixin:
+    def repr_failure(self, excinfo: pytest.ExceptionInfo[BaseException]) -> str:  # type: ignore[override]
+        if isinstance(excinfo.value, BrittleError):
+            return f"brittle: {excinfo.value}"
+        return super().repr_failure(excinfo)  # type: ignore[misc,no-any-return]
+
+
+class EvalFile(_EvalCollectorMixin, pytest.File):
+    """A ``*.eval.yaml`` file."""
+
+    def collect(self) -> Iterator[pytest.Collector]:
+        spec = load_eval_file(self.path)
+        yield from _system_collectors(self, spec)
+
+
+class PythonEval(_EvalCollectorMixin, pytest.Collector):
+    """A test function marked with ``@brittle.evaluation`` that returns a ``brittle.Eval``."""
+
+    def __init__(self, *, function: Any, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.function = function
+
+    def collect(self) -> Iterator[pytest.Collector]:
+        definition = self.function()
+        if definition.name is None:
+            definition.name = self.name.removeprefix("test_")
+        spec = build_spec(definition, source=Path(str(self.path)))
+        yield from _system_collectors(self, spec)
+
+
+class EvalSystem(pytest.Collector):
+    """One system of an eval: its gates are the items."""
+
+    def __init__(self, *, spec: EvalSpec, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.spec = spec
+
+    def collect(self) -> Iterator[pytest.Item]:
+        if not self.spec.gates:
+            yield GateItem.from_parent(self, name="run", spec=self.spec, gate=None)
+        for gate in self.spec.gates:
+            yield GateItem.from_parent(self, name=gate.item_name, spec=self.spec, gate=gate)
+
+
+class GateFailed(Exception):
+    pass
+
+
+class GateItem(pytest.Item):
+    """One gate of one system; ``gate=None`` checks only the error budget."""
+
+    def __init__(self, *, spec: EvalSpec, gate: Gate | None, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.spec = spec
+        self.gate = gate
+        assert self.parent is not None
+        self.system_name = self.parent.name
+
+    def runtest(self) -> None:
+        session = _session(self.config)
+        if self.gate is not None and self.gate.relative and session.options.update_baseline:
+            session.run_system(self.spec, self.system_name)
+            pytest.skip("updating the baseline: relative gate not checked")
+        verdict = session.check_gate(self.spec, self.system_name, self.gate)
+        for key, value in (("now", verdict.now), ("baseline", verdict.baseline)):
+            if value is not None:
+                self.user_properties.append((f"brittle_{key}", value))
+        if verdict.passed is None:
+            pytest.skip(verdict.message)
+        if not verdict.passed:
+            gate = self.gate.name if self.gate else "error budget"
+            raise GateFailed(
+                f"{self.spec.name} / {self.system_name}: gate '{gate}' failed\n{verdict.message}"
+            )
+
+    def repr_failure(self, excinfo: pytest.ExceptionInfo[BaseException]) -> str:  # type: ignore[override]
+        if isinstance(excinfo.value, GateFailed):
+            return str(excinfo.value)
+        if isinstance(excinfo.value, BrittleError):
+            return f"brittle: {excinfo.value}"
+        return super().repr_failure(excinfo)  # type: ignore[return-value]
+
+    def reportinfo(self) -> tuple[Path, int | None, str]:
+        gate = self.gate.name if self.gate else "error budget"
+        return self.path, None, f"{self.spec.name}::{self.system_name}::{gate}"
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    state = session.config.stash.get(SESSION_KEY, None)
+    if state is None or hasattr(session.config, "workerinput"):
+        return
+    try:
+        state.finish()
+    except (BrittleError, OSError) as exc:
+        state.finish_error = f"brittle: could not write reports or baselines: {exc}"  # type: ignore[attr-defined]
+
+
+def pytest_terminal_summary(terminalreporter: Any) -> None:
+    state = terminalreporter.config.stash.get(SESSION_KEY, None)
+    if state is None:
+        return
+    lines = state.summary_lines()
+    error = getattr(state, "finish_error", None)
+    if not lines and not error:
+        return
+    terminalreporter.write_sep("=", "brittle summary")
+    for line in lines:
+        terminalreporter.write_line(line)
+    if error:
+        terminalreporter.write_line(error, red=True)

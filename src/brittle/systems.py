@@ -1,0 +1,264 @@
+"""Systems under test: a prompt on a model, a fine-tuned model, or a Python callable.
+
+Each system has a *fingerprint*: a hash of everything that determines its output (model string,
+call parameters, template text, and the content of adapter or model files it names). Results and
+baselines record it, so a report can say "the prompt changed" next to "accuracy dropped".
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib
+import inspect
+import json
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import jinja2
+import jinja2.meta
+
+from brittle._errors import ConfigError
+from brittle.gateway import CallRequest, CallResult, Gateway
+
+_JINJA = jinja2.Environment(
+    undefined=jinja2.StrictUndefined, keep_trailing_newline=False, autoescape=False
+)
+
+
+def _digest(payload: Any) -> str:
+    text = json.dumps(payload, sort_keys=True, default=str, separators=(",", ":"))
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+@dataclass(frozen=True)
+class Template:
+    """A Jinja2 template rendered with a case's input fields (``{{ text }}``).
+
+    ``source`` is the file it came from (or ``"<inline>"``), for error messages.
+    """
+
+    text: str
+    source: str = "<inline>"
+
+    def __post_init__(self) -> None:
+        try:
+            compiled = _JINJA.from_string(self.text)
+        except jinja2.TemplateSyntaxError as exc:
+            raise ConfigError(
+                f"template syntax error: {exc.message}",
+                where=self.source,
+                line=exc.lineno,
+                fix="templates use Jinja2 syntax: {{ field }} for a case's input field",
+            ) from None
+        object.__setattr__(self, "_compiled", compiled)
+
+    @property
+    def fields(self) -> frozenset[str]:
+        """The variables the template uses."""
+        return frozenset(jinja2.meta.find_undeclared_variables(_JINJA.parse(self.text)))
+
+    def render(self, inputs: Mapping[str, Any]) -> str:
+        compiled: jinja2.Template = self._compiled  # type: ignore[attr-defined]
+        return compiled.render(**inputs)
+
+    def line_of(self, name: str) -> int | None:
+        for number, line in enumerate(self.text.splitlines(), start=1):
+            if name in line:
+                return number
+        return None
+
+
+class System:
+    """Base class of systems under test."""
+
+    name: str
+    kind: str
+
+    def fingerprint(self) -> str:
+        return _digest(self.spec())
+
+    def spec(self) -> dict[str, Any]:
+        """JSON-serialisable description of what determines the output."""
+        raise NotImplementedError
+
+    def required_fields(self) -> frozenset[str]:
+        """Case input fields the system needs."""
+        return frozenset()
+
+    def prompt_for(self, inputs: Mapping[str, Any]) -> str:
+        """A readable rendering of what the system is given, for the results table."""
+        return json.dumps(dict(inputs), ensure_ascii=False, default=str)
+
+    async def run(self, inputs: Mapping[str, Any], gateway: Gateway) -> CallResult:
+        raise NotImplementedError
+
+
+@dataclass
+class LLMSystem(System):
+    """A template on a litellm model string: a prompt system, or a (fine-tuned) model system.
+
+    ``kind`` is ``"prompt"`` (a prompt engineered on a base model) or ``"model"`` (a fine-tuned
+    model with an optional minimal template). Without a template the case's single input field is
+    sent as is.
+    """
+
+    name: str
+    model: str
+    template: Template | None = None
+    system_prompt: str | None = None
+    params: dict[str, Any] = field(default_factory=dict)
+    kind: str = "prompt"
+    #: the model string actually called (relative adapter paths resolved); ``model`` stays as
+    #: written so that fingerprints do not depend on where the checkout lives.
+    call_model: str | None = None
+
+    def required_fields(self) -> frozenset[str]:
+        return self.template.fields if self.template is not None else frozenset()
+
+    def render(self, inputs: Mapping[str, Any]) -> str:
+        if self.template is not None:
+            return self.template.render(inputs)
+        if len(inputs) != 1:
+            raise ConfigError(
+                f"system '{self.name}' has no template and the case has {len(inputs)} input "
+                "fields, so brittle cannot tell which one to send",
+                key=f"systems.{self.name}.template",
+                fix="add a template such as 'template: \"{{ text }}\"'",
+            )
+        return str(next(iter(inputs.values())))
+
+    def messages(self, inputs: Mapping[str, Any]) -> tuple[dict[str, str], ...]:
+        user = {"role": "user", "content": self.render(inputs)}
+        if self.system_prompt:
+            return ({"role": "system", "content": self.system_prompt}, user)
+        return (user,)
+
+    def prompt_for(self, inputs: Mapping[str, Any]) -> str:
+        return self.render(inputs)
+
+    def spec(self) -> dict[str, Any]:
+        spec: dict[str, Any] = {
+            "kind": self.kind,
+            "model": self.model,
+            "params": self.params,
+            "template": self.template.text if self.template is not None else None,
+            "system_prompt": self.system_prompt,
+        }
+        if self.model.startswith("local/"):
+            from brittle.local import local_fingerprint
+
+            spec["model_files"] = local_fingerprint(self.call_model or self.model)
+        return spec
+
+    async def run(self, inputs: Mapping[str, Any], gateway: Gateway) -> CallResult:
+        request = CallRequest(
+            model=self.call_model or self.model, messages=self.messages(inputs), params=self.params
+        )
+        return await gateway.complete(request)
+
+
+def PromptSystem(
+    name: str,
+    model: str,
+    template: str | Template,
+    *,
+    system_prompt: str | None = None,
+    params: Mapping[str, Any] | None = None,
+) -> LLMSystem:
+    """A prompt engineered on a model: ``template`` is Jinja2 text (or a :class:`Template`)."""
+    tmpl = template if isinstance(template, Template) else Template(template)
+    return LLMSystem(name, model, tmpl, system_prompt, dict(params or {}), kind="prompt")
+
+
+def ModelSystem(
+    name: str,
+    model: str,
+    template: str | Template | None = None,
+    *,
+    system_prompt: str | None = None,
+    params: Mapping[str, Any] | None = None,
+) -> LLMSystem:
+    """A fine-tuned model (provider id, local server or ``local/base+adapter``)."""
+    tmpl = template if isinstance(template, Template) or template is None else Template(template)
+    return LLMSystem(name, model, tmpl, system_prompt, dict(params or {}), kind="model")
+
+
+@dataclass
+class CallableSystem(System):
+    """A Python function ``fn(inputs: dict) -> str`` (sync or async): a custom pipeline.
+
+    Its fingerprint hashes the function's source; pass ``version`` to mark changes the source
+    does not show (a retrained model behind it, say).
+    """
+
+    name: str
+    function: Callable[..., Any]
+    version: str | None = None
+    kind: str = "python"
+
+    def spec(self) -> dict[str, Any]:
+        fn = self.function
+        try:
+            source = inspect.getsource(fn)
+        except (OSError, TypeError):
+            source = repr(fn)
+        return {
+            "kind": self.kind,
+            "callable": f"{getattr(fn, '__module__', '?')}:{getattr(fn, '__qualname__', fn)}",
+            "source_sha256": hashlib.sha256(source.encode()).hexdigest()[:16],
+            "version": self.version,
+        }
+
+    async def run(self, inputs: Mapping[str, Any], gateway: Gateway) -> CallResult:
+        return await gateway.run_callable(self.function, inputs)
+
+
+def import_callable(reference: str, *, where: str | None, key: str) -> Callable[..., Any]:
+    """Import ``"package.module:attribute"``."""
+    module_name, _, attribute = reference.partition(":")
+    if not module_name or not attribute:
+        raise ConfigError(
+            f"'{reference}' is not of the form 'module:function'",
+            where=where,
+            key=key,
+            fix="write e.g. 'mypackage.pipelines:answer'",
+        )
+    try:
+        module = importlib.import_module(module_name)
+    except ImportError as exc:
+        raise ConfigError(
+            f"cannot import module '{module_name}': {exc}",
+            where=where,
+            key=key,
+            fix="make it importable (install the package, or put it beside conftest.py)",
+        ) from None
+    try:
+        obj = getattr(module, attribute)
+    except AttributeError:
+        raise ConfigError(
+            f"module '{module_name}' has no attribute '{attribute}'",
+            where=where,
+            key=key,
+            fix="check the name after the colon",
+        ) from None
+    if not callable(obj):
+        raise ConfigError(f"'{reference}' is not callable", where=where, key=key)
+    return obj  # type: ignore[no-any-return]
+
+
+def load_template(value: str, *, base_dir: Path, where: str, key: str) -> Template:
+    """A template given inline or as a path (relative to the eval file) to a text file."""
+    stripped = value.strip()
+    if "{{" not in value and "\n" not in stripped and stripped.endswith((".txt", ".j2", ".md")):
+        path = (base_dir / stripped).resolve()
+        if not path.is_file():
+            raise ConfigError(
+                f"template file '{stripped}' does not exist (looked for {path})",
+                where=where,
+                key=key,
+                fix="fix the path (relative to the eval file) or write the template inline",
+            )
+        return Template(path.read_text(encoding="utf-8"), source=str(path))
+    return Template(value, source=f"{where} ({key})")

@@ -1,0 +1,62 @@
+"""YAML reading with line numbers, so errors can point at the line of a bad key."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from brittle._errors import ConfigError
+
+LinePath = tuple[Any, ...]
+
+
+class _LineLoader(yaml.SafeLoader):
+    """A SafeLoader that records the 1-based line of every mapping value and sequence item."""
+
+    lines: dict[LinePath, int]
+
+
+def _walk(node: yaml.Node, path: LinePath, lines: dict[LinePath, int]) -> None:
+    lines.setdefault(path, node.start_mark.line + 1)
+    if isinstance(node, yaml.MappingNode):
+        for key_node, value_node in node.value:
+            key = key_node.value
+            lines[(*path, key)] = key_node.start_mark.line + 1
+            _walk(value_node, (*path, key), lines)
+    elif isinstance(node, yaml.SequenceNode):
+        for index, item in enumerate(node.value):
+            lines[(*path, index)] = item.start_mark.line + 1
+            _walk(item, (*path, index), lines)
+
+
+def load_yaml_with_lines(path: Path) -> tuple[Any, dict[LinePath, int]]:
+    """Parse ``path``; return the data and a map from key paths to line numbers."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ConfigError("file does not exist", where=path) from None
+    except UnicodeDecodeError as exc:
+        raise ConfigError(
+            f"file is not valid UTF-8 (byte {exc.start})", where=path, fix="re-save it as UTF-8"
+        ) from None
+    try:
+        node = yaml.compose(text, Loader=yaml.SafeLoader)
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        problem = getattr(exc, "problem", None) or str(exc)
+        context = getattr(exc, "context", None)
+        detail = f"{context}, {problem}" if context else problem
+        raise ConfigError(
+            f"malformed YAML: {detail}",
+            where=path,
+            line=mark.line + 1 if mark is not None else None,
+            fix="check indentation and quoting near that line (a value containing ': ' "
+            "or starting with '{' or '*' must be quoted)",
+        ) from None
+    lines: dict[LinePath, int] = {}
+    if node is not None:
+        _walk(node, (), lines)
+    return data, lines
