@@ -257,11 +257,13 @@ def checks_from_config(
     where: str | None = None,
     key: str = "checks",
     base_dir: str | Path | None = None,
+    lines: Mapping[int, int] | None = None,
 ) -> list[Check]:
     """Build the checks an eval file lists under ``key``.
 
     Each item is a bare name (``exact``), a one-key mapping from a name to its parameters
     (``{label: {choices: [positive, negative]}}``) or to null (``{normalized: null}``).
+    ``lines`` maps item indexes to their line in ``where``, for error messages.
     """
     if not isinstance(spec, list):
         raise ConfigError(
@@ -270,8 +272,11 @@ def checks_from_config(
     if not spec:
         raise ConfigError("lists no checks", where=where, key=key, fix=_FORMS)
     checks = []
+    file = where
     for index, item in enumerate(spec):
         item_key = f"{key}[{index}]"
+        if lines and index in lines and file is not None:
+            where = f"{file}:{lines[index]}"
         if isinstance(item, str):
             name, params = item, None
         elif isinstance(item, Mapping) and len(item) == 1:

@@ -277,7 +277,13 @@ def load_eval_file(path: Path) -> EvalSpec:
         if not isinstance(item, str):
             raise ConfigError("each suite must be a file path", where=where, key=f"suites[{index}]")
         suite_objects.append(item)
-    checks = checks_from_config(data["checks"], where=where, key="checks", base_dir=base_dir)
+    checks = checks_from_config(
+        data["checks"],
+        where=where,
+        key="checks",
+        base_dir=base_dir,
+        lines={k[1]: v for k, v in lines.items() if len(k) == 2 and k[0] == "checks"},
+    )
     gates = [
         Gate.parse(g, where=f"{where}:{lines.get(('gates', i), '?')}", key=f"gates[{i}]")
         for i, g in enumerate(data.get("gates") or [])
@@ -353,7 +359,27 @@ def build_spec(
                 )
             )
     gates = [Gate.parse(g, where=where, key=f"gates[{i}]") for i, g in enumerate(definition.gates)]
-    fields = tuple(definition.perturb_fields or _default_fields(cases))
+    raw_fields = definition.perturb_fields
+    if raw_fields is not None and (
+        isinstance(raw_fields, str) or not all(isinstance(f, str) for f in raw_fields)
+    ):
+        raise ConfigError(
+            f"'perturb_fields' must be a list of field names, not {raw_fields!r}",
+            where=where,
+            line=lines.get(("perturb_fields",)),
+            key="perturb_fields",
+            fix="write e.g. 'perturb_fields: [text]'",
+        )
+    fields = tuple(raw_fields or _default_fields(cases))
+    seed = definition.seed
+    if seed is not None and (not isinstance(seed, int) or isinstance(seed, bool)):
+        raise ConfigError(
+            f"'seed' must be a whole number, not {seed!r}",
+            where=where,
+            line=lines.get(("seed",)),
+            key="seed",
+            fix="write e.g. 'seed: 7' (unquoted), or leave it out to use each suite's seed",
+        )
     _validate_fields(cases, definition.systems, checks, fields, where=where, lines=lines)
     concurrency = definition.concurrency
     if not isinstance(concurrency, int) or isinstance(concurrency, bool) or concurrency < 1:
@@ -362,18 +388,21 @@ def build_spec(
             where=where,
             line=lines.get(("concurrency",)),
             key="concurrency",
+            fix="write e.g. 'concurrency: 16' (the number of model calls in flight at once)",
         )
-    for gate in gates:
-        if gate.family is not None and suites:
-            families = {e.family for s in suites for e in s.entries}
-            if gate.family not in families:
-                raise ConfigError(
-                    f"gate '{gate.name}' names family '{gate.family}', which no suite of this "
-                    "eval uses",
-                    where=where,
-                    key="gates",
-                    fix=f"use one of: {', '.join(sorted(families))}",
-                )
+    families = {e.family for s in suites for e in s.entries}
+    for index, gate in enumerate(gates):
+        if gate.family is not None and gate.family not in families:
+            raise ConfigError(
+                f"gate '{gate.name}' names family '{gate.family}', which no suite of this "
+                "eval uses",
+                where=where,
+                line=lines.get(("gates", index)),
+                key=f"gates[{index}]",
+                fix=f"use one of: {', '.join(sorted(families))}"
+                if families
+                else "add a suite with that family under 'suites', or drop the family",
+            )
     return EvalSpec(
         name=str(definition.name or source.stem),
         source=source,
@@ -384,7 +413,10 @@ def build_spec(
         gates=gates,
         perturb_fields=fields,
         concurrency=concurrency,
-        error_budget=ErrorBudget.parse(definition.error_budget, where=where),
+        error_budget=ErrorBudget.parse(
+            definition.error_budget,
+            where=f"{where}:{lines[('error_budget',)]}" if ("error_budget",) in lines else where,
+        ),
         seed=definition.seed,
         golden_path=golden_path,
         description=definition.description,

@@ -64,10 +64,16 @@ class ErrorBudget:
             raise ConfigError("error_budget must be a number", where=where, key="error_budget")
         if isinstance(value, int) and value >= 0:
             return cls(count=value)
+        share: float | None = None
         if isinstance(value, str) and value.strip().endswith("%"):
-            return cls(count=None, share=_parse_number(value, where=where, key="error_budget"))
-        if isinstance(value, float) and 0 <= value < 1:
-            return cls(count=None, share=value)
+            try:
+                share = float(value.strip()[:-1]) / 100
+            except ValueError:
+                share = None
+        elif isinstance(value, float):
+            share = value
+        if share is not None and 0 <= share < 1:
+            return cls(count=None, share=share)
         raise ConfigError(
             f"error_budget {value!r} is neither a count nor a share",
             where=where,

@@ -7,6 +7,7 @@ A row's reserved keys are ``id``, ``expected`` and ``tags``; every other key is 
 from __future__ import annotations
 
 import csv
+import io
 import json
 from collections.abc import Iterator, Mapping
 from pathlib import Path
@@ -14,6 +15,7 @@ from typing import Any
 
 from brittle._errors import ConfigError
 from brittle.cases import Case
+from brittle.yamlio import read_utf8
 
 RESERVED = ("id", "expected", "tags", "inputs")
 SUFFIXES = (".jsonl", ".csv", ".yaml", ".yml")
@@ -79,18 +81,20 @@ def _read_jsonl(path: Path) -> Iterator[tuple[int, Any]]:
 def _read_csv(path: Path) -> Iterator[tuple[int, Any]]:
     with _open_text(path, newline="") as handle:
         reader = csv.DictReader(handle)
+        start = 2  # the first data row follows the header
         for row in reader:
             if None in row:
                 raise ConfigError(
                     "row has more cells than the header has columns",
                     where=path,
-                    line=reader.line_num,
+                    line=start,
                     fix="quote cells that contain commas",
                 )
             record: dict[str, Any] = dict(row)
             if isinstance(record.get("tags"), str):
                 record["tags"] = [t.strip() for t in record["tags"].split(";") if t.strip()]
-            yield reader.line_num, record
+            yield start, record
+            start = reader.line_num + 1
 
 
 def _read_yaml(path: Path) -> Iterator[tuple[int, Any]]:
@@ -109,41 +113,8 @@ def _read_yaml(path: Path) -> Iterator[tuple[int, Any]]:
         yield lines.get(("cases", index), lines.get((index,), 1)), row
 
 
-def _open_text(path: Path, newline: str | None = None) -> Any:
-    # errors="strict" would raise UnicodeDecodeError mid-file; report it with the line instead.
-    return _LineCheckedReader(path, newline)
-
-
-class _LineCheckedReader:
-    """Open a file as UTF-8, turning a decoding error into a ConfigError with its line."""
-
-    def __init__(self, path: Path, newline: str | None) -> None:
-        self.path = path
-        self.newline = newline
-
-    def __enter__(self) -> Any:
-        data = self.path.read_bytes()
-        try:
-            text = data.decode("utf-8-sig")
-        except UnicodeDecodeError as exc:
-            line = data[: exc.start].count(b"\n") + 1
-            raise ConfigError(
-                "file is not valid UTF-8",
-                where=self.path,
-                line=line,
-                fix="re-save the file as UTF-8",
-            ) from None
-        if "\x00" in text:
-            line = text[: text.index("\x00")].count("\n") + 1
-            raise ConfigError(
-                "file contains a NUL byte", where=self.path, line=line, fix="remove it"
-            )
-        import io
-
-        return io.StringIO(text, newline=self.newline)
-
-    def __exit__(self, *exc: object) -> None:
-        return None
+def _open_text(path: Path, newline: str | None = None) -> io.StringIO:
+    return io.StringIO(read_utf8(path), newline=newline)
 
 
 def _to_case(row: Any, path: Path, line: int) -> Case:

@@ -67,7 +67,9 @@ def _metric_block(originals: pd.DataFrame, variants: pd.DataFrame) -> dict[str, 
     variant_accuracy = _share(int(ok_var["passed"].astype(bool).sum()), len(ok_var))
 
     base = ok_orig.set_index("case_id")[["passed", "answer"]]
-    paired = ok_var.join(base, on="case_id", rsuffix="_orig", how="inner")
+    paired = ok_var.merge(
+        base, left_on="case_id", right_index=True, how="inner", suffixes=("", "_orig")
+    )
     flips = paired["passed"].astype(bool) != paired["passed_orig"].astype(bool)
     agree = paired["answer"].fillna("\0") == paired["answer_orig"].fillna("\0")
 
@@ -115,7 +117,9 @@ def find_flips(table: pd.DataFrame) -> list[Flip]:
     originals = table[(table["family"] == ORIGINAL) & table["error"].isna()]
     variants = table[(table["family"] != ORIGINAL) & table["error"].isna()]
     base = originals.set_index("case_id")[["passed", "answer"]]
-    paired = variants.join(base, on="case_id", rsuffix="_orig", how="inner")
+    paired = variants.merge(
+        base, left_on="case_id", right_index=True, how="inner", suffixes=("", "_orig")
+    )
     flipped = paired[paired["passed"].astype(bool) != paired["passed_orig"].astype(bool)]
     return [
         Flip(

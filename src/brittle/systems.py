@@ -11,6 +11,7 @@ import hashlib
 import importlib
 import inspect
 import json
+import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -64,8 +65,9 @@ class Template:
         return compiled.render(**inputs)
 
     def line_of(self, name: str) -> int | None:
+        pattern = re.compile(r"\{[{%][^}]*\b" + re.escape(name) + r"\b")
         for number, line in enumerate(self.text.splitlines(), start=1):
-            if name in line:
+            if pattern.search(line):
                 return number
         return None
 

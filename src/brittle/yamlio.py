@@ -31,16 +31,34 @@ def _walk(node: yaml.Node, path: LinePath, lines: dict[LinePath, int]) -> None:
             _walk(item, (*path, index), lines)
 
 
-def load_yaml_with_lines(path: Path) -> tuple[Any, dict[LinePath, int]]:
-    """Parse ``path``; return the data and a map from key paths to line numbers."""
+def read_utf8(path: Path) -> str:
+    """A file's text; invalid UTF-8 or a NUL byte is a ConfigError naming the line."""
     try:
-        text = path.read_text(encoding="utf-8")
+        data = path.read_bytes()
     except FileNotFoundError:
         raise ConfigError("file does not exist", where=path) from None
+    try:
+        text = data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
         raise ConfigError(
-            f"file is not valid UTF-8 (byte {exc.start})", where=path, fix="re-save it as UTF-8"
+            f"file is not valid UTF-8 (byte 0x{data[exc.start]:02x})",
+            where=path,
+            line=data[: exc.start].count(b"\n") + 1,
+            fix="re-save the file as UTF-8",
         ) from None
+    if "\x00" in text:
+        raise ConfigError(
+            "file contains a NUL byte",
+            where=path,
+            line=text[: text.index("\x00")].count("\n") + 1,
+            fix="remove it (the file may be binary or saved as UTF-16)",
+        )
+    return text
+
+
+def load_yaml_with_lines(path: Path) -> tuple[Any, dict[LinePath, int]]:
+    """Parse ``path``; return the data and a map from key paths to line numbers."""
+    text = read_utf8(path)
     try:
         node = yaml.compose(text, Loader=yaml.SafeLoader)
         data = yaml.safe_load(text)
