@@ -1,0 +1,69 @@
+"""deepeval interop: deepeval's judged metrics as brittle checks, brittle's consistency as a
+deepeval metric, and golden sets both ways.
+
+- the ``deepeval`` check (:func:`deepeval_check`; ``- deepeval: {metric: geval, ...}`` in an eval
+  file) runs any deepeval metric on the outputs of a system under test, with a judge that is any
+  litellm model string; judge calls go through brittle's :class:`~brittle.gateway.Gateway`.
+  ``judge_repeats`` runs the judge k times per output and reports its self-agreement;
+- :class:`ConsistencyMetric` is a deepeval ``BaseMetric`` that runs a brittle system on
+  perturbations of a test case's input and scores how often the answer stays the same;
+- :func:`goldens_from_dataset`, :func:`dataset_from_cases`, :func:`export_goldens` and
+  :func:`import_goldens` move golden sets between brittle and deepeval.
+
+Importing this package is cheap and sets ``DEEPEVAL_TELEMETRY_OPT_OUT=YES`` unless the variable
+is already set (a user who turned telemetry on keeps it on). deepeval itself is imported only when
+a judged check is built or one of the deepeval-facing names below is first used.
+"""
+
+from __future__ import annotations
+
+import importlib
+import os
+from typing import TYPE_CHECKING, Any
+
+os.environ.setdefault("DEEPEVAL_TELEMETRY_OPT_OUT", "YES")
+
+from brittle.deepeval.check import METRICS, deepeval_check
+
+if TYPE_CHECKING:
+    from brittle.deepeval.consistency import ConsistencyMetric
+    from brittle.deepeval.goldens import (
+        dataset_from_cases,
+        export_goldens,
+        golden_from_case,
+        goldens_from_dataset,
+        import_goldens,
+    )
+    from brittle.deepeval.judge import GatewayJudge
+
+__all__ = [
+    "METRICS",
+    "ConsistencyMetric",
+    "GatewayJudge",
+    "dataset_from_cases",
+    "deepeval_check",
+    "export_goldens",
+    "golden_from_case",
+    "goldens_from_dataset",
+    "import_goldens",
+]
+
+_LAZY = {
+    "ConsistencyMetric": "brittle.deepeval.consistency",
+    "GatewayJudge": "brittle.deepeval.judge",
+    "dataset_from_cases": "brittle.deepeval.goldens",
+    "export_goldens": "brittle.deepeval.goldens",
+    "golden_from_case": "brittle.deepeval.goldens",
+    "goldens_from_dataset": "brittle.deepeval.goldens",
+    "import_goldens": "brittle.deepeval.goldens",
+}
+
+
+def __getattr__(name: str) -> Any:
+    """Import the deepeval-facing names on first use (deepeval takes seconds to import)."""
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
