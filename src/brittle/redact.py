@@ -1,0 +1,221 @@
+"""Keep credentials out of everything brittle writes: cache, reports, logs and error messages.
+
+Two sources of secrets are known: the values of environment variables whose names say they hold
+one (``OPENAI_API_KEY``, ``GITHUB_TOKEN``, ``AWS_SECRET_ACCESS_KEY``, ``DB_PASSWORD``, ...) and
+values brittle was handed explicitly (an ``api_key`` in a system's ``params``, see
+:func:`register`). Both are replaced wherever they occur, as are strings shaped like well-known
+key formats (``sk-...``, ``Bearer ...``, ``AKIA...``, ``ghp_...``) and ``api_key=...`` pairs.
+
+:func:`public_params` is the other half: the call parameters that may be hashed into fingerprints
+and cache keys or shown in reports, without credentials (``api_key``, headers, tokens) and with
+passwords stripped from URLs.
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+import os
+import re
+from collections.abc import Iterable, Mapping
+from typing import Any
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+
+MASK = "[REDACTED]"
+#: a secret shorter than this is not masked (it would mask ordinary words and numbers)
+MIN_SECRET_LENGTH = 8
+
+_SECRET_NAME = re.compile(
+    r"(?i)(api_?key|secret|passw(or)?d|credential|private_?key|access_?key|auth_?token|"
+    r"authorization|(^|_)(token|key)$)"
+)
+_KEY_PATTERNS = (
+    r"\bsk-[A-Za-z0-9_\-]{12,}",  # OpenAI, Anthropic (sk-ant-...), many compatible services
+    r"\b(?i:bearer)\s+[A-Za-z0-9._~+/\-]{12,}=*",
+    r"\bAKIA[0-9A-Z]{16}\b",  # AWS access key id
+    r"\bgh[pousr]_[A-Za-z0-9]{20,}",  # GitHub
+    r"\bhf_[A-Za-z0-9]{20,}",  # Hugging Face
+    r"\bxox[abprs]-[A-Za-z0-9\-]{10,}",  # Slack
+    r"\bAIza[0-9A-Za-z_\-]{30,}",  # Google
+)
+#: ``api_key='...'``, ``"token": "..."``, ``password=...`` in messages and reprs
+_PAIR = re.compile(
+    r"(?i)(\b(?:api[_-]?key|access[_-]?token|auth[_-]?token|token|secret|password|passwd)"
+    r"[\"']?\s*[:=]\s*[\"']?)([^\s\"',;}&]{4,})"
+)
+#: parameter names never hashed, stored or shown (values may carry credentials)
+SECRET_PARAMS = frozenset(
+    {
+        "api_key",
+        "api_token",
+        "token",
+        "access_token",
+        "auth_token",
+        "azure_ad_token",
+        "azure_ad_token_provider",
+        "aws_access_key_id",
+        "aws_secret_access_key",
+        "aws_session_token",
+        "vertex_credentials",
+        "client_secret",
+        "password",
+        "headers",
+        "extra_headers",
+    }
+)
+
+_registered: set[str] = set()
+
+
+def register(*values: Any) -> None:
+    """Treat these values as secrets from now on (an ``api_key`` given in ``params``, say)."""
+    for value in values:
+        if not isinstance(value, str):
+            continue
+        for part in (value, *value.split()):
+            if len(part) >= MIN_SECRET_LENGTH:
+                _registered.add(part)
+
+
+def is_secret_name(name: str) -> bool:
+    """Whether a variable or parameter of this name holds a credential."""
+    return name.lower() in SECRET_PARAMS or bool(_SECRET_NAME.search(name))
+
+
+@functools.lru_cache(maxsize=1024)
+def _secret_name(name: str | bytes) -> bool:
+    text = name.decode("utf-8", "replace") if isinstance(name, bytes) else name
+    return bool(_SECRET_NAME.search(text))
+
+
+def _environment_secrets() -> list[str]:
+    # os.environ decodes every entry on iteration (about 1 us each); its raw mapping does not
+    raw = getattr(os.environ, "_data", None)
+    if isinstance(raw, dict) and isinstance(next(iter(raw), b""), bytes):
+        return [
+            os.fsdecode(value)
+            for name, value in raw.items()
+            if len(value) >= MIN_SECRET_LENGTH and _secret_name(name)
+        ]
+    return [
+        value
+        for name, value in os.environ.items()
+        if len(value) >= MIN_SECRET_LENGTH and _secret_name(name)
+    ]
+
+
+def known_secrets() -> frozenset[str]:
+    """The secret values currently known: from the environment and from :func:`register`."""
+    found = frozenset(_environment_secrets())
+    return found.union(_registered) if _registered else found
+
+
+@functools.lru_cache(maxsize=8)
+def _compiled(secrets: frozenset[str]) -> re.Pattern[str]:
+    literals = [re.escape(s) for s in sorted(secrets, key=len, reverse=True)]
+    return re.compile("|".join([*literals, *_KEY_PATTERNS]))
+
+
+def pattern_source(secrets: Iterable[str] | None = None) -> str:
+    """The masking pattern as text (RE2-compatible), for vectorised use (pyarrow)."""
+    values = known_secrets() if secrets is None else frozenset(secrets)
+    return _compiled(values).pattern
+
+
+def scrub(text: str) -> str:
+    """``text`` with every known secret and key-like string replaced by ``[REDACTED]``."""
+    if not text:
+        return text
+    text = _compiled(known_secrets()).sub(MASK, text)
+    return _PAIR.sub(lambda m: m.group(1) + MASK, text)
+
+
+def scrub_obj(value: Any) -> Any:
+    """A copy of a JSON-like value with every string scrubbed (keys included)."""
+    if isinstance(value, str):
+        return scrub(value)
+    if isinstance(value, Mapping):
+        return {scrub(str(k)): scrub_obj(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [scrub_obj(v) for v in value]
+    return value
+
+
+def public_url(url: str) -> str:
+    """A URL without a password and without credential-like query values."""
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return scrub(url)
+    netloc = parts.netloc
+    if "@" in netloc:
+        netloc = netloc.rsplit("@", 1)[1]
+    query = parts.query
+    if query:
+        pairs = parse_qsl(query, keep_blank_values=True)
+        query = urlencode([(k, MASK if is_secret_name(k) else v) for k, v in pairs])
+    return scrub(urlunsplit((parts.scheme, netloc, parts.path, query, parts.fragment)))
+
+
+def public_params(params: Mapping[str, Any]) -> dict[str, Any]:
+    """Call parameters without credentials: safe to hash, store and show.
+
+    Secret parameters are dropped (their values are :func:`register`-ed, so a copy that shows
+    up in an error message is masked too); URLs lose passwords and key-like query values.
+    """
+    out: dict[str, Any] = {}
+    for name, value in params.items():
+        if name.lower() in SECRET_PARAMS or (
+            is_secret_name(name) and not isinstance(value, bool | int | float)
+        ):
+            if isinstance(value, str):
+                register(value)
+            elif isinstance(value, Mapping):
+                register(*(v for v in value.values() if isinstance(v, str)))
+            continue
+        if isinstance(value, str) and "://" in value:
+            value = public_url(value)
+        elif isinstance(value, Mapping):
+            value = public_params(value)
+        out[name] = value
+    return out
+
+
+class ScrubFilter(logging.Filter):
+    """A logging filter that masks secrets in a record's message before any handler sees it."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        try:
+            message = record.getMessage()
+        except Exception:  # a broken format string: leave it to logging to report
+            return True
+        cleaned = scrub(message)
+        if cleaned != message or record.args:
+            record.msg, record.args = cleaned, None
+        return True
+
+
+_FILTER = ScrubFilter()
+
+
+def scrub_loggers(*names: str) -> None:
+    """Install the masking filter on these loggers (idempotent)."""
+    for name in names:
+        logger = logging.getLogger(name)
+        if _FILTER not in logger.filters:
+            logger.addFilter(_FILTER)
+
+
+__all__ = [
+    "MASK",
+    "ScrubFilter",
+    "is_secret_name",
+    "known_secrets",
+    "pattern_source",
+    "public_params",
+    "public_url",
+    "register",
+    "scrub",
+    "scrub_loggers",
+    "scrub_obj",
+]
