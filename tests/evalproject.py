@@ -52,9 +52,26 @@ def typo_brittle(inputs):
 
 
 def degradable(inputs):
-    # reads its behaviour from mode.txt: "good", or "bad" (wrong on every third case)
-    mode = pathlib.Path("mode.txt").read_text().strip() if pathlib.Path("mode.txt").exists() else "good"
+    # reads its behaviour from mode.txt: "good", "bad" (wrong on every third case), "some"
+    # (wrong on 4 cases) or "typos" (flips as soon as a word is misspelt)
+    path = pathlib.Path("mode.txt")
+    mode = path.read_text().strip() if path.exists() else "good"
     if mode == "bad" and sum(map(ord, inputs["text"])) %% 3 == 0:
+        return OPPOSITE[inputs["hint"]]
+    if mode == "some" and sum(map(ord, inputs["text"])) %% 3 == 2:  # 4 of the 16 originals
+        return OPPOSITE[inputs["hint"]]
+    if mode == "typos":
+        return typo_brittle(inputs)
+    return inputs["hint"]
+
+
+_CALLS = {"n": 0}
+
+
+def noisy(inputs):
+    # wrong on every third call, whatever the input: randomness, not brittleness
+    _CALLS["n"] += 1
+    if _CALLS["n"] %% 3 == 0:
         return OPPOSITE[inputs["hint"]]
     return inputs["hint"]
 
@@ -111,7 +128,10 @@ gates:
 
 
 def write_project(pytester: pytest.Pytester) -> None:
-    pytester.makeini("[pytest]\naddopts = -p no:deepeval -p no:cacheprovider\n")
+    # the test systems read mode.txt, which their fingerprints do not cover: no response cache
+    pytester.makeini(
+        "[pytest]\naddopts = -p no:deepeval -p no:cacheprovider\nbrittle_cache = off\n"
+    )
     pytester.syspathinsert()
     pytester.makepyfile(sysmod=SYSTEMS_MODULE % {"texts": [t for _, t, _ in TEXTS]})
     (pytester.path / "golden.jsonl").write_text(

@@ -449,6 +449,7 @@ def test_python_check_import_errors(function: str, problem: str) -> None:
 def test_check_names_lists_the_catalogue() -> None:
     assert check_names() == [
         "contains",
+        "deepeval",
         "exact",
         "json",
         "label",
@@ -466,7 +467,7 @@ def test_unknown_check_suggests_the_closest_name() -> None:
     message = str(info.value)
     assert message.startswith("evals/sentiment.yaml: 'checks[0]': unknown check 'lable'")
     assert "did you mean 'label'?" in message
-    assert "known checks: contains, exact, json" in message
+    assert "known checks: contains, deepeval, exact, json" in message
 
 
 def test_bad_and_missing_params_are_named() -> None:

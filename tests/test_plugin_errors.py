@@ -1,4 +1,7 @@
-"""Bad inputs through the plugin: one clear message (file, line or key, problem, fix), no traceback."""
+"""Bad inputs through the plugin: one clear message (file, line or key, problem, fix).
+
+No traceback, and nothing already computed is lost.
+"""
 
 from __future__ import annotations
 

@@ -3,10 +3,13 @@
 ::
 
     BrittleError                  anything brittle raises on purpose
-    ├── ConfigError               bad user input: eval, golden, suite, gate, template, baseline files
-    │   └── BaselineError         a baseline that cannot be read (corrupt, other format version)
-    ├── ModelError                a model call that cannot be made (unknown model, missing adapter, ...)
+    ├── ConfigError               bad user input: eval, golden, suite, gate, template, baseline
+    │   ├── BaselineError         a baseline that cannot be read (corrupt, other format version)
+    │   └── CacheError            a response cache or cache export that cannot be used
+    ├── ModelError                a model call that cannot be made (unknown model, bad adapter)
+    │   └── AuthenticationFailed  the provider refused the credentials (401/403): the run stops
     └── EvalRunError              an eval that could not be run to the end
+        └── ReplayMissError       replay mode, and calls are missing from the response cache
 
 Every message names where the problem is (file, line or key), what is wrong, and how to fix it,
 so the pytest plugin and the command line print it as one paragraph, never as a traceback.
@@ -67,3 +70,26 @@ class ModelError(BrittleError):
 
 class EvalRunError(BrittleError):
     """An eval could not be run to the end."""
+
+
+class CacheError(ConfigError):
+    """The response cache (or a cache export file) is unreadable or of another format."""
+
+
+class AuthenticationFailed(ModelError):
+    """A provider refused the credentials (HTTP 401 or 403).
+
+    Retrying cannot help and every further call would fail the same way, so the gateway stops
+    making calls and the run stops with this message.
+    """
+
+
+class ReplayMissError(EvalRunError):
+    """Replay mode (``--brittle-cache=replay``) and some calls are not in the response cache.
+
+    ``missing`` holds the row ids (cases and variants) whose calls were not recorded.
+    """
+
+    def __init__(self, message: str, missing: list[str] | None = None) -> None:
+        super().__init__(message)
+        self.missing = list(missing or [])

@@ -38,6 +38,8 @@ class Variant:
     index: int
     inputs: Mapping[str, Any]
     edits: Mapping[str, Any] = field(default_factory=dict)
+    template: str | None = None
+    """The perturbed prompt template, for instruction- and format-level families (else None)."""
 
 
 def variant_id(case_id: str, perturbation: str, index: int) -> str:

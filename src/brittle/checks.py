@@ -15,6 +15,7 @@ it). Factories are registered under a name with :func:`register_check`; the buil
 ``numeric``    the first (or last) number in the output is close to the expected number
 ``similarity`` embedding cosine similarity with the expected answer reaches a threshold
 ``python``     a user function ``(output, case) -> bool | float | CheckResult`` decides
+``deepeval``   a deepeval metric judged by an LLM through the gateway (:mod:`brittle.deepeval`)
 =============  ==============================================================================
 
 Each returns a :class:`CheckResult` whose ``answer`` is what the check read from the output (a
@@ -44,7 +45,7 @@ import unicodedata
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import jsonschema.exceptions
 import jsonschema.validators
@@ -54,6 +55,9 @@ import yaml
 from brittle import embeddings
 from brittle._errors import ConfigError
 from brittle.cases import Case
+
+if TYPE_CHECKING:
+    from brittle.gateway import Gateway
 
 __all__ = [
     "Check",
@@ -86,12 +90,22 @@ class CheckResult:
     text, canonical JSON, normalised text), or None when the check reads none or found none; it
     feeds the answer-agreement metric. ``score`` is a graded value where the check has one
     (similarity, a python function's float). ``detail`` says briefly why a result failed.
+
+    Checks that call a model (LLM judges, :mod:`brittle.deepeval`) also fill in: ``error``
+    when the judge itself failed (the engine records the row as errored, never as a wrong
+    answer); ``excluded`` for a verdict that gates should leave out (an unstable judge with
+    ``drop_unstable``); ``cost`` of the judge calls; ``agreement``, the share of repeated judge
+    runs that agree with the majority verdict (1.0: stable).
     """
 
     passed: bool
     answer: str | None = None
     score: float | None = None
     detail: str = ""
+    error: str | None = None
+    excluded: bool = False
+    cost: float | None = None
+    agreement: float | None = None
 
 
 class Check:
@@ -124,6 +138,16 @@ class Check:
         if len(outputs) != len(cases):
             raise ValueError(f"check_batch got {len(outputs)} outputs for {len(cases)} cases")
         return [self.check(output, case) for output, case in zip(outputs, cases, strict=True)]
+
+    async def acheck_batch(
+        self, outputs: Sequence[str], cases: Sequence[Case], gateway: Gateway
+    ) -> list[CheckResult]:
+        """:meth:`check_batch` inside the engine's event loop, with the run's gateway.
+
+        Checks that call models (LLM judges) override this and make their calls through
+        ``gateway``, so those calls share the run's concurrency limit, caching and retries.
+        """
+        return self.check_batch(outputs, cases)
 
     def describe(self) -> str:
         """The check as a call, showing parameters that differ from their defaults."""
@@ -1433,3 +1457,8 @@ def python(
         _real(threshold, "threshold", low=0.0, high=1.0),
         _bool(requires_expected, "requires_expected"),
     )
+
+
+# The 'deepeval' check (LLM-judge metrics) registers itself; its module imports deepeval only
+# when such a check is built, so this costs nothing for evals that do not use it.
+import brittle.deepeval.check  # noqa: E402, F401

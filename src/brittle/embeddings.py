@@ -5,16 +5,22 @@ loaded lazily (importing sentence-transformers pulls in torch, which costs secon
 process: :func:`get_embedder` hands every caller the same :class:`Embedder`.
 
 Every distinct text is embedded at most once per process: vectors are kept in an in-memory cache
-keyed by the text. Behind that cache sits an optional second-level :class:`EmbeddingStore` (the
-seam for an on-disk cache shared across runs): texts missing from memory are looked up there
-before the model is asked, and new vectors are written to both.
+keyed by the text. Behind that cache sits an optional second-level :class:`EmbeddingStore`: texts
+missing from memory are looked up there before the model is asked, and new vectors are written to
+both. The process-wide embedder uses a :class:`DiskStore` (one SQLite file under
+``.brittle/embeddings``, or ``$BRITTLE_EMBEDDINGS_DIR``; ``off`` disables it), so a text embedded
+in one run is never embedded again in the next.
 """
 
 from __future__ import annotations
 
+import hashlib
 import importlib.util
+import os
+import sqlite3
 import threading
 from collections.abc import Mapping, Sequence
+from pathlib import Path
 from typing import Any, Protocol
 
 import numpy as np
@@ -64,6 +70,107 @@ class MemoryStore:
 
     def __len__(self) -> int:
         return len(self._vectors)
+
+
+EMBEDDINGS_DIR_ENV = "BRITTLE_EMBEDDINGS_DIR"
+DEFAULT_EMBEDDINGS_DIR = Path(".brittle") / "embeddings"
+_SQL_CHUNK = 500
+
+
+class DiskStore:
+    """An :class:`EmbeddingStore` in one SQLite file, shared by runs and processes.
+
+    Rows are keyed by the SHA-256 of the model name and the text, so the file never holds the
+    texts themselves and two models never mix. Writes of one call are one transaction; several
+    processes (pytest-xdist workers) may share the file. If the file cannot be used (read-only
+    folder, corrupt database) the store turns itself off and embedding goes on without it;
+    :attr:`error` says why.
+    """
+
+    def __init__(self, folder: str | Path, *, model_name: str = MODEL_NAME) -> None:
+        self.path = Path(folder) / "vectors.sqlite"
+        self.model_name = model_name
+        self.error: str | None = None
+        self._connection: sqlite3.Connection | None = None
+        self._lock = threading.Lock()
+
+    def _connect(self) -> sqlite3.Connection | None:
+        if self._connection is None and self.error is None:
+            try:
+                self.path.parent.mkdir(parents=True, exist_ok=True)
+                connection = sqlite3.connect(self.path, timeout=30, check_same_thread=False)
+                connection.execute("PRAGMA journal_mode=WAL")
+                connection.execute(
+                    "CREATE TABLE IF NOT EXISTS vectors (key TEXT PRIMARY KEY, vector BLOB)"
+                )
+                connection.commit()
+                self._connection = connection
+            except (OSError, sqlite3.Error) as exc:
+                self.error = f"embedding cache {self.path} is not usable: {exc}"
+        return self._connection
+
+    def key(self, text: str) -> str:
+        return hashlib.sha256(f"{self.model_name}\0{text}".encode()).hexdigest()
+
+    def get_many(self, texts: Sequence[str]) -> dict[str, np.ndarray]:
+        with self._lock:
+            connection = self._connect()
+            if connection is None or not texts:
+                return {}
+            by_key = {self.key(text): text for text in texts}
+            keys = list(by_key)
+            found: dict[str, np.ndarray] = {}
+            try:
+                for start in range(0, len(keys), _SQL_CHUNK):
+                    chunk = keys[start : start + _SQL_CHUNK]
+                    marks = ",".join("?" * len(chunk))
+                    rows = connection.execute(
+                        f"SELECT key, vector FROM vectors WHERE key IN ({marks})", chunk
+                    )
+                    for key, blob in rows:
+                        found[by_key[key]] = np.frombuffer(blob, dtype=np.float32).copy()
+            except sqlite3.Error as exc:
+                self.error = f"embedding cache {self.path} is not usable: {exc}"
+                return {}
+            return found
+
+    def put_many(self, vectors: Mapping[str, np.ndarray]) -> None:
+        with self._lock:
+            connection = self._connect()
+            if connection is None or not vectors:
+                return
+            rows = [
+                (self.key(text), np.asarray(vector, dtype=np.float32).tobytes())
+                for text, vector in vectors.items()
+            ]
+            try:
+                with connection:
+                    connection.executemany(
+                        "INSERT OR REPLACE INTO vectors (key, vector) VALUES (?, ?)", rows
+                    )
+            except sqlite3.Error as exc:
+                self.error = f"embedding cache {self.path} is not usable: {exc}"
+
+    def __len__(self) -> int:
+        with self._lock:
+            connection = self._connect()
+            if connection is None:
+                return 0
+            return int(connection.execute("SELECT COUNT(*) FROM vectors").fetchone()[0])
+
+
+def default_store() -> DiskStore | None:
+    """The on-disk cache named by ``$BRITTLE_EMBEDDINGS_DIR`` (default ``.brittle/embeddings``).
+
+    ``off`` (or an empty value) turns it off. A relative folder is taken from the working
+    directory (the project root under pytest and ``brittle``).
+    """
+    folder = os.environ.get(EMBEDDINGS_DIR_ENV)
+    if folder is None:
+        return DiskStore(Path.cwd() / DEFAULT_EMBEDDINGS_DIR)
+    if not folder.strip() or folder.strip().lower() == "off":
+        return None
+    return DiskStore(Path(folder).expanduser().resolve())
 
 
 def missing_package() -> str | None:
@@ -194,12 +301,12 @@ _embedder_lock = threading.Lock()
 
 
 def get_embedder() -> Embedder:
-    """The process-wide :class:`Embedder` (the model itself still loads on first use)."""
+    """The process-wide :class:`Embedder` with the on-disk cache (the model loads on first use)."""
     global _embedder
     if _embedder is None:
         with _embedder_lock:
             if _embedder is None:
-                _embedder = Embedder()
+                _embedder = Embedder(store=default_store())
     return _embedder
 
 

@@ -38,6 +38,13 @@ from brittle.cases import Case
 from brittle.checks import Check, checks_from_config
 from brittle.gates import ErrorBudget, Gate
 from brittle.golden import load_golden
+from brittle.reliability import (
+    RateLimit,
+    RetryPolicy,
+    parse_rate_limits,
+    parse_retries,
+    parse_timeout,
+)
 from brittle.suites import Suite, load_suite
 from brittle.systems import (
     CallableSystem,
@@ -61,6 +68,12 @@ EVAL_KEYS = {
     "concurrency",
     "error_budget",
     "seed",
+    "alpha",
+    "repeats",
+    "reduction",
+    "timeout",
+    "retries",
+    "rate_limits",
 }
 SYSTEM_KEYS = {"kind", "model", "template", "system_prompt", "params", "callable", "version"}
 SYSTEM_KINDS = ("prompt", "model", "python")
@@ -83,6 +96,17 @@ class EvalSpec:
     seed: int | None = None
     golden_path: Path | None = None
     description: str = ""
+    #: significance level of the relative gates (Holm-corrected across the eval's relative gates)
+    alpha: float = 0.05
+    #: samples per (case, variant), reduced with ``reduction`` (``majority`` or ``mean``)
+    repeats: int = 1
+    reduction: str = "majority"
+    #: per-attempt timeout of model calls in seconds (None: the gateway's default)
+    timeout: float | None = None
+    #: retries on 429, 5xx and timeouts (:class:`brittle.reliability.RetryPolicy`)
+    retries: RetryPolicy = field(default_factory=RetryPolicy)
+    #: per-model limits: ``{model: RateLimit(rpm, tpm, concurrency)}``, ``"*"`` for any model
+    rate_limits: dict[str, RateLimit] = field(default_factory=dict)
 
     @property
     def baseline_path(self) -> Path:
@@ -116,6 +140,12 @@ class Eval:
     error_budget: Any = 0
     seed: int | None = None
     description: str = ""
+    alpha: float = 0.05
+    repeats: int = 1
+    reduction: str = "majority"
+    timeout: float | None = None
+    retries: Any = None
+    rate_limits: Any = None
 
 
 def evaluation(function: Callable[[], Eval]) -> Callable[[], Eval]:
@@ -300,6 +330,12 @@ def load_eval_file(path: Path) -> EvalSpec:
         error_budget=data.get("error_budget", 0),
         seed=data.get("seed"),
         description=str(data.get("description", "")),
+        alpha=data.get("alpha", 0.05),
+        repeats=data.get("repeats", 1),
+        reduction=data.get("reduction", "majority"),
+        timeout=data.get("timeout"),
+        retries=data.get("retries"),
+        rate_limits=data.get("rate_limits"),
     )
     return build_spec(spec, source=path, lines=lines)
 
@@ -381,6 +417,8 @@ def build_spec(
             fix="write e.g. 'seed: 7' (unquoted), or leave it out to use each suite's seed",
         )
     _validate_fields(cases, definition.systems, checks, fields, where=where, lines=lines)
+    for suite in suites:  # frozen variant files must match this golden set
+        suite.check_cases(cases, fields)
     concurrency = definition.concurrency
     if not isinstance(concurrency, int) or isinstance(concurrency, bool) or concurrency < 1:
         raise ConfigError(
@@ -390,6 +428,7 @@ def build_spec(
             key="concurrency",
             fix="write e.g. 'concurrency: 16' (the number of model calls in flight at once)",
         )
+    _validate_statistics(definition, where=where, lines=lines)
     families = {e.family for s in suites for e in s.entries}
     for index, gate in enumerate(gates):
         if gate.family is not None and gate.family not in families:
@@ -420,7 +459,52 @@ def build_spec(
         seed=definition.seed,
         golden_path=golden_path,
         description=definition.description,
+        alpha=float(definition.alpha),
+        repeats=definition.repeats,
+        reduction=definition.reduction,
+        timeout=parse_timeout(definition.timeout, where=_at(where, lines, "timeout")),
+        retries=parse_retries(definition.retries, where=_at(where, lines, "retries")),
+        rate_limits=parse_rate_limits(
+            definition.rate_limits, where=_at(where, lines, "rate_limits")
+        ),
     )
+
+
+def _at(where: str, lines: Mapping[LinePath, int], key: str) -> str:
+    """``file:line`` of a top-level key when its line is known."""
+    return f"{where}:{lines[(key,)]}" if (key,) in lines else where
+
+
+def _validate_statistics(definition: Eval, *, where: str, lines: Mapping[LinePath, int]) -> None:
+    """``alpha`` is a level in (0, 0.5], ``repeats`` a whole number >= 1, ``reduction`` known."""
+    from brittle.repeats import REDUCTIONS
+
+    alpha = definition.alpha
+    if isinstance(alpha, bool) or not isinstance(alpha, int | float) or not 0 < alpha <= 0.5:
+        raise ConfigError(
+            f"'alpha' must be a significance level between 0 and 0.5, not {alpha!r}",
+            where=where,
+            line=lines.get(("alpha",)),
+            key="alpha",
+            fix="write e.g. 'alpha: 0.05' (the false-alarm rate the relative gates allow)",
+        )
+    repeats = definition.repeats
+    if isinstance(repeats, bool) or not isinstance(repeats, int) or repeats < 1:
+        raise ConfigError(
+            f"'repeats' must be a whole number of samples per case and variant, not {repeats!r}",
+            where=where,
+            line=lines.get(("repeats",)),
+            key="repeats",
+            fix="write e.g. 'repeats: 5' (or leave it out for one call per row)",
+        )
+    if definition.reduction not in REDUCTIONS:
+        raise ConfigError(
+            f"unknown reduction {definition.reduction!r}",
+            where=where,
+            line=lines.get(("reduction",)),
+            key="reduction",
+            fix=f"use one of: {', '.join(REDUCTIONS)} (majority answer, or mean pass share)",
+        )
 
 
 def _validate_fields(

@@ -49,4 +49,29 @@ OPTIONS = (
         metavar="N",
         dest="concurrency",
     ),
+    OptionDef(
+        "history",
+        "SQLite file that keeps every run's metrics and per-case outcomes, for trends and"
+        " `brittle history/compare/report` (default: <report dir>/history.sqlite; 'off' to skip)",
+        default=None,
+        metavar="PATH",
+        dest="history",
+    ),
+    OptionDef(
+        "cache",
+        "response cache mode: rw (default: reuse recorded responses, record missing ones),"
+        " replay (no model calls; a missing response is an error: for pull-request CI),"
+        " record (always call and refresh), off; env BRITTLE_CACHE",
+        default=None,
+        metavar="{rw,replay,record,off}",
+        dest="cache",
+    ),
+    OptionDef(
+        "cache-dir",
+        "folder of the response cache (cache.sqlite; default .brittle under the project root);"
+        " env BRITTLE_RESPONSE_CACHE_DIR",
+        default=None,
+        metavar="DIR",
+        dest="cache_dir",
+    ),
 )

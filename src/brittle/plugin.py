@@ -1,23 +1,26 @@
 """The pytest plugin: collects ``*.eval.yaml`` files and ``@brittle.evaluation`` functions.
 
-Each gate of each system becomes its own test item (``evals/x.eval.yaml::zero-shot::accuracy>=0.8``),
-so CI shows exactly which gate of which system failed. A system runs once, when its first gate
-item runs; reports and baseline updates are written once, at the end of the session.
+Each gate of each system becomes its own test item
+(``evals/x.eval.yaml::zero-shot::accuracy>=0.8``), so CI shows exactly which gate of which
+system failed. A system runs once, when its first gate item runs; reports and baseline updates
+are written once, at the end of the session.
 """
 
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
+import sys
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from brittle._errors import BrittleError
+from brittle._errors import AuthenticationFailed, BrittleError, ConfigError
 from brittle.evalspec import EvalSpec, build_spec, load_eval_file
 from brittle.gates import Gate
 from brittle.options import OPTIONS
+from brittle.publish import gate_properties, history_setting
 from brittle.session import BrittleSession, Options
 
 SESSION_KEY = pytest.StashKey[BrittleSession]()
@@ -30,6 +33,9 @@ for _name, _value in (
     ("TOKENIZERS_PARALLELISM", "false"),
 ):
     os.environ.setdefault(_name, _value)
+
+#: whether stderr is a terminal, read at import: before pytest's capture redirects it
+_STDERR_TTY = bool(sys.__stderr__ is not None and sys.__stderr__.isatty())
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -44,6 +50,8 @@ def pytest_addoption(parser: pytest.Parser) -> None:
             kwargs["default"] = option.default
         group.addoption(f"--brittle-{option.flag}", dest=f"brittle_{option.dest}", **kwargs)
     parser.addini("brittle_report_dir", "default folder for brittle run reports", default="reports")
+    parser.addini("brittle_cache", "default response cache mode (rw, replay, record, off)")
+    parser.addini("brittle_cache_dir", "default folder of the response cache (.brittle)")
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -57,8 +65,49 @@ def pytest_configure(config: pytest.Config) -> None:
         update_baseline=bool(config.getoption("brittle_update_baseline")),
         report_dir=(root / report_dir) if report_dir else None,
         concurrency=config.getoption("brittle_concurrency"),
+        history=history_setting(config.getoption("brittle_history"), root),
     )
-    config.stash[SESSION_KEY] = BrittleSession(options)
+    _configure_cache(config, options, root)
+    session = BrittleSession(options)
+    workerinput = getattr(config, "workerinput", None)
+    if workerinput is not None:  # xdist: one run id for all workers of this test run
+        session.run_id = str(workerinput.get("testrunuid") or session.run_id)
+    else:
+        session.progress_write = _progress_writer(config)
+    config.stash[SESSION_KEY] = session
+
+
+def _configure_cache(config: pytest.Config, options: Options, root: Path) -> None:
+    """Response cache mode and file, progress display: option, environment, ini, default."""
+    from brittle import progress
+    from brittle.cache import resolve_mode, resolve_path
+
+    try:
+        mode = resolve_mode(config.getoption("brittle_cache"), ini=config.getini("brittle_cache"))
+    except ConfigError as exc:
+        raise pytest.UsageError(f"brittle: {exc}") from None
+    options.cache = mode.value
+    options.cache_path = resolve_path(
+        config.getoption("brittle_cache_dir"), root=root, ini=config.getini("brittle_cache_dir")
+    )
+    tty = _STDERR_TTY and not hasattr(config, "workerinput")
+    options.progress = progress.enabled(tty=tty)
+
+
+def _progress_writer(config: pytest.Config) -> Callable[[str], None]:
+    """Write progress to the real stderr, around pytest's output capture."""
+    capman = config.pluginmanager.getplugin("capturemanager")
+
+    def write(text: str) -> None:
+        if capman is None:
+            sys.stderr.write(text)
+            sys.stderr.flush()
+            return
+        with capman.global_and_fixture_disabled():
+            sys.stderr.write(text)
+            sys.stderr.flush()
+
+    return write
 
 
 def _session(config: pytest.Config) -> BrittleSession:
@@ -86,23 +135,29 @@ def _system_collectors(parent: pytest.Collector, spec: EvalSpec) -> Iterator[pyt
         yield EvalSystem.from_parent(parent, name=system.name, spec=spec)
 
 
-class _EvalCollectorMixin:
-    def repr_failure(self, excinfo: pytest.ExceptionInfo[BaseException]) -> str:  # type: ignore[override]
-        if isinstance(excinfo.value, BrittleError):
-            return f"brittle: {excinfo.value}"
-        return super().repr_failure(excinfo)  # type: ignore[misc,no-any-return]
+def _brittle_failure(excinfo: pytest.ExceptionInfo[BaseException]) -> str | None:
+    """brittle's own errors are printed as their message (file, key, fix), not a traceback."""
+    if isinstance(excinfo.value, BrittleError):
+        return f"brittle: {excinfo.value}"
+    return None
 
 
-class EvalFile(_EvalCollectorMixin, pytest.File):
+class EvalFile(pytest.File):
     """A ``*.eval.yaml`` file."""
+
+    def repr_failure(self, excinfo: pytest.ExceptionInfo[BaseException]) -> Any:  # type: ignore[override]
+        return _brittle_failure(excinfo) or super().repr_failure(excinfo)
 
     def collect(self) -> Iterator[pytest.Collector]:
         spec = load_eval_file(self.path)
         yield from _system_collectors(self, spec)
 
 
-class PythonEval(_EvalCollectorMixin, pytest.Collector):
+class PythonEval(pytest.Collector):
     """A test function marked with ``@brittle.evaluation`` that returns a ``brittle.Eval``."""
+
+    def repr_failure(self, excinfo: pytest.ExceptionInfo[BaseException]) -> Any:  # type: ignore[override]
+        return _brittle_failure(excinfo) or super().repr_failure(excinfo)
 
     def __init__(self, *, function: Any, **kwargs: Any) -> None:
         super().__init__(**kwargs)
@@ -149,10 +204,17 @@ class GateItem(pytest.Item):
         if self.gate is not None and self.gate.relative and session.options.update_baseline:
             session.run_system(self.spec, self.system_name)
             pytest.skip("updating the baseline: relative gate not checked")
-        verdict = session.check_gate(self.spec, self.system_name, self.gate)
+        try:
+            verdict = session.check_gate(self.spec, self.system_name, self.gate)
+        except AuthenticationFailed:
+            self.session.shouldstop = "brittle: authentication failed; see the first failure"
+            raise
         for key, value in (("now", verdict.now), ("baseline", verdict.baseline)):
             if value is not None:
                 self.user_properties.append((f"brittle_{key}", value))
+        run = session.state(self.spec).run.systems.get(self.system_name)
+        if run is not None:  # the gate's metrics as JUnit <property> entries
+            self.user_properties += gate_properties(run.metrics, self.gate)
         if verdict.passed is None:
             pytest.skip(verdict.message)
         if not verdict.passed:
@@ -162,10 +224,12 @@ class GateItem(pytest.Item):
             )
 
     def repr_failure(self, excinfo: pytest.ExceptionInfo[BaseException]) -> str:  # type: ignore[override]
+        from brittle.sanitize import for_terminal
+
         if isinstance(excinfo.value, GateFailed):
-            return str(excinfo.value)
+            return for_terminal(excinfo.value)  # model text: no escape sequences, no secrets
         if isinstance(excinfo.value, BrittleError):
-            return f"brittle: {excinfo.value}"
+            return for_terminal(f"brittle: {excinfo.value}")
         return super().repr_failure(excinfo)  # type: ignore[return-value]
 
     def reportinfo(self) -> tuple[Path, int | None, str]:
@@ -173,8 +237,20 @@ class GateItem(pytest.Item):
         return self.path, None, f"{self.spec.name}::{self.system_name}::{gate}"
 
 
+def pytest_collection_finish(session: pytest.Session) -> None:
+    """Tell the brittle session which systems this run checks (the Holm family of an eval)."""
+    state = session.config.stash.get(SESSION_KEY, None)
+    if state is None:
+        return
+    for item in session.items:
+        if isinstance(item, GateItem):
+            state.select(item.spec, item.system_name)
+
+
 def pytest_sessionfinish(session: pytest.Session) -> None:
     state = session.config.stash.get(SESSION_KEY, None)
+    if state is not None:
+        state.close_cache()  # xdist workers too: the cache file is complete once closed
     if state is None or hasattr(session.config, "workerinput"):
         return
     try:

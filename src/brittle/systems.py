@@ -7,6 +7,7 @@ baselines record it, so a report can say "the prompt changed" next to "accuracy 
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import importlib
 import inspect
@@ -22,6 +23,7 @@ import jinja2.meta
 
 from brittle._errors import ConfigError
 from brittle.gateway import CallRequest, CallResult, Gateway
+from brittle.redact import public_params
 
 _JINJA = jinja2.Environment(
     undefined=jinja2.StrictUndefined, keep_trailing_newline=False, autoescape=False
@@ -140,11 +142,23 @@ class LLMSystem(System):
     def prompt_for(self, inputs: Mapping[str, Any]) -> str:
         return self.render(inputs)
 
+    def with_template(self, template: str | Template) -> LLMSystem:
+        """A copy of this system with another template (instruction- and format-level variants).
+
+        The copy keeps the name, model and parameters: its calls are this system's calls on a
+        reworded prompt, and its results are reported under this system.
+        """
+        if not isinstance(template, Template):
+            source = self.template.source if self.template is not None else "<inline>"
+            template = Template(template, source=f"{source} (perturbed)")
+        return dataclasses.replace(self, template=template)
+
     def spec(self) -> dict[str, Any]:
         spec: dict[str, Any] = {
             "kind": self.kind,
             "model": self.model,
-            "params": self.params,
+            # credentials (api_key, headers, ...) determine no output: never hashed or shown
+            "params": public_params(self.params),
             "template": self.template.text if self.template is not None else None,
             "system_prompt": self.system_prompt,
         }
@@ -154,11 +168,14 @@ class LLMSystem(System):
             spec["model_files"] = local_fingerprint(self.call_model or self.model)
         return spec
 
-    async def run(self, inputs: Mapping[str, Any], gateway: Gateway) -> CallResult:
-        request = CallRequest(
+    def request(self, inputs: Mapping[str, Any]) -> CallRequest:
+        """The call made for ``inputs`` (also used to predict cache keys without calling)."""
+        return CallRequest(
             model=self.call_model or self.model, messages=self.messages(inputs), params=self.params
         )
-        return await gateway.complete(request)
+
+    async def run(self, inputs: Mapping[str, Any], gateway: Gateway) -> CallResult:
+        return await gateway.complete(self.request(inputs))
 
 
 def PromptSystem(
@@ -247,7 +264,7 @@ def import_callable(reference: str, *, where: str | None, key: str) -> Callable[
         ) from None
     if not callable(obj):
         raise ConfigError(f"'{reference}' is not callable", where=where, key=key)
-    return obj  # type: ignore[no-any-return]
+    return obj
 
 
 def load_template(value: str, *, base_dir: Path, where: str, key: str) -> Template:

@@ -8,6 +8,7 @@ processes load in well under a second.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import importlib.util
 import os
@@ -17,8 +18,8 @@ from pathlib import Path
 from typing import Any
 
 from brittle._errors import ModelError
+from brittle.local.refs import GRAMMAR_HELP, SMOLLM2, cwd_note
 
-SMOLLM2 = "smollm2"
 _GGUF_NAME = "SmolLM2-135M-Instruct.Q4_1.gguf"
 KNOWN_MODELS = (SMOLLM2,)
 
@@ -66,9 +67,8 @@ _loaded: dict[str, LoadedModel] = {}
 
 def _file_digest(path: Path) -> str:
     stat = path.stat()
-    return hashlib.sha256(f"{path.resolve()}|{stat.st_size}|{stat.st_mtime_ns}".encode()).hexdigest()[
-        :16
-    ]
+    identity = f"{path.resolve()}|{stat.st_size}|{stat.st_mtime_ns}"
+    return hashlib.sha256(identity.encode()).hexdigest()[:16]
 
 
 def _dequantized_dir(gguf: Path) -> Path:
@@ -91,10 +91,9 @@ def _load_smollm2() -> tuple[Any, Any]:
             pass
     model = AutoModelForCausalLM.from_pretrained(gguf.parent, gguf_file=gguf.name, dtype="float32")
     tokenizer = AutoTokenizer.from_pretrained(gguf.parent, gguf_file=gguf.name)
-    try:
+    # A read-only cache is no reason to fail: the next process dequantizes again.
+    with contextlib.suppress(OSError):
         _save_dequantized(model, tokenizer, saved)
-    except OSError:
-        pass  # a read-only cache is no reason to fail: the next process dequantizes again
     return model, tokenizer
 
 
@@ -120,13 +119,21 @@ def _load_folder(path: Path) -> tuple[Any, Any]:
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
     if not (path / "config.json").is_file():
-        raise ModelError(
-            f"local model '{path}': no config.json in that folder, so it is not a Hugging Face "
-            "checkpoint\n  fix: use 'local/smollm2' or the path of a folder saved with "
-            "save_pretrained()"
-        )
-    return AutoModelForCausalLM.from_pretrained(path, dtype="float32"), AutoTokenizer.from_pretrained(
-        path
+        raise unknown_model_error(str(path))
+    model = AutoModelForCausalLM.from_pretrained(path, dtype="float32")
+    return model, AutoTokenizer.from_pretrained(path)
+
+
+def unknown_model_error(name: str) -> ModelError:
+    """The error for a base that is neither built in nor a checkpoint folder."""
+    known = ", ".join(KNOWN_MODELS)
+    if Path(name).expanduser().is_dir():
+        problem = "that folder has no config.json, so it is not a Hugging Face checkpoint"
+    else:
+        problem = "it is neither a built-in model nor an existing checkpoint folder"
+    return ModelError(
+        f"unknown local model '{name}': {problem} (built-in models: {known}; {cwd_note()})\n"
+        f"  fix: write {GRAMMAR_HELP}"
     )
 
 
@@ -143,12 +150,7 @@ def load_base_model(name: str) -> LoadedModel:
         else:
             path = Path(name).expanduser()
             if not path.is_dir():
-                known = ", ".join(KNOWN_MODELS)
-                raise ModelError(
-                    f"unknown local model '{name}': it is neither a built-in model ({known}) nor "
-                    "an existing checkpoint folder\n  fix: write 'local/smollm2', or "
-                    "'local/<path to a Hugging Face checkpoint folder>'"
-                )
+                raise unknown_model_error(name)
             model, tokenizer = _load_folder(path)
         model.eval()
         if tokenizer.pad_token is None:

@@ -7,8 +7,11 @@ a ``ConfigError`` naming the family, the parameter, what it accepts and what it 
 
 from __future__ import annotations
 
+import contextlib
+import contextvars
 import math
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from pathlib import Path
 from typing import Any
 
 from brittle._errors import ConfigError
@@ -86,3 +89,42 @@ def texts(family: str, key: str, value: Any) -> tuple[str, ...]:
                 fix=f"remove or fill the entry {item!r}",
             )
     return tuple(value)
+
+
+_BASE_DIR: contextvars.ContextVar[Path | None] = contextvars.ContextVar(
+    "brittle_perturb_base_dir", default=None
+)
+
+
+@contextlib.contextmanager
+def relative_to(folder: Path | None) -> Iterator[None]:
+    """Resolve relative file parameters against ``folder`` (the suite's folder) meanwhile."""
+    token = _BASE_DIR.set(folder)
+    try:
+        yield
+    finally:
+        _BASE_DIR.reset(token)
+
+
+def path(family: str, key: str, value: Any) -> Path:
+    """An existing file; a relative path is taken relative to the suite file that names it."""
+    if not isinstance(value, str) or not value.strip():
+        raise ConfigError(
+            f"perturbation family '{family}': {key} must be a file path, got {value!r}",
+            key=key,
+            fix=f"set {key} to a path relative to the suite file, e.g. "
+            f"{key}: ../fixtures/sentiment/paraphrases.jsonl",
+        )
+    resolved = Path(value).expanduser()
+    base = _BASE_DIR.get()
+    if not resolved.is_absolute() and base is not None:
+        resolved = base / resolved
+    if not resolved.is_file():
+        raise ConfigError(
+            f"perturbation family '{family}': {key} '{value}' does not exist "
+            f"(looked for {resolved})",
+            key=key,
+            fix="paths are relative to the suite file; create the file with "
+            "`brittle paraphrase` (paraphrases) or `brittle promote` (regressions)",
+        )
+    return resolved
