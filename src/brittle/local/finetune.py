@@ -34,8 +34,10 @@ import math
 import random
 import sys
 import time
+import warnings
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -358,7 +360,8 @@ def _train(
         task_type="CAUSAL_LM",
     )
     torch.manual_seed(seed)  # the LoRA A matrices are drawn here
-    peft_model: Any = get_peft_model(model, config)
+    with _quiet_peft():
+        peft_model: Any = get_peft_model(model, config)
     peft_model.peft_config["default"].base_model_name_or_path = BASE_MODEL
     trainable = sum(p.numel() for p in peft_model.parameters() if p.requires_grad)
     emit(
@@ -417,7 +420,8 @@ def _train(
     out_dir.mkdir(parents=True, exist_ok=True)
     # save_pretrained would merge its model card into an old README; ours is rewritten below.
     (out_dir / README_FILE).unlink(missing_ok=True)
-    peft_model.save_pretrained(str(out_dir))
+    # LoRA on attention only: no embedding layers to save (and no base config to look them up in)
+    peft_model.save_pretrained(str(out_dir), save_embedding_layers=False)
     reload_diff = _reload_check(loaded, peft_model, out_dir, encoded[0][0])
     adapter_bytes = sum(
         p.stat().st_size for p in out_dir.iterdir() if p.name.startswith("adapter_model")
@@ -482,6 +486,14 @@ def _train(
     return stats
 
 
+@contextmanager
+def _quiet_peft() -> Iterator[None]:
+    """Hide a FutureWarning that peft triggers inside transformers: nothing for a user to fix."""
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", "`is_gradient_checkpointing`", FutureWarning)
+        yield
+
+
 def _reload_check(loaded: Any, trained: Any, out_dir: Path, ids: list[int]) -> float:
     """Load the saved adapter onto a fresh copy of the base and compare logits with the model
     just trained; a mismatch means the files on disk are not the model that was trained."""
@@ -491,7 +503,8 @@ def _reload_check(loaded: Any, trained: Any, out_dir: Path, ids: list[int]) -> f
     batch = torch.tensor([ids], dtype=torch.long)
     with torch.inference_mode():
         expected = trained(input_ids=batch).logits
-        reloaded = PeftModel.from_pretrained(copy.deepcopy(loaded.model), str(out_dir))
+        with _quiet_peft():
+            reloaded = PeftModel.from_pretrained(copy.deepcopy(loaded.model), str(out_dir))
         reloaded.eval()
         actual = reloaded(input_ids=batch).logits
     diff = float((expected - actual).abs().max())
