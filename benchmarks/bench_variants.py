@@ -121,7 +121,9 @@ def main() -> int:
     model = embeddings._load_model()
     figures["model_load_s"] = round(time.perf_counter() - start, 2)
     counting = Counting(model)
-    embeddings._embedder = embeddings.Embedder(counting, store=embeddings.default_store())
+    embeddings._embedder = embeddings.Embedder(
+        counting, store=embeddings.default_store(), uncased=True
+    )
 
     start, cpu = time.perf_counter(), time.process_time()
     dropped: dict[str, int] = {}
@@ -136,7 +138,9 @@ def main() -> int:
     figures["dropped"] = dict(sorted(dropped.items()))
 
     counting.texts.clear()
-    embeddings._embedder = embeddings.Embedder(counting, store=embeddings.default_store())
+    embeddings._embedder = embeddings.Embedder(
+        counting, store=embeddings.default_store(), uncased=True
+    )
     start = time.perf_counter()
     again, _, _ = build_rows(spec, dropped={})
     figures["warm_s"] = round(time.perf_counter() - start, 2)

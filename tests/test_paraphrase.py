@@ -139,6 +139,11 @@ def test_clean() -> None:
     assert clean("Nice.\n\nI hope this helps!", multiline=False) == "Nice."
     assert clean("Line one\nline two", multiline=False) == "Line one line two"
     assert clean("Line one\nline two", multiline=True) == "Line one\nline two"
+    assert clean('The text was rewritten to: "Quick and tidy."', multiline=False) == (
+        "Quick and tidy."
+    )
+    assert clean('The original text is: "Cut off mid-sente', multiline=False) == "Cut off mid-sente"
+    assert clean('He said: "fine" and left.', multiline=False) == 'He said: "fine" and left.'
 
 
 def test_instruction_paraphrases_from_a_template(tmp_path: Path) -> None:

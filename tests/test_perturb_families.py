@@ -577,6 +577,16 @@ def test_disk_store_keeps_vectors_across_runs(tmp_path: Path) -> None:
     assert DiskStore(tmp_path, model_name="other").get_many(["alpha"]) == {}
 
 
+def test_an_uncased_embedder_embeds_case_and_spacing_variants_once() -> None:
+    model = FakeModel()
+    embedder = Embedder(model, uncased=True)
+    vectors = embedder.embed(["The  Food was GOOD.", "the food was good.", " The food\twas good. "])
+    assert model.seen == ["the food was good."]
+    assert np.array_equal(vectors[0], vectors[2])
+    assert Embedder().uncased  # the embedded all-MiniLM-L6-v2 lower-cases
+    assert not Embedder(model).uncased
+
+
 def test_unusable_disk_store_turns_itself_off(tmp_path: Path) -> None:
     (tmp_path / "vectors.sqlite").write_text("this is not a database")
     store = DiskStore(tmp_path)
@@ -626,3 +636,34 @@ def test_template_families_never_break_a_template(lines: list[str], seed: int) -
         out = make_perturbation(family, params).apply(template, random.Random(seed))
         assert sorted(TAG.findall(out)) == sorted(TAG.findall(template))
         jinja2.Environment().parse(out)
+
+
+def test_summary_shows_dropped_and_template_counts(tmp_path: Path) -> None:
+    from brittle.session import BrittleSession, Options
+
+    suite = suite_from_mapping(
+        {
+            "name": "mixed",
+            "perturbations": [
+                {"family": "preamble", "n": 1, "params": {"kind": "role"}},
+                {"family": "synonyms", "n": 1, "min_similarity": 0.999},
+            ],
+        }
+    )
+    spec = _eval([suite])
+    session = BrittleSession(Options(report_dir=tmp_path))
+    session.state(spec).gateway = Gateway(LabelTransport())
+    for system in spec.systems:
+        session.check_gate(spec, system.name, None)
+    session.finish()
+    text = "\n".join(session.summary_lines())
+    assert "dropped by the meaning filter: synonyms" in text
+    assert "template variants 3 (preamble 3)" in text  # the prompt system
+    assert "no-ops preamble 3" in text  # the callable system has no template
+    summary = (session.written[0].parent / "summary.md").read_text()
+    assert "variants dropped by the meaning filter: synonyms:" in summary
+    assert "- rules: no-ops preamble 3" in summary
+    record = json.loads((session.written[0].parent / "run.json").read_text())
+    evaluation = record["evals"][0]
+    assert evaluation["dropped_per_family"]["synonyms"] >= 1
+    assert evaluation["systems"]["prompt"]["template_variants_per_family"] == {"preamble": 3}

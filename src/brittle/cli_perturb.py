@@ -14,7 +14,7 @@ import argparse
 from pathlib import Path
 from typing import Any
 
-from brittle._errors import ConfigError
+from brittle._errors import ConfigError, EvalRunError
 
 
 def add_commands(sub: Any) -> None:
@@ -133,16 +133,20 @@ def _cmd_search(args: argparse.Namespace) -> int:
     found = 0
     for system in systems:
         for case in cases:
-            flip = find_flip(
-                system,
-                case,
-                spec.checks,
-                budget=budget,
-                families=families,
-                max_ops=max_ops,
-                field_name=spec.perturb_fields[0] if spec.perturb_fields else None,
-                directory=args.dir,
-            )
+            try:
+                flip = find_flip(
+                    system,
+                    case,
+                    spec.checks,
+                    budget=budget,
+                    families=families,
+                    max_ops=max_ops,
+                    field_name=spec.perturb_fields[0] if spec.perturb_fields else None,
+                    directory=args.dir,
+                )
+            except EvalRunError as exc:  # the original errored: nothing to flip, go on
+                print(f"skipped: {exc}")
+                continue
             if flip is not None:
                 found += 1
                 note = " (replayed)" if flip.replayed else ""

@@ -213,6 +213,11 @@ class Embedder:
     Thread-safe: the model is loaded under a lock, and cache look-ups, encoding and cache writes
     happen under one lock, so two threads asking for the same new text do not both embed it (the
     model is CPU-bound, so serialising encode calls costs nothing on throughput).
+
+    ``uncased``: the model's tokenizer lower-cases and splits on whitespace (all-MiniLM-L6-v2's
+    does), so texts that differ only in letter case or spacing get the very same vector; they
+    are cached and embedded as one. Default: true for the embedded model, otherwise read from
+    the model's tokenizer (``do_lower_case``).
     """
 
     model_name = MODEL_NAME
@@ -223,7 +228,12 @@ class Embedder:
         *,
         store: EmbeddingStore | None = None,
         batch_size: int = DEFAULT_BATCH_SIZE,
+        uncased: bool | None = None,
     ) -> None:
+        if uncased is None:
+            tokenizer = getattr(model, "tokenizer", None)
+            uncased = model is None or getattr(tokenizer, "do_lower_case", False) is True
+        self.uncased = uncased
         self._model = model
         self._memory = MemoryStore()
         self.store = store
@@ -249,7 +259,7 @@ class Embedder:
 
     def embed(self, texts: Sequence[str]) -> np.ndarray:
         """One L2-normalised float32 row per text, in order; shape ``(0, 0)`` for no texts."""
-        texts = list(texts)
+        texts = [self.key(text) for text in texts]
         if not texts:
             return np.zeros((0, 0), dtype=np.float32)
         with self._embed_lock:
@@ -268,6 +278,10 @@ class Embedder:
                     self.store.put_many(fresh)
                 found.update(fresh)
         return np.stack([found[text] for text in texts])
+
+    def key(self, text: str) -> str:
+        """The form a text is cached and embedded in (case and spacing folded when uncased)."""
+        return " ".join(text.lower().split()) if self.uncased else text
 
     def cosine(self, a: Sequence[str], b: Sequence[str]) -> np.ndarray:
         """Row-wise cosine similarity of ``a[i]`` and ``b[i]``, both embedded in one batch."""

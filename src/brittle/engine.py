@@ -248,10 +248,13 @@ def _variant_row(case: Case, variant: Variant) -> Row:
     )
 
 
-def _system_for(system: System, row: Row, cache: dict[str, System]) -> System:
-    """``system``, or its copy with the row's rewritten template (one copy per template)."""
+def system_for_row(system: System, row: Row, cache: dict[str, System] | None = None) -> System:
+    """``system``, or its copy with the row's rewritten template (one copy per template in
+    ``cache``). What actually answers a row: use it to predict a row's call without running."""
     if row.template is None or not isinstance(system, LLMSystem):
         return system
+    if cache is None:
+        return system.with_template(row.template)
     if row.template not in cache:
         cache[row.template] = system.with_template(row.template)
     return cache[row.template]
@@ -329,7 +332,7 @@ async def run_system(
         CALL_SCOPE.set(CallScope(fingerprint=fingerprint, label=where + row.row_id))
         try:
             with repeat_context(row.repeat):
-                result = await _system_for(system, row, rewritten).run(row.inputs, gateway)
+                result = await system_for_row(system, row, rewritten).run(row.inputs, gateway)
         except Exception as exc:  # rendering errors and the like: recorded, never raised
             from brittle.gateway import describe_error
 
@@ -363,7 +366,7 @@ async def run_system(
         if check_error is not None or excluded:
             passed = None  # a failed judge is an error and an excluded verdict no verdict
         try:
-            prompt = _system_for(system, row, rewritten).prompt_for(row.inputs)
+            prompt = system_for_row(system, row, rewritten).prompt_for(row.inputs)
         except Exception:
             prompt = None
         values = {

@@ -62,6 +62,8 @@ _LABEL = re.compile(
     re.IGNORECASE,
 )
 _QUOTES = (('"', '"'), ("“", "”"), ("'", "'"))
+# 'The text was rewritten to: "..."': a short lead-in, a colon, then the quoted paraphrase
+_LEAD_IN = re.compile(r"^[^\"“:\n]{1,80}:\s*[\"“](?P<body>[^\"“”]+)[\"”]?$")
 
 
 @dataclass(frozen=True)
@@ -108,6 +110,9 @@ def clean(output: str, *, multiline: bool) -> str:
     text = text.split("\n\n", 1)[0].strip()
     if not multiline:
         text = " ".join(text.split())
+    lead_in = _LEAD_IN.match(text)
+    if lead_in is not None:
+        text = lead_in["body"].strip()
     for left, right in _QUOTES:
         if len(text) > 1 and text.startswith(left) and text.endswith(right):
             text = text[1:-1].strip()
