@@ -32,6 +32,7 @@ from brittle._errors import ConfigError
 from brittle.gateway import CallRequest, Gateway
 from brittle.golden import load_golden
 from brittle.perturb.template import instruction_of
+from brittle.yamlio import read_jsonl
 
 DEFAULT_MODEL = "local/smollm2"
 INSTRUCTION_FIELD = "instruction"
@@ -178,22 +179,8 @@ def read_records(path: Path) -> list[dict[str, Any]]:
     """The lines of an existing fixture (unreadable lines are reported, not guessed at)."""
     if not path.is_file():
         return []
-    records = []
-    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
-        if not line.strip():
-            continue
-        try:
-            record = json.loads(line)
-        except json.JSONDecodeError as exc:
-            raise ConfigError(
-                f"line is not valid JSON ({exc.msg})",
-                where=path,
-                line=number,
-                fix="fix or delete the line; the command regenerates what is missing",
-            ) from None
-        if isinstance(record, dict):
-            records.append(record)
-    return records
+    fix = "fix or delete the line; the command regenerates what is missing"
+    return [record for _, record in read_jsonl(path, fix=fix) if isinstance(record, dict)]
 
 
 async def _generate(

@@ -37,6 +37,7 @@ from brittle.checks import Check
 from brittle.gateway import Gateway
 from brittle.strategies import Edit, Perturbed, operators_for, perturbed
 from brittle.systems import System
+from brittle.yamlio import read_jsonl
 
 DEFAULT_DIR = Path(".brittle")
 SEARCH_FORMAT = 1
@@ -309,18 +310,8 @@ def promote(out: str | Path, *, directory: str | Path = DEFAULT_DIR) -> tuple[in
     path = Path(out)
     lines: dict[tuple[str, str, str], dict[str, Any]] = {}
     if path.is_file():
-        for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
-            if not line.strip():
-                continue
-            try:
-                record = json.loads(line)
-            except json.JSONDecodeError as exc:
-                raise ConfigError(
-                    f"regression fixture line is not valid JSON ({exc.msg})",
-                    where=path,
-                    line=number,
-                    fix="fix or delete the line",
-                ) from None
+        fix = "fix or delete the line"
+        for _, record in read_jsonl(path, what="regression fixture line", fix=fix):
             lines[(str(record.get("id")), str(record.get("field")), str(record.get("text")))] = (
                 record
             )

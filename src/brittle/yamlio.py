@@ -1,7 +1,9 @@
-"""YAML reading with line numbers, so errors can point at the line of a bad key."""
+"""YAML and JSONL reading with line numbers, so errors can point at the line of a bad key."""
 
 from __future__ import annotations
 
+import json
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -78,3 +80,20 @@ def load_yaml_with_lines(path: Path) -> tuple[Any, dict[LinePath, int]]:
     if node is not None:
         _walk(node, (), lines)
     return data, lines
+
+
+def read_jsonl(path: Path, *, what: str = "line", fix: str) -> Iterator[tuple[int, Any]]:
+    """``(line number, value)`` for every non-blank line of a JSONL file.
+
+    A line that is not JSON is a ConfigError naming the file and line (``what`` names the line
+    in the message, e.g. "regression fixture line"); ``fix`` says what to do about it.
+    """
+    for number, line in enumerate(read_utf8(path).splitlines(), start=1):
+        if not line.strip():
+            continue
+        try:
+            yield number, json.loads(line)
+        except json.JSONDecodeError as exc:
+            raise ConfigError(
+                f"{what} is not valid JSON ({exc.msg})", where=path, line=number, fix=fix
+            ) from None

@@ -22,7 +22,6 @@ identical across machines and seeds.
 
 from __future__ import annotations
 
-import json
 import random
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -34,6 +33,7 @@ from brittle.cases import Case
 from brittle.perturb import _params
 from brittle.perturb._base import FamilyBase
 from brittle.perturb.registry import Perturbation, register_family
+from brittle.yamlio import read_jsonl
 
 MAX_IDS_SHOWN = 5
 
@@ -87,18 +87,8 @@ def load_frozen(path: Path, *, family: str) -> FrozenFile:
 def _read(path: Path, family: str) -> FrozenFile:
     records: list[FrozenRecord] = []
     fix = "each line is a JSON object with at least 'id' (a golden case id) and 'text'"
-    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
-        if not line.strip():
-            continue
-        try:
-            raw = json.loads(line)
-        except json.JSONDecodeError as exc:
-            raise ConfigError(
-                f"perturbation family '{family}': line is not valid JSON ({exc.msg})",
-                where=path,
-                line=number,
-                fix=fix,
-            ) from None
+    what = f"perturbation family '{family}': line"
+    for number, raw in read_jsonl(path, what=what, fix=fix):
         if not isinstance(raw, Mapping):
             raise ConfigError(
                 f"perturbation family '{family}': line is not a JSON object",
