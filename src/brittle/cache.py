@@ -296,7 +296,7 @@ class ResponseCache:
                 self.path, timeout=60, isolation_level=None, check_same_thread=False
             )
             conn.execute("PRAGMA busy_timeout = 60000")
-            conn.execute("PRAGMA journal_mode = WAL")
+            _switch_to_wal(conn)
             conn.execute("PRAGMA synchronous = NORMAL")
             with _transaction(conn):
                 for statement in _SCHEMA.split(";"):
@@ -550,6 +550,26 @@ class ResponseCache:
     def integrity(self) -> str:
         """``"ok"`` or SQLite's description of the damage."""
         return str(self.conn.execute("PRAGMA integrity_check").fetchone()[0])
+
+
+def _switch_to_wal(conn: sqlite3.Connection, *, patience_s: float = 60.0) -> None:
+    """``PRAGMA journal_mode = WAL``, retried while another process holds the file.
+
+    Switching a new database to WAL needs an exclusive lock, and SQLite reports "database is
+    locked" at once instead of waiting in its busy handler when two processes open a new cache
+    together (as parallel test workers do), so the wait is done here.
+    """
+    deadline = time.monotonic() + patience_s
+    pause = 0.01
+    while True:
+        try:
+            conn.execute("PRAGMA journal_mode = WAL")
+            return
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or time.monotonic() + pause > deadline:
+                raise
+        time.sleep(pause)
+        pause = min(pause * 2, 0.5)
 
 
 class _transaction:
