@@ -212,6 +212,65 @@ def test_batched_outputs_equal_sequential_outputs(llm: Any, batcher: Any) -> Non
     assert batched == sequential
 
 
+FEW_SHOT = (
+    "Classify the sentiment of a product review as positive or negative. A review is positive "
+    "if the writer is satisfied and would recommend the product, and negative otherwise.\n\n"
+    "Review: The kettle boils fast and looks lovely.\nSentiment: positive\n\n"
+    "Review: The zip broke on the first day.\nSentiment: negative\n\n"
+    "Review: {review}\nSentiment:"
+)
+REWORDED = "Is this review positive or negative? Answer with one word.\n\nReview: {review}"
+REVIEWS = [
+    "Great battery life and a sharp screen.",
+    "It stopped working after a week.",
+    "Comfortable, warm and well made.",
+    "The customer service never replied to my emails.",
+    "Cheap plastic that cracked in the post.",
+    "Exactly what I needed for my kitchen.",
+]
+
+
+@pytest.mark.model
+def test_shared_prefixes_give_the_outputs_of_whole_prompts(llm: Any, adapter_dir: Path) -> None:
+    from brittle.local.prefix import PrefixStore, replace_shared_store
+
+    prompts = [FEW_SHOT.format(review=r) for r in REVIEWS]
+    prompts += [REWORDED.format(review=r) for r in REVIEWS[:2]]  # a second template in the batch
+
+    def run(model: str, store: PrefixStore) -> list[str]:
+        async def together() -> list[Any]:
+            calls = [
+                llm.acompletion(model=model, messages=user(p), temperature=0, max_tokens=6)
+                for p in prompts
+            ]
+            return list(await asyncio.gather(*calls))
+
+        previous = replace_shared_store(store)
+        try:
+            return [text_of(response) for response in asyncio.run(together())]
+        finally:
+            replace_shared_store(previous)
+
+    adapted = f"{MODEL}+{adapter_dir}"
+    whole = {model: run(model, PrefixStore(0)) for model in (MODEL, adapted)}
+    assert whole[MODEL] != whole[adapted]
+
+    store = PrefixStore(64 * 2**20)  # one store: the base's prefixes must not serve the adapter
+    for model in (MODEL, adapted):
+        assert run(model, store) == whole[model]
+    assert store.stats.computed >= 2 and store.stats.hits >= 2 * len(prompts)
+    reused = store.stats.tokens_reused
+    assert reused > 4 * len(prompts) * 30  # the few-shot rows skip their long shared beginning
+    # A lone call later reuses the stored prefix and still answers as its whole prompt does.
+    previous = replace_shared_store(store)
+    try:
+        alone = text_of(complete(llm, prompts[3], max_tokens=6))
+    finally:
+        replace_shared_store(previous)
+    assert store.stats.tokens_reused > reused
+    assert alone == whole[MODEL][3]
+
+
 @pytest.mark.model
 def test_max_tokens_and_stop(llm: Any) -> None:
     prompt = "What is the capital of France?"

@@ -223,13 +223,14 @@ def ensure_adapter(loaded: LoadedModel, folder: Path) -> str:
 
 
 @contextmanager
-def adapted(loaded: LoadedModel, adapter: Path | None) -> Iterator[Any]:
-    """Yield the model to generate with: the plain base, or the skeleton with ``adapter`` active."""
+def adapted(loaded: LoadedModel, adapter: Path | None) -> Iterator[tuple[Any, str | None]]:
+    """Yield the model to generate with and the active adapter's name: the plain base and None,
+    or the skeleton with ``adapter`` active (a retrained adapter gets a new name)."""
     if adapter is None:
-        yield loaded.model
+        yield loaded.model, None
         return
     with _lock:
         name = ensure_adapter(loaded, adapter)
         wrapper = _bases[loaded.name].wrapper
         wrapper.base_model.set_adapter(name, inference_mode=True)
-        yield wrapper.base_model.model
+        yield wrapper.base_model.model, name

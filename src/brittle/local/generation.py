@@ -10,15 +10,16 @@ imports torch and transformers at module level.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Hashable, Sequence
 from typing import Any, Literal
 
 import torch
-from transformers import GenerationConfig, StoppingCriteria, StoppingCriteriaList
+from transformers import DynamicCache, GenerationConfig, StoppingCriteria, StoppingCriteriaList
 
 from brittle._errors import ModelError
 from brittle.local import adapters
 from brittle.local.models import LoadedModel, load_base_model
+from brittle.local.prefix import Prefix, plan_prefixes, shared_store, split_by_length
 from brittle.local.refs import LocalModelRef
 from brittle.local.requests import Completion, GenerationRequest, SamplingParams
 
@@ -111,49 +112,105 @@ def _generation_config(
     return GenerationConfig(**options)
 
 
-def _left_pad(rows: Sequence[list[int]], pad_id: int) -> tuple[torch.Tensor, torch.Tensor]:
-    """Left-pad to one length: every prompt then ends where generation begins."""
-    width = max(len(row) for row in rows)
-    input_ids = torch.full((len(rows), width), pad_id, dtype=torch.long)
-    attention = torch.zeros((len(rows), width), dtype=torch.long)
-    for index, row in enumerate(rows):
-        input_ids[index, width - len(row) :] = torch.tensor(row, dtype=torch.long)
-        attention[index, width - len(row) :] = 1
-    return input_ids, attention
+def _compute_prefix(model: Any, tokens: Sequence[int]) -> Prefix:
+    with torch.inference_mode():
+        output = model(input_ids=torch.tensor([list(tokens)], dtype=torch.long), use_cache=True)
+    layers = tuple((layer.keys, layer.values) for layer in output.cache.layers)
+    return Prefix(tokens=tuple(tokens), layers=layers)
+
+
+def _choose_prefixes(
+    model: Any, key: Hashable, prompts: Sequence[list[int]]
+) -> list[Prefix | None]:
+    """Per prompt, the stored or newly computed prefix it starts with (None: feed it whole)."""
+    store = shared_store()
+    if not store.enabled:
+        return [None] * len(prompts)
+    plan = plan_prefixes(prompts, stored=lambda tokens: store.get(key, tokens) is not None)
+    chosen: list[Prefix | None] = []
+    made: dict[tuple[int, ...], Prefix] = {}
+    for prompt, size in zip(prompts, plan, strict=True):
+        found = store.longest(key, prompt)
+        if size and (found is None or len(found.tokens) < size):
+            tokens = tuple(prompt[:size])
+            found = made.get(tokens) or store.get(key, tokens)
+            if found is None:
+                found = made[tokens] = _compute_prefix(model, tokens)
+                store.put(key, found)
+        if found is not None:
+            store.stats.hits += 1
+            store.stats.tokens_reused += len(found.tokens)
+        chosen.append(found)
+    return chosen
+
+
+def _inputs(
+    prompts: Sequence[list[int]], prefixes: Sequence[Prefix | None], pad_id: int
+) -> tuple[torch.Tensor, torch.Tensor, DynamicCache | None]:
+    """Token ids, attention mask and (when any row has a prefix) the cache to generate from.
+
+    Row layout: ``[pad][prefix][pad][rest of prompt]``. The prefix part, right-aligned in the
+    first ``width`` positions, is already in the cache; the rest is left-padded so that every
+    row ends where generation begins. Positions come from the attention mask, so padding in the
+    middle shifts nothing.
+    """
+    sizes = [len(prefix.tokens) if prefix is not None else 0 for prefix in prefixes]
+    width = max(sizes)
+    rests = [prompt[size:] for prompt, size in zip(prompts, sizes, strict=True)]
+    total = width + max(len(rest) for rest in rests)
+    input_ids = torch.full((len(prompts), total), pad_id, dtype=torch.long)
+    attention = torch.zeros((len(prompts), total), dtype=torch.long)
+    for row, (prompt, size, rest) in enumerate(zip(prompts, sizes, rests, strict=True)):
+        input_ids[row, width - size : width] = torch.tensor(prompt[:size], dtype=torch.long)
+        attention[row, width - size : width] = 1
+        input_ids[row, total - len(rest) :] = torch.tensor(rest, dtype=torch.long)
+        attention[row, total - len(rest) :] = 1
+    if width == 0:
+        return input_ids, attention, None
+    template = next(prefix for prefix in prefixes if prefix is not None)
+    layers = []
+    for index, (keys, values) in enumerate(template.layers):
+        shape = (len(prompts), keys.shape[1], width, keys.shape[3])
+        batch_keys, batch_values = keys.new_zeros(shape), values.new_zeros(shape)
+        for row, (prefix, size) in enumerate(zip(prefixes, sizes, strict=True)):
+            if prefix is not None:
+                batch_keys[row, :, width - size :] = prefix.layers[index][0][0]
+                batch_values[row, :, width - size :] = prefix.layers[index][1][0]
+        layers.append((batch_keys, batch_values))
+    return input_ids, attention, DynamicCache(ddp_cache_data=layers)
 
 
 def _generate(
     model: Any,
     loaded: LoadedModel,
     prompts: Sequence[list[int]],
+    prefixes: Sequence[Prefix | None],
     requests: Sequence[GenerationRequest],
     sampling: SamplingParams,
 ) -> list[Completion]:
     tokenizer = loaded.tokenizer
     pad_id = int(tokenizer.pad_token_id)
-    input_ids, attention = _left_pad(prompts, pad_id)
+    input_ids, attention, cache = _inputs(prompts, prefixes, pad_id)
     limits = [request.params.max_tokens for request in requests]
     stops = [request.params.stop for request in requests]
     config = _generation_config(loaded, sampling, max(limits))
     criteria = StoppingCriteriaList([_RowLimits(input_ids.shape[1], limits, stops, tokenizer)])
+    options: dict[str, Any] = {
+        "input_ids": input_ids,
+        "attention_mask": attention,
+        "generation_config": config,
+        "stopping_criteria": criteria,
+    }
+    if cache is not None:
+        options["cache"] = cache
     with torch.inference_mode():
         if sampling.seed is not None and not sampling.greedy:
             # A private RNG state: reproducible per seed, and the global stream stays untouched.
             with torch.random.fork_rng(devices=[]):
                 torch.manual_seed(sampling.seed)
-                output = model.generate(
-                    input_ids=input_ids,
-                    attention_mask=attention,
-                    generation_config=config,
-                    stopping_criteria=criteria,
-                )
+                output = model.generate(**options)
         else:
-            output = model.generate(
-                input_ids=input_ids,
-                attention_mask=attention,
-                generation_config=config,
-                stopping_criteria=criteria,
-            )
+            output = model.generate(**options)
     ends = set(_eos_ids(loaded)) | {pad_id}
     completions = []
     for row, request in enumerate(requests):
@@ -177,6 +234,36 @@ def _generate(
     return completions
 
 
+def _generate_all(
+    model: Any,
+    key: Hashable,
+    loaded: LoadedModel,
+    prompts: Sequence[list[int]],
+    requests: Sequence[GenerationRequest],
+    sampling: SamplingParams,
+) -> list[Completion]:
+    """Generate for every prompt: shared prefixes reused, and rows whose remaining lengths
+    differ widely in separate ``generate`` calls (padding costs as much as real tokens)."""
+    prefixes = _choose_prefixes(model, key, prompts)
+    rests = [
+        len(prompt) - (len(p.tokens) if p else 0)
+        for prompt, p in zip(prompts, prefixes, strict=True)
+    ]
+    results: list[Completion | None] = [None] * len(prompts)
+    for group in split_by_length(rests):
+        done = _generate(
+            model,
+            loaded,
+            [prompts[row] for row in group],
+            [prefixes[row] for row in group],
+            [requests[row] for row in group],
+            sampling,
+        )
+        for row, completion in zip(group, done, strict=True):
+            results[row] = completion
+    return [completion for completion in results if completion is not None]
+
+
 def run_batch(
     ref: LocalModelRef, sampling: SamplingParams, requests: Sequence[GenerationRequest]
 ) -> list[Completion | ModelError]:
@@ -196,8 +283,15 @@ def run_batch(
         valid.append(index)
     if not valid:
         return results
-    with adapters.adapted(loaded, ref.adapter) as model:
-        completions = _generate(model, loaded, prompts, [requests[i] for i in valid], sampling)
+    with adapters.adapted(loaded, ref.adapter) as (model, adapter_name):
+        completions = _generate_all(
+            model,
+            (loaded.name, adapter_name),
+            loaded,
+            prompts,
+            [requests[i] for i in valid],
+            sampling,
+        )
     for index, completion in zip(valid, completions, strict=True):
         results[index] = completion
     return results

@@ -23,12 +23,14 @@ Settings (read once, when the first request arrives):
   work (parallel test workers, other jobs) ``1`` is far faster: torch's OpenMP threads spin at
   every barrier and a descheduled thread stalls the rest (measured on 2 shared cores at load
   average 8: 0.80 s per short call with 1 thread against 4.1 s with 2).
+* ``BRITTLE_LOCAL_PREFIX_CACHE_MB``: memory for the keys and values of shared prompt prefixes
+  (default 256; 0 turns reuse off): rows of one template skip their common beginning, see
+  :mod:`brittle.local.prefix`.
 """
 
 from __future__ import annotations
 
 import asyncio
-import os
 import threading
 from collections.abc import AsyncIterator, Callable, Hashable, Iterator, Sequence
 from concurrent.futures import Future
@@ -40,6 +42,7 @@ from litellm.types.utils import GenericStreamingChunk, ModelResponse, Usage
 
 from brittle._errors import ModelError
 from brittle.local.batcher import MicroBatcher
+from brittle.local.prefix import shared_store
 from brittle.local.refs import LocalModelRef, parse_local_model
 from brittle.local.requests import (
     Completion,
@@ -48,13 +51,16 @@ from brittle.local.requests import (
     normalise_messages,
     params_from_optional,
 )
+from brittle.local.settings import (
+    DEFAULT_MAX_BATCH,
+    DEFAULT_WINDOW_MS,
+    MAX_BATCH_ENV,
+    THREADS_ENV,
+    WINDOW_ENV,
+    env_number,
+)
 
 PROVIDER = "local"
-MAX_BATCH_ENV = "BRITTLE_LOCAL_MAX_BATCH"
-WINDOW_ENV = "BRITTLE_LOCAL_BATCH_WINDOW_MS"
-THREADS_ENV = "BRITTLE_LOCAL_THREADS"
-DEFAULT_MAX_BATCH = 16
-DEFAULT_WINDOW_MS = 8.0
 
 BatchKey = tuple[LocalModelRef, SamplingParams]
 
@@ -67,26 +73,6 @@ class LocalProviderError(ModelError):
     def __init__(self, error: ModelError) -> None:
         self.message = str(error)
         super().__init__(self.message)
-
-
-def _env_number(
-    name: str, default: float, *, minimum: float, kind: type, default_text: str | None = None
-) -> float:
-    raw = os.environ.get(name, "").strip()
-    if not raw:
-        return default
-    try:
-        value = kind(raw)
-    except ValueError:
-        value = None
-    if value is None or value < minimum:
-        noun = "an integer" if kind is int else "a number"
-        raise ModelError(
-            f"environment variable {name}={raw!r} is not valid: expected {noun} of at least "
-            f"{minimum:g}\n  fix: set {name} to such a value, or unset it (default: "
-            f"{default_text or format(default, 'g')})"
-        )
-    return float(value)
 
 
 _threads: int | None = None  # BRITTLE_LOCAL_THREADS, applied by the worker's first batch
@@ -119,12 +105,13 @@ def get_batcher() -> MicroBatcher:
     global _batcher, _threads
     with _batcher_lock:
         if _batcher is None:
-            max_batch = int(_env_number(MAX_BATCH_ENV, DEFAULT_MAX_BATCH, minimum=1, kind=int))
-            window_ms = _env_number(WINDOW_ENV, DEFAULT_WINDOW_MS, minimum=0, kind=float)
+            max_batch = int(env_number(MAX_BATCH_ENV, DEFAULT_MAX_BATCH, minimum=1, kind=int))
+            window_ms = env_number(WINDOW_ENV, DEFAULT_WINDOW_MS, minimum=0, kind=float)
             threads = int(
-                _env_number(THREADS_ENV, 0, minimum=1, kind=int, default_text="torch's own")
+                env_number(THREADS_ENV, 0, minimum=1, kind=int, default_text="torch's own")
             )
             _threads = threads or None
+            shared_store()  # reads BRITTLE_LOCAL_PREFIX_CACHE_MB: a bad value fails here
             _batcher = MicroBatcher(
                 _run_batch,
                 window_s=window_ms / 1000,
