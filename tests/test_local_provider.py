@@ -85,6 +85,24 @@ def test_register_is_idempotent_and_imports_no_torch() -> None:
     subprocess.run([sys.executable, "-c", code], check=True, env=env, timeout=120)
 
 
+@pytest.mark.parametrize(
+    "imports",
+    [
+        "import brittle; assert 'litellm' not in sys.modules; import litellm",
+        "import litellm, brittle",
+    ],
+)
+def test_importing_brittle_registers_the_provider_without_importing_litellm(imports: str) -> None:
+    code = (
+        f"import sys; {imports}\n"
+        "entries = [e for e in litellm.custom_provider_map if e['provider'] == 'local']\n"
+        "assert len(entries) == 1, entries\n"
+        "assert 'torch' not in sys.modules and 'transformers' not in sys.modules\n"
+    )
+    env = {**os.environ, "LITELLM_LOCAL_MODEL_COST_MAP": "True"}
+    subprocess.run([sys.executable, "-c", code], check=True, env=env, timeout=120)
+
+
 def test_fingerprint_of_a_checkpoint_folder_follows_its_weights(tmp_path: Path) -> None:
     folder = tmp_path / "my-model"
     folder.mkdir()

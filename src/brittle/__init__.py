@@ -12,7 +12,10 @@ from brittle.cases import Case, Variant
 from brittle.evalspec import Eval, EvalSpec, evaluation, load_eval_file
 from brittle.gates import Gate, Verdict
 from brittle.gateway import CallRequest, CallResult, Gateway, Transport
+from brittle.local import register_on_litellm_import
 from brittle.systems import CallableSystem, ModelSystem, PromptSystem, System
+
+register_on_litellm_import()  # litellm answers local/ model strings once anyone imports it
 
 __version__ = "0.1.0"
 

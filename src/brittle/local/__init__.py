@@ -8,10 +8,20 @@ call on a worker thread (see :mod:`brittle.local.provider`).
 Importing this package is cheap: torch, transformers and litellm are imported only when
 ``register()`` runs (litellm) or the first request arrives (torch, transformers), because the
 pytest plugin and the command line import brittle whether or not a local model is used.
+``import brittle`` (and so loading the pytest plugin) calls :func:`register_on_litellm_import`:
+the provider is registered the moment litellm is imported, by brittle or by the user's code.
 """
 
 from __future__ import annotations
 
+import importlib.abc
+import importlib.machinery
+import importlib.util
+import os
+import sys
+import threading
+from collections.abc import Sequence
+from types import ModuleType
 from typing import TYPE_CHECKING
 
 from brittle.local.fingerprint import local_fingerprint
@@ -20,7 +30,13 @@ from brittle.local.refs import LocalModelRef, parse_local_model
 if TYPE_CHECKING:
     from brittle.local.provider import LocalLLM
 
-__all__ = ["LocalModelRef", "local_fingerprint", "parse_local_model", "register"]
+__all__ = [
+    "LocalModelRef",
+    "local_fingerprint",
+    "parse_local_model",
+    "register",
+    "register_on_litellm_import",
+]
 
 
 def register() -> LocalLLM:
@@ -28,3 +44,51 @@ def register() -> LocalLLM:
     from brittle.local.provider import register as _register
 
     return _register()
+
+
+class _RegisterAfterImport(importlib.abc.MetaPathFinder):
+    """Finds litellm with the other finders and registers the provider once it has run."""
+
+    def find_spec(
+        self,
+        fullname: str,
+        path: Sequence[str] | None,
+        target: ModuleType | None = None,
+    ) -> importlib.machinery.ModuleSpec | None:
+        if fullname != "litellm":
+            return None
+        with _hook_lock:
+            if self in sys.meta_path:
+                sys.meta_path.remove(self)  # once, and not for the look-up below
+        spec = importlib.util.find_spec(fullname)
+        loader = spec.loader if spec is not None else None
+        if loader is None or not hasattr(loader, "exec_module"):
+            return spec
+        run_module = loader.exec_module
+
+        def exec_module(module: ModuleType) -> None:
+            run_module(module)
+            register()
+
+        loader.exec_module = exec_module  # type: ignore[method-assign]
+        return spec
+
+
+_hook_lock = threading.Lock()
+
+
+def register_on_litellm_import() -> None:
+    """Register the ``local/`` provider now if litellm is imported, else right after its import.
+
+    Also defaults ``LITELLM_LOCAL_MODEL_COST_MAP`` to ``True``, so that importing litellm reads
+    its price list from the package instead of fetching it from the internet (set it to
+    ``False`` before importing brittle to let litellm fetch it).
+    """
+    os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
+    module = sys.modules.get("litellm")
+    if module is not None and hasattr(module, "custom_provider_map"):
+        register()
+        return
+    with _hook_lock:
+        if not any(isinstance(finder, _RegisterAfterImport) for finder in sys.meta_path):
+            sys.meta_path.insert(0, _RegisterAfterImport())
