@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -430,6 +431,27 @@ def test_bad_parameters_fail_before_generation(llm: Any) -> None:
         complete(llm, "Hi", n=2)
     with pytest.raises(llm.BadRequestError, match="max_tokens=0"):
         complete(llm, "Hi", max_tokens=0)
+
+
+def test_an_unexpected_failure_is_a_clear_error_not_retried(
+    llm: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import brittle.local.generation as generation
+
+    calls: list[int] = []
+
+    def broken(*args: Any) -> Any:
+        calls.append(1)
+        raise AttributeError("'CausalLMOutputWithPast' object has no attribute 'cache'")
+
+    monkeypatch.setattr(generation, "run_batch", broken)
+    with pytest.raises(llm.BadRequestError) as caught:  # a client error: litellm does not retry
+        complete(llm, "Hi", max_tokens=2)
+    message = str(caught.value)
+    assert "the local model failed unexpectedly: AttributeError:" in message
+    assert re.search(r"transformers \d", message) and "please report it" in message
+    assert "bug in LiteLLM" not in message
+    assert calls == [1]
 
 
 # --- no network ----------------------------------------------------------------------------------

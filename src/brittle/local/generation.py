@@ -10,11 +10,13 @@ imports torch and transformers at module level.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Hashable, Sequence
 from typing import Any, Literal
 
 import torch
 from transformers import DynamicCache, GenerationConfig, StoppingCriteria, StoppingCriteriaList
+from transformers.modeling_outputs import CausalLMOutputWithPast
 
 from brittle._errors import ModelError
 from brittle.local import adapters
@@ -112,10 +114,21 @@ def _generation_config(
     return GenerationConfig(**options)
 
 
+def _cache_keyword() -> str:
+    """transformers 5.2x names the key-value cache ``cache``; earlier releases (and 5.2x too,
+    deprecated) ``past_key_values``."""
+    names = {field.name for field in dataclasses.fields(CausalLMOutputWithPast)}
+    return "cache" if "cache" in names else "past_key_values"
+
+
+CACHE_KEYWORD = _cache_keyword()
+
+
 def _compute_prefix(model: Any, tokens: Sequence[int]) -> Prefix:
     with torch.inference_mode():
         output = model(input_ids=torch.tensor([list(tokens)], dtype=torch.long), use_cache=True)
-    layers = tuple((layer.keys, layer.values) for layer in output.cache.layers)
+    cache = getattr(output, CACHE_KEYWORD)
+    layers = tuple((layer.keys, layer.values) for layer in cache.layers)
     return Prefix(tokens=tuple(tokens), layers=layers)
 
 
@@ -202,7 +215,7 @@ def _generate(
         "stopping_criteria": criteria,
     }
     if cache is not None:
-        options["cache"] = cache
+        options[CACHE_KEYWORD] = cache
     with torch.inference_mode():
         if sampling.seed is not None and not sampling.greedy:
             # A private RNG state: reproducible per seed, and the global stream stays untouched.

@@ -88,7 +88,23 @@ def _run_batch(key: Hashable, payloads: Sequence[Any]) -> Sequence[Any]:
         torch.set_num_threads(_threads)
         _threads = None
     ref, sampling = cast(BatchKey, key)
-    return run_batch(ref, sampling, payloads)
+    try:
+        return run_batch(ref, sampling, payloads)
+    except ModelError:
+        raise
+    except Exception as exc:  # a bug or a library mismatch: not worth retrying, say so
+        raise _unexpected(exc) from exc
+
+
+def _unexpected(exc: Exception) -> ModelError:
+    from importlib.metadata import version
+
+    versions = ", ".join(f"{name} {version(name)}" for name in ("transformers", "torch", "peft"))
+    return ModelError(
+        f"the local model failed unexpectedly: {type(exc).__name__}: {exc}\n  fix: this is a "
+        f"bug in brittle's local provider or a library version it does not support ({versions}"
+        "); please report it with this message"
+    )
 
 
 def _batchable(key: Hashable) -> bool:
