@@ -153,3 +153,19 @@ def test_shared_store_reads_the_setting_once(monkeypatch: pytest.MonkeyPatch) ->
         assert shared_store() is store
     finally:
         replace_shared_store(previous)
+
+
+def test_prefix_reuse_only_for_models_whose_layers_all_attend_fully() -> None:
+    from types import SimpleNamespace
+
+    from transformers import Gemma2Config, LlamaConfig, MistralConfig, Qwen2Config
+
+    from brittle.local.generation import _full_attention_only
+
+    def model(config: object) -> object:
+        return SimpleNamespace(config=config)
+
+    assert _full_attention_only(model(LlamaConfig()))  # SmolLM2's architecture
+    assert _full_attention_only(model(Qwen2Config()))  # sliding window declared but unused
+    assert not _full_attention_only(model(MistralConfig()))  # sliding window in every layer
+    assert not _full_attention_only(model(Gemma2Config()))  # alternating sliding/full layers

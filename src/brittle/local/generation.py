@@ -124,6 +124,21 @@ def _cache_keyword() -> str:
 CACHE_KEYWORD = _cache_keyword()
 
 
+def _full_attention_only(model: Any) -> bool:
+    """Whether every layer keeps plain keys and values for all positions: a sliding-window or
+    recurrent layer (Mistral, Gemma, hybrid models from a ``local/<folder>``) is not handled by
+    prefix reuse, so such models read their prompts whole."""
+    config = model.config
+    if hasattr(config, "get_text_config"):
+        config = config.get_text_config()
+    layer_types = getattr(config, "layer_types", None) or ()
+    if any(kind != "full_attention" for kind in layer_types):
+        return False
+    return not (
+        getattr(config, "sliding_window", None) and getattr(config, "use_sliding_window", True)
+    )
+
+
 def _compute_prefix(model: Any, tokens: Sequence[int]) -> Prefix:
     with torch.inference_mode():
         output = model(input_ids=torch.tensor([list(tokens)], dtype=torch.long), use_cache=True)
@@ -137,7 +152,7 @@ def _choose_prefixes(
 ) -> list[Prefix | None]:
     """Per prompt, the stored or newly computed prefix it starts with (None: feed it whole)."""
     store = shared_store()
-    if not store.enabled:
+    if not store.enabled or not _full_attention_only(model):
         return [None] * len(prompts)
     plan = plan_prefixes(prompts, stored=lambda tokens: store.get(key, tokens) is not None)
     chosen: list[Prefix | None] = []
