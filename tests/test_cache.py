@@ -279,6 +279,40 @@ def test_cli_export_of_an_eval_and_import_then_replay(
     assert made == 12
 
 
+def test_cli_export_of_an_eval_covers_template_variants_and_repeats(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Template-level variants are answered by a rewritten copy of the system, and each repeat
+    is its own call: an export made from the eval file must hold them all for replay."""
+    from brittle.cli import main
+
+    monkeypatch.setenv("OPENAI_API_KEY", FAKE_KEY)
+    monkeypatch.chdir(tmp_path)
+    with start_in_thread(latency=0.0) as stub:
+        spec = write_eval(tmp_path, stub.base_url, cases=4, extra="repeats: 2\n")
+        (tmp_path / "suites" / "wording.yaml").write_text(
+            "name: wording\nversion: 1\nseed: 3\nperturbations:\n"
+            "  - family: preamble\n    n: 1\n    params: {kind: both}\n"
+        )
+        spec.write_text(
+            spec.read_text().replace(
+                "suites: [suites/typos.yaml]", "suites: [suites/typos.yaml, suites/wording.yaml]"
+            )
+        )
+        assert main(["run", "stubbed.eval.yaml", "--no-report"]) == 0
+        made = stub.stats.requests
+    # 4 cases x (original + typo + preamble) x 2 repeats
+    assert made == 24
+    assert main(["cache", "export", "stubbed.eval.yaml", "--out", "responses.jsonl"]) == 0
+    assert "exported 24 response(s) of eval stubbed.eval.yaml" in capsys.readouterr().out
+    args = ["--cache-dir", "fresh"]
+    assert main(["cache", "import", "responses.jsonl", *args]) == 0
+    code = main(["run", "stubbed.eval.yaml", "--no-report", "--cache", "replay", *args])
+    out = capsys.readouterr().out
+    assert code == 0, out
+    assert "0 made, 24 from the response cache" in out
+
+
 # ----------------------------------------------------------------------------- callables
 
 

@@ -50,7 +50,7 @@ import time
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from brittle._errors import CacheError, ConfigError
 from brittle.gateway import CallRequest, CallResult
@@ -641,10 +641,11 @@ def eval_keys(spec: EvalSpec, systems: Sequence[str] | None = None) -> tuple[lis
     Returns ``(keys, unknown)``: ``unknown`` names systems whose calls cannot be predicted
     (custom :class:`~brittle.systems.System` subclasses).
     """
-    from brittle.engine import build_rows
-    from brittle.systems import CallableSystem, LLMSystem
+    from brittle.engine import build_rows, system_for_row, template_rows
+    from brittle.systems import CallableSystem, LLMSystem, System
 
     rows, _, _ = build_rows(spec)
+    repeats = range(max(1, spec.repeats))
     keys: list[str] = []
     unknown: list[str] = []
     for system in spec.systems:
@@ -652,14 +653,18 @@ def eval_keys(spec: EvalSpec, systems: Sequence[str] | None = None) -> tuple[lis
             continue
         fingerprint = system.fingerprint()
         if isinstance(system, LLMSystem):
-            for row in rows:
+            rewritten: dict[str, System] = {}
+            for row in [*rows, *template_rows(spec, system)[0]]:
+                answering = system_for_row(system, row, rewritten)  # its rewritten copy, maybe
                 try:
-                    request = system.request(row.inputs)
+                    request = cast(LLMSystem, answering).request(row.inputs)
                 except Exception:
                     continue
-                keys.append(request_key(request, fingerprint=fingerprint))
+                keys.extend(
+                    request_key(request, fingerprint=fingerprint, repeat=k) for k in repeats
+                )
         elif isinstance(system, CallableSystem):
-            keys.extend(callable_key(fingerprint, row.inputs) for row in rows)
+            keys.extend(callable_key(fingerprint, row.inputs, k) for row in rows for k in repeats)
         else:
             unknown.append(system.name)
     return keys, unknown
