@@ -97,9 +97,15 @@ def _run_batch(key: Hashable, payloads: Sequence[Any]) -> Sequence[Any]:
 
 
 def _unexpected(exc: Exception) -> ModelError:
-    from importlib.metadata import version
+    from importlib.metadata import PackageNotFoundError, version
 
-    versions = ", ".join(f"{name} {version(name)}" for name in ("transformers", "torch", "peft"))
+    def installed(name: str) -> str:
+        try:
+            return f"{name} {version(name)}"
+        except PackageNotFoundError:
+            return f"{name} not installed"
+
+    versions = ", ".join(installed(name) for name in ("transformers", "torch", "peft"))
     return ModelError(
         f"the local model failed unexpectedly: {type(exc).__name__}: {exc}\n  fix: this is a "
         f"bug in brittle's local provider or a library version it does not support ({versions}"
