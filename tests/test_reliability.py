@@ -501,6 +501,34 @@ def test_progress_is_quiet_in_ci_and_off_a_terminal(monkeypatch: pytest.MonkeyPa
     assert enabled(tty=True) is False
 
 
+def test_progress_total_counts_template_variants_and_repeats(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("OPENAI_API_KEY", FAKE_KEY)
+    with start_in_thread(latency=0.0) as stub:
+        path = write_eval(tmp_path, stub.base_url, cases=3, extra="repeats: 2\n")
+        (tmp_path / "suites" / "wording.yaml").write_text(
+            "name: wording\nversion: 1\nseed: 3\nperturbations:\n"
+            "  - family: preamble\n    n: 1\n    params: {kind: both}\n"
+        )
+        path.write_text(
+            path.read_text().replace(
+                "suites: [suites/typos.yaml]", "suites: [suites/typos.yaml, suites/wording.yaml]"
+            )
+        )
+        spec = load_eval_file(path)
+        session = _session(tmp_path)
+        session.options.progress = True
+        lines: list[str] = []
+        session.progress_write = lines.append
+        session.run_system(spec, "echo")
+        session.finish()
+    # 3 cases x (original + typo + preamble of the template) x 2 repeats
+    assert stub.stats.requests == 18
+    final = [line for line in lines if "calls," in line][-1]
+    assert "brittle stubbed / echo: 18/18 calls, 0 errors" in final
+
+
 def test_progress_line_counts_calls_errors_retries_and_cache_hits() -> None:
     class Counters:
         retries = 0

@@ -316,14 +316,21 @@ async def run_system(
     gateway: Gateway,
     *,
     on_result: Callable[[CallResult], None] | None = None,
+    on_start: Callable[[int], None] | None = None,
 ) -> SystemRun:
-    """Call ``system`` on every row, score the outputs and compute its metrics."""
+    """Call ``system`` on every row, score the outputs and compute its metrics.
+
+    ``on_start`` learns how many calls the run makes (``rows``, the template-level rows of
+    ``system`` and the repeats) before the first; ``on_result`` sees each call's result.
+    """
     start = time.perf_counter()
     extra, made, template_noops, template_dropped = template_rows(spec, system)
     rows = [*rows, *extra]
     rewritten: dict[str, System] = {}
     if spec.repeats > 1:
         rows = [replace(row, repeat=k) for row in rows for k in range(spec.repeats)]
+    if on_start is not None:
+        on_start(len(rows))
     fingerprint = system.fingerprint()
     where = f"{spec.name} / {system.name} / "
 

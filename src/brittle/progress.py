@@ -76,6 +76,10 @@ class Progress:
             f"{retries} retries, {hits} cached, {elapsed:.0f}s"
         )
 
+    def start(self, total: int) -> None:
+        """Set the number of calls expected (known once the run has built its rows)."""
+        self.total = total
+
     def update(self, result: Any = None) -> None:
         """One row finished (``result``: its CallResult, to count errors)."""
         self.done += 1

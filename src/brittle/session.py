@@ -116,10 +116,17 @@ class BrittleSession:
                 rate_limits=spec.rate_limits,
             )
         system = spec.system(system_name)
-        on_result, progress = self._progress(spec, system_name, len(state.rows), state.gateway)
+        on_result, progress = self._progress(spec, system_name, state.gateway)
         try:
             result = asyncio.run(
-                run_system(spec, system, state.rows, state.gateway, on_result=on_result)
+                run_system(
+                    spec,
+                    system,
+                    state.rows,
+                    state.gateway,
+                    on_result=on_result,
+                    on_start=progress.start if progress is not None else None,
+                )
             )
         except BrittleError as exc:
             if state.gateway.fatal is not None:
@@ -151,7 +158,7 @@ class BrittleSession:
             self._cache.close()
 
     def _progress(
-        self, spec: EvalSpec, system_name: str, rows: int, gateway: Gateway
+        self, spec: EvalSpec, system_name: str, gateway: Gateway
     ) -> tuple[Callable[[CallResult], None] | None, Any]:
         from brittle import progress
 
@@ -160,10 +167,9 @@ class BrittleSession:
             show = progress.enabled()
         if not show:
             return self.on_result, None
-        total = rows * max(1, spec.repeats)
         bar = progress.Progress(
-            total, f"{spec.name} / {system_name}", gateway, write=self.progress_write
-        )
+            0, f"{spec.name} / {system_name}", gateway, write=self.progress_write
+        )  # the total arrives with run_system's on_start
         outer = self.on_result
 
         def on_result(result: CallResult) -> None:
