@@ -54,7 +54,27 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     parser.addini("brittle_cache_dir", "default folder of the response cache (.brittle)")
 
 
+XDIST_FIX = (
+    "run the evals without -n: brittle already makes an eval's model calls concurrently in one "
+    "process ('concurrency' in the eval file, --brittle-concurrency), and the local provider "
+    "batches them"
+)
+
+
+def _distributing(config: pytest.Config) -> bool:
+    """True in the controller of a pytest-xdist run that spreads tests over workers."""
+    return not hasattr(config, "workerinput") and getattr(config.option, "dist", "no") != "no"
+
+
 def pytest_configure(config: pytest.Config) -> None:
+    if _distributing(config) and config.getoption("brittle_update_baseline"):
+        raise pytest.UsageError(
+            "brittle: --brittle-update-baseline cannot be used with pytest-xdist (-n): each "
+            f"worker holds only its share of the results, so no baseline would be written\n"
+            f"  fix: {XDIST_FIX}"
+        )
+    if _distributing(config):
+        config.pluginmanager.register(_XdistNotice(), "brittle-xdist-notice")
     report_dir: str | None = config.getoption("brittle_report_dir") or config.getini(
         "brittle_report_dir"
     )
@@ -200,6 +220,7 @@ class GateItem(pytest.Item):
         self.system_name = self.parent.name
 
     def runtest(self) -> None:
+        self.user_properties.append(("brittle_eval", self.spec.name))
         session = _session(self.config)
         if self.gate is not None and self.gate.relative and session.options.update_baseline:
             session.run_system(self.spec, self.system_name)
@@ -257,6 +278,31 @@ def pytest_sessionfinish(session: pytest.Session) -> None:
         state.finish()
     except (BrittleError, OSError) as exc:
         state.finish_error = f"brittle: could not write reports or baselines: {exc}"  # type: ignore[attr-defined]
+
+
+class _XdistNotice:
+    """In an xdist controller: notes the brittle gates that ran on workers, and says in the
+    summary that no report was written (the workers' results are not gathered)."""
+
+    def __init__(self) -> None:
+        self.gates: set[str] = set()
+
+    def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
+        if report.when == "call" and any(
+            name == "brittle_eval" for name, _ in report.user_properties
+        ):
+            self.gates.add(report.nodeid)
+
+    def pytest_terminal_summary(self, terminalreporter: Any) -> None:
+        if not self.gates:
+            return
+        terminalreporter.write_sep("=", "brittle summary")
+        terminalreporter.write_line(
+            f"brittle: {len(self.gates)} gate(s) ran on pytest-xdist workers; their verdicts "
+            "above stand, but no summary, report or history entry was written (each worker "
+            f"holds only its share of the results)\n  fix: {XDIST_FIX}",
+            yellow=True,
+        )
 
 
 def pytest_terminal_summary(terminalreporter: Any) -> None:
