@@ -216,3 +216,28 @@ def test_stub_fail_rate_is_seeded() -> None:
     failed = [r.error is not None for r in results]
     assert 0 < sum(failed) < 8
     assert server.stats.failures == sum(failed)
+
+
+def test_rows_run_in_order_with_a_bounded_number_in_flight() -> None:
+    """The engine keeps at most ``workers`` rows in flight (not one coroutine per row) and
+    returns results in row order whatever order they finish in."""
+    import random
+
+    from brittle.engine import _in_order
+
+    rows = list(range(200))
+    state = {"now": 0, "peak": 0}
+    started: list[int] = []
+
+    async def call(row: Any) -> CallResult:
+        started.append(row)
+        state["now"] += 1
+        state["peak"] = max(state["peak"], state["now"])
+        await asyncio.sleep(random.Random(row).random() / 1000)
+        state["now"] -= 1
+        return CallResult(text=str(row))
+
+    results = asyncio.run(_in_order(call, rows, workers=7))  # type: ignore[arg-type]
+    assert [r.text for r in results] == [str(row) for row in rows]
+    assert state["peak"] == 7
+    assert started == rows  # submitted in row order: the local provider batches neighbours

@@ -10,9 +10,9 @@ from __future__ import annotations
 import asyncio
 import json
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from typing import Any
+from typing import Any, cast
 
 import pandas as pd
 
@@ -309,6 +309,26 @@ def _add_judge_metrics(metrics: dict[str, Any], per_check: Sequence[Sequence[Che
     overall["judge_cost"] = sum(costs) if costs else None
 
 
+async def _in_order(
+    call: Callable[[Row], Awaitable[CallResult]], rows: Sequence[Row], *, workers: int
+) -> list[CallResult]:
+    """``call`` on every row, in row order, with at most ``workers`` rows in flight.
+
+    The gateway limits the model calls themselves; bounding the rows too keeps a 100,000-row
+    run from holding 100,000 coroutines at once (``benchmarks/bench_overhead.py``,
+    ``results-100k``).
+    """
+    results: list[CallResult | None] = [None] * len(rows)
+    queue = iter(enumerate(rows))
+
+    async def worker() -> None:
+        for index, row in queue:
+            results[index] = await call(row)
+
+    await asyncio.gather(*(worker() for _ in range(min(workers, len(rows)))))
+    return cast(list[CallResult], results)  # every slot is filled once gather returns
+
+
 async def run_system(
     spec: EvalSpec,
     system: System,
@@ -348,7 +368,7 @@ async def run_system(
             on_result(result)
         return result
 
-    results = await asyncio.gather(*(one(row) for row in rows))
+    results = await _in_order(one, rows, workers=max(2 * gateway.concurrency, 32))
     if gateway.fatal is not None:  # bad credentials: every further call would fail too
         raise gateway.fatal
     replay_missing = list(dict.fromkeys(rows[i].row_id for i, r in enumerate(results) if r.missing))
