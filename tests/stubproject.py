@@ -90,6 +90,23 @@ def write_eval(
     return path
 
 
+def add_preamble_suite(eval_path: Path) -> None:
+    """Add a template-level suite to an eval from :func:`write_eval`: one preamble line before
+    the system's template per case, answered by a rewritten copy of the system."""
+    suites = eval_path.parent / "suites"
+    (suites / "wording.yaml").write_text(
+        "name: wording\nversion: 1\nseed: 3\nperturbations:\n"
+        "  - family: preamble\n    n: 1\n    params: {kind: both}\n"
+    )
+    text = eval_path.read_text()
+    assert "suites: [suites/typos.yaml]" in text
+    eval_path.write_text(
+        text.replace(
+            "suites: [suites/typos.yaml]", "suites: [suites/typos.yaml, suites/wording.yaml]"
+        )
+    )
+
+
 def env(**extra: str) -> dict[str, str]:
     """The environment of a child brittle process: offline settings and the fake key."""
     out = dict(os.environ)

@@ -27,7 +27,7 @@ from brittle.cache import (
 )
 from brittle.gateway import CallRequest, CallResult, Gateway
 from brittle.repeats import repeat_context
-from stubproject import FAKE_KEY, golden_rows, start_in_thread, write_eval
+from stubproject import FAKE_KEY, add_preamble_suite, golden_rows, start_in_thread, write_eval
 from stubproject import brittle as start_brittle
 from stubproject import env as child_env
 
@@ -290,15 +290,7 @@ def test_cli_export_of_an_eval_covers_template_variants_and_repeats(
     monkeypatch.chdir(tmp_path)
     with start_in_thread(latency=0.0) as stub:
         spec = write_eval(tmp_path, stub.base_url, cases=4, extra="repeats: 2\n")
-        (tmp_path / "suites" / "wording.yaml").write_text(
-            "name: wording\nversion: 1\nseed: 3\nperturbations:\n"
-            "  - family: preamble\n    n: 1\n    params: {kind: both}\n"
-        )
-        spec.write_text(
-            spec.read_text().replace(
-                "suites: [suites/typos.yaml]", "suites: [suites/typos.yaml, suites/wording.yaml]"
-            )
-        )
+        add_preamble_suite(spec)
         assert main(["run", "stubbed.eval.yaml", "--no-report"]) == 0
         made = stub.stats.requests
     # 4 cases x (original + typo + preamble) x 2 repeats

@@ -32,7 +32,7 @@ from brittle.reliability import (
     retry_after,
 )
 from brittle.session import BrittleSession, Options
-from stubproject import FAKE_KEY, brittle, start_in_thread, write_eval
+from stubproject import FAKE_KEY, add_preamble_suite, brittle, start_in_thread, write_eval
 
 REQUEST = CallRequest(model="test/model", messages=({"role": "user", "content": "hi"},))
 
@@ -507,15 +507,7 @@ def test_progress_total_counts_template_variants_and_repeats(
     monkeypatch.setenv("OPENAI_API_KEY", FAKE_KEY)
     with start_in_thread(latency=0.0) as stub:
         path = write_eval(tmp_path, stub.base_url, cases=3, extra="repeats: 2\n")
-        (tmp_path / "suites" / "wording.yaml").write_text(
-            "name: wording\nversion: 1\nseed: 3\nperturbations:\n"
-            "  - family: preamble\n    n: 1\n    params: {kind: both}\n"
-        )
-        path.write_text(
-            path.read_text().replace(
-                "suites: [suites/typos.yaml]", "suites: [suites/typos.yaml, suites/wording.yaml]"
-            )
-        )
+        add_preamble_suite(path)
         spec = load_eval_file(path)
         session = _session(tmp_path)
         session.options.progress = True
