@@ -91,6 +91,9 @@ def test_register_is_idempotent_and_imports_no_torch() -> None:
     [
         "import brittle; assert 'litellm' not in sys.modules; import litellm",
         "import litellm, brittle",
+        # another library looking litellm up first must not use the registration up
+        "import brittle, importlib.util; assert importlib.util.find_spec('litellm'); "
+        "import litellm",
     ],
 )
 def test_importing_brittle_registers_the_provider_without_importing_litellm(imports: str) -> None:

@@ -20,6 +20,7 @@ import importlib.util
 import os
 import sys
 import threading
+import warnings
 from collections.abc import Sequence
 from types import ModuleType
 from typing import TYPE_CHECKING
@@ -47,7 +48,13 @@ def register() -> LocalLLM:
 
 
 class _RegisterAfterImport(importlib.abc.MetaPathFinder):
-    """Finds litellm with the other finders and registers the provider once it has run."""
+    """Finds litellm with the other finders and registers the provider once it has run.
+
+    It stays in ``sys.meta_path`` until litellm is really imported: a mere look-up (another
+    library's ``importlib.util.find_spec("litellm")``) leaves it in place.
+    """
+
+    _looking = threading.local()
 
     def find_spec(
         self,
@@ -55,12 +62,13 @@ class _RegisterAfterImport(importlib.abc.MetaPathFinder):
         path: Sequence[str] | None,
         target: ModuleType | None = None,
     ) -> importlib.machinery.ModuleSpec | None:
-        if fullname != "litellm":
+        if fullname != "litellm" or getattr(self._looking, "active", False):
             return None
-        with _hook_lock:
-            if self in sys.meta_path:
-                sys.meta_path.remove(self)  # once, and not for the look-up below
-        spec = importlib.util.find_spec(fullname)
+        self._looking.active = True
+        try:
+            spec = importlib.util.find_spec(fullname)  # the other finders, not this one
+        finally:
+            self._looking.active = False
         loader = spec.loader if spec is not None else None
         if loader is None or not hasattr(loader, "exec_module"):
             return spec
@@ -68,7 +76,16 @@ class _RegisterAfterImport(importlib.abc.MetaPathFinder):
 
         def exec_module(module: ModuleType) -> None:
             run_module(module)
-            register()
+            with _hook_lock:
+                if self in sys.meta_path:
+                    sys.meta_path.remove(self)
+            try:
+                register()
+            except Exception as exc:  # never break the user's import of litellm
+                warnings.warn(
+                    f"brittle could not register its local/ provider with litellm: {exc}",
+                    stacklevel=2,
+                )
 
         loader.exec_module = exec_module  # type: ignore[method-assign]
         return spec
