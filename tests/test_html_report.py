@@ -168,6 +168,20 @@ def test_reading_names_the_steadier_system_and_its_cost() -> None:
     assert "costs $2.00 against $5.00" in text
 
 
+def test_reading_compares_the_prompt_worth_shipping_not_a_constant_answerer() -> None:
+    constant = _system("prompt", 0.50, 0.0, 0.10)  # "positive" to every review: never flips
+    constant["metrics"]["overall"]["variant_accuracy"] = 0.50
+    few_shot = _system("prompt", 0.87, 0.18, 0.50)
+    few_shot["metrics"]["overall"]["variant_accuracy"] = 0.76
+    lora = _system("model", 0.94, 0.075, 0.20)
+    lora["metrics"]["overall"]["variant_accuracy"] = 0.90
+    text = reading({"zero-shot": constant, "few-shot": few_shot, "lora": lora})
+    assert text.startswith("The best fine-tuned model and the best prompt")
+    assert "lora (fine-tuned model) is steadier than few-shot (prompt)" in text
+    assert "lora is the more accurate (0.940 against 0.870)" in text
+    assert "zero-shot" not in text
+
+
 def test_reading_says_when_intervals_overlap() -> None:
     a = _system("prompt", 0.85, 0.10, 0.1)
     b = _system("model", 0.86, 0.09, 0.1)

@@ -577,6 +577,18 @@ def _steadiness_key(item: tuple[str, Mapping[str, Any]]) -> tuple[float, float]:
     return (flip if flip is not None else math.inf, -(acc if acc is not None else -1.0))
 
 
+def _best_key(item: tuple[str, Mapping[str, Any]]) -> tuple[float, float]:
+    """Most accurate on the reworded inputs first (``variant_accuracy``, else ``accuracy``),
+    then the steadier: a system that gives every input the same answer never flips, but it is
+    not the prompt anyone would ship."""
+    m = item[1]["metrics"]["overall"]
+    acc = m.get("variant_accuracy")
+    if acc is None:
+        acc = m.get("accuracy")
+    flip = m.get("flip_rate")
+    return (-(acc if acc is not None else -1.0), flip if flip is not None else math.inf)
+
+
 def reading(systems: Mapping[str, Mapping[str, Any]]) -> str:
     """A short plain-language comparison: which system is steadier, and at what cost."""
     items = list(systems.items())
@@ -592,8 +604,8 @@ def reading(systems: Mapping[str, Mapping[str, Any]]) -> str:
     prompts = [i for i in items if i[1].get("kind") == "prompt"]
     tuned = [i for i in items if i[1].get("kind") == "model"]
     if prompts and tuned:
-        first, second = min(tuned, key=_steadiness_key), min(prompts, key=_steadiness_key)
-        scope = "The steadiest fine-tuned model and the steadiest prompt: "
+        first, second = min(tuned, key=_best_key), min(prompts, key=_best_key)
+        scope = "The best fine-tuned model and the best prompt (most accurate on reworded inputs): "
     else:
         ranked = sorted(items, key=_steadiness_key)
         first, second = ranked[0], ranked[1]
@@ -621,7 +633,7 @@ def reading(systems: Mapping[str, Mapping[str, Any]]) -> str:
             text += f" Both are as accurate ({_f(aa)})."
         else:
             more = a_name if aa > ba else b_name
-            text += f" {more} is the more accurate ({_f(aa)} against {_f(ba)})."
+            text += f" {more} is the more accurate ({_f(max(aa, ba))} against {_f(min(aa, ba))})."
     costs = (_per_1k(a, "cost"), _per_1k(b, "cost"))
     if all(c is not None for c in costs) and any(costs):
         text += f" Per 1,000 calls {a_name} costs {_money(costs[0])} against {_money(costs[1])}"
