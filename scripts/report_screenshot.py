@@ -77,7 +77,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--synthetic", action="store_true", help="screenshot synthetic runs")
     parser.add_argument("--out", type=Path, default=ROOT / "docs/report.png")
     parser.add_argument("--width", type=int, default=1280)
-    parser.add_argument("--max-height", type=int, default=2300)
+    parser.add_argument("--max-height", type=int, default=3000)
     args = parser.parse_args(argv)
     with tempfile.TemporaryDirectory() as tmp:
         report = synthetic_report(Path(tmp)) if args.synthetic else args.report
