@@ -369,8 +369,8 @@ async def run_system(
         return result
 
     # Every row of a run of ordinary size is in flight at once, as with a plain gather (fewer
-    # workers put each row's rendering and cache claim beside the model's compute, which
-    # cost the embedded model's demo 20-30 s); a 100,000-row run holds 4,096 coroutines.
+    # workers put each row's rendering and cache claim beside the model's compute: cold demo
+    # runs took 283-287 s against 236-263 s); a 100,000-row run holds 4,096 coroutines.
     results = await _in_order(one, rows, workers=max(2 * gateway.concurrency, 4096))
     if gateway.fatal is not None:  # bad credentials: every further call would fail too
         raise gateway.fatal
