@@ -162,6 +162,20 @@ def submit(model: str, messages: Sequence[Any], optional_params: dict[str, Any])
     return get_batcher().submit((ref, request.params.sampling), request)
 
 
+def _submit(model: str, messages: Sequence[Any], optional_params: dict[str, Any]) -> Future[Any]:
+    return cast("Future[Any]", _translate(lambda: submit(model, messages, optional_params)))
+
+
+async def _result(future: Future[Any]) -> Completion:
+    """The job's completion, awaited off the event loop; errors as litellm should see them."""
+    try:
+        return cast(Completion, await asyncio.wrap_future(future))
+    except LocalProviderError:
+        raise
+    except ModelError as exc:
+        raise LocalProviderError(exc) from exc
+
+
 def _respond(model: str, model_response: ModelResponse, completion: Completion) -> ModelResponse:
     choice = model_response.choices[0]
     choice.message.content = completion.text
@@ -213,7 +227,7 @@ class LocalLLM(CustomLLM):
         timeout: float | httpx.Timeout | None = None,
         client: Any = None,
     ) -> ModelResponse:
-        future = _translate(lambda: submit(model, messages, optional_params))
+        future = _submit(model, messages, optional_params)
         completion = _translate(future.result)
         return _respond(model, model_response, completion)
 
@@ -236,13 +250,8 @@ class LocalLLM(CustomLLM):
         timeout: float | httpx.Timeout | None = None,
         client: Any = None,
     ) -> ModelResponse:
-        future = _translate(lambda: submit(model, messages, optional_params))
-        try:
-            completion = await asyncio.wrap_future(future)
-        except LocalProviderError:
-            raise
-        except ModelError as exc:
-            raise LocalProviderError(exc) from exc
+        future = _submit(model, messages, optional_params)
+        completion = await _result(future)
         return _respond(model, model_response, completion)
 
     def streaming(
@@ -265,7 +274,7 @@ class LocalLLM(CustomLLM):
         client: Any = None,
     ) -> Iterator[GenericStreamingChunk]:
         """The whole answer as one chunk: local generation is batched, not token-streamed."""
-        future = _translate(lambda: submit(model, messages, optional_params))
+        future = _submit(model, messages, optional_params)
         yield _chunk(_translate(future.result))
 
     async def astreaming(  # type: ignore[override,misc]
@@ -288,13 +297,8 @@ class LocalLLM(CustomLLM):
         client: Any = None,
     ) -> AsyncIterator[GenericStreamingChunk]:
         """The whole answer as one chunk, awaited without blocking the event loop."""
-        future = _translate(lambda: submit(model, messages, optional_params))
-        try:
-            completion = await asyncio.wrap_future(future)
-        except LocalProviderError:
-            raise
-        except ModelError as exc:
-            raise LocalProviderError(exc) from exc
+        future = _submit(model, messages, optional_params)
+        completion = await _result(future)
         yield _chunk(completion)
 
 
