@@ -45,11 +45,14 @@ def compare_with_baseline(work: Path) -> tuple[int, int, list[str]]:
     """(rows whose outcome and answer equal the baseline's, rows compared, first differences)."""
     import pandas as pd
 
-    baseline = json.loads((work / "evals/__baselines__/sentiment.json").read_text("utf-8"))
+    from brittle.baseline import read_baseline
+
+    baseline = read_baseline(work / "evals/__baselines__/sentiment.json")
+    assert baseline is not None, "the demo's committed baseline is missing"
     results = pd.read_parquet(work / "reports/latest/results.parquet")
     same, differences = 0, []
     for row in results.itertuples():
-        recorded = baseline["systems"][row.system]["outcomes"].get(row.row_id)
+        recorded = baseline.systems[str(row.system)].outcomes.get(str(row.row_id))
         if recorded == [bool(row.passed), row.answer]:
             same += 1
         else:
