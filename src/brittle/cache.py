@@ -641,11 +641,10 @@ def eval_keys(spec: EvalSpec, systems: Sequence[str] | None = None) -> tuple[lis
     Returns ``(keys, unknown)``: ``unknown`` names systems whose calls cannot be predicted
     (custom :class:`~brittle.systems.System` subclasses).
     """
-    from brittle.engine import build_rows, system_for_row, template_rows
+    from brittle.engine import build_rows, call_rows, system_for_row
     from brittle.systems import CallableSystem, LLMSystem, System
 
     rows, _, _ = build_rows(spec)
-    repeats = range(max(1, spec.repeats))
     keys: list[str] = []
     unknown: list[str] = []
     for system in spec.systems:
@@ -654,17 +653,16 @@ def eval_keys(spec: EvalSpec, systems: Sequence[str] | None = None) -> tuple[lis
         fingerprint = system.fingerprint()
         if isinstance(system, LLMSystem):
             rewritten: dict[str, System] = {}
-            for row in [*rows, *template_rows(spec, system)[0]]:
+            for row in call_rows(spec, system, rows)[0]:
                 answering = system_for_row(system, row, rewritten)  # its rewritten copy, maybe
                 try:
                     request = cast(LLMSystem, answering).request(row.inputs)
                 except Exception:
                     continue
-                keys.extend(
-                    request_key(request, fingerprint=fingerprint, repeat=k) for k in repeats
-                )
+                keys.append(request_key(request, fingerprint=fingerprint, repeat=row.repeat))
         elif isinstance(system, CallableSystem):
-            keys.extend(callable_key(fingerprint, row.inputs, k) for row in rows for k in repeats)
+            calls = call_rows(spec, system, rows)[0]
+            keys.extend(callable_key(fingerprint, row.inputs, row.repeat) for row in calls)
         else:
             unknown.append(system.name)
     return keys, unknown

@@ -309,6 +309,18 @@ def _add_judge_metrics(metrics: dict[str, Any], per_check: Sequence[Sequence[Che
     overall["judge_cost"] = sum(costs) if costs else None
 
 
+def call_rows(
+    spec: EvalSpec, system: System, rows: Sequence[Row]
+) -> tuple[list[Row], dict[str, int], dict[str, int], dict[str, int]]:
+    """Every call ``system`` makes on ``rows``: those rows, its template-level rows (see
+    :func:`template_rows`, whose per-family counts come back too) and each repeat of them."""
+    extra, made, noops, dropped = template_rows(spec, system)
+    calls = [*rows, *extra]
+    if spec.repeats > 1:
+        calls = [replace(row, repeat=k) for row in calls for k in range(spec.repeats)]
+    return calls, made, noops, dropped
+
+
 async def _in_order(
     call: Callable[[Row], Awaitable[CallResult]], rows: Sequence[Row], *, workers: int
 ) -> list[CallResult]:
@@ -344,11 +356,8 @@ async def run_system(
     ``system`` and the repeats) before the first; ``on_result`` sees each call's result.
     """
     start = time.perf_counter()
-    extra, made, template_noops, template_dropped = template_rows(spec, system)
-    rows = [*rows, *extra]
+    rows, made, template_noops, template_dropped = call_rows(spec, system, rows)
     rewritten: dict[str, System] = {}
-    if spec.repeats > 1:
-        rows = [replace(row, repeat=k) for row in rows for k in range(spec.repeats)]
     if on_start is not None:
         on_start(len(rows))
     fingerprint = system.fingerprint()
