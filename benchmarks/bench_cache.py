@@ -8,7 +8,7 @@ as a real model's: fingerprint, rendered messages, parameters), then replays it 
 code path as ``pytest`` and ``brittle run`` (``BrittleSession.run_system``), without a network
 or litellm, and prints the wall and CPU time of each phase. Target: replay at most 5 s.
 
-    python benchmarks/bench_cache.py [--calls 10000] [--repeat 3] [--reports]
+    python -m benchmarks.bench_cache [--calls 10000] [--repeat 3] [--reports]
 """
 
 from __future__ import annotations
@@ -98,12 +98,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--target", type=float, default=5.0, help="seconds allowed for a replay")
     args = parser.parse_args(argv)
 
-    (_, import_s, _) = timed(lambda: __import__("brittle.session"))
-    from brittle.cache import CacheMode, ResponseCache
-    from brittle.engine import build_rows, run_eval_async
-    from brittle.evalspec import load_eval_file
+    (_, import_s, _) = timed(lambda: __import__("brittle.run.session"))
     from brittle.gateway import Gateway
-    from brittle.session import BrittleSession, Options
+    from brittle.gateway.cache import CacheMode, ResponseCache
+    from brittle.run.engine import build_rows, run_eval_async
+    from brittle.run.session import BrittleSession, Options
+    from brittle.spec.eval import load_eval_file
 
     folder = Path(tempfile.mkdtemp(prefix="bench-cache-"))
     cases = -(-args.calls // (1 + VARIANTS))

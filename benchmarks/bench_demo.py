@@ -8,9 +8,9 @@ empty response cache and an empty embedding cache. It prints the wall time again
 row's answer equals the committed baseline's (the baseline travels with the copy, so its gates
 run too).
 
-    python benchmarks/bench_demo.py
-    python benchmarks/bench_demo.py --warm-model      # keep the user's dequantized weights
-    python benchmarks/bench_demo.py --keep            # leave the copy (and its report) behind
+    python -m benchmarks.bench_demo
+    python -m benchmarks.bench_demo --warm-model      # keep the user's dequantized weights
+    python -m benchmarks.bench_demo --keep            # leave the copy (and its report) behind
 """
 
 from __future__ import annotations
@@ -45,7 +45,7 @@ def compare_with_baseline(work: Path) -> tuple[int, int, list[str]]:
     """(rows whose outcome and answer equal the baseline's, rows compared, first differences)."""
     import pandas as pd
 
-    from brittle.baseline import read_baseline
+    from brittle.stats.baseline import read_baseline
 
     baseline = read_baseline(work / "evals/__baselines__/sentiment.json")
     assert baseline is not None, "the demo's committed baseline is missing"

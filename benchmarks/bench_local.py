@@ -21,8 +21,8 @@ Targets: latency at most 0.5 s, batch-16 throughput at least 4x single. The batc
 also compared with the single ones (temperature 0: they must be identical). The figures depend
 on how busy the cores are, so the load average is printed with them.
 
-    python benchmarks/bench_local.py
-    python benchmarks/bench_local.py --skip-load --repeats 5
+    python -m benchmarks.bench_local
+    python -m benchmarks.bench_local --skip-load --repeats 5
 """
 
 from __future__ import annotations

@@ -29,9 +29,9 @@ times, interleaved, and keep their least wall time and CPU. The figures are prin
 with the harness/bare-litellm ratios (targets: at most 1.2 for wall time and for CPU per call),
 and written to ``--out`` as ``figures.parquet`` and ``figures.json``. See README.md.
 
-    python benchmarks/bench_overhead.py                  # everything, about 10 min on 2 idle cores
-    python benchmarks/bench_overhead.py --only harness-stub,bare-litellm --calls 2000
-    python benchmarks/bench_overhead.py --profile harness-stub   # cProfile of one variant
+    python -m benchmarks.bench_overhead                  # everything, about 10 min on 2 idle cores
+    python -m benchmarks.bench_overhead --only harness-stub,bare-litellm --calls 2000
+    python -m benchmarks.bench_overhead --profile harness-stub   # cProfile of one variant
 """
 
 from __future__ import annotations
@@ -55,8 +55,6 @@ from typing import Any
 os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
 
 HERE = Path(__file__).resolve().parent
-if str(HERE) not in sys.path:
-    sys.path.insert(0, str(HERE))
 
 MAIN_VARIANTS = (
     "bare-aiohttp",
@@ -174,7 +172,7 @@ def _case_text(index: int) -> str:
 
 
 def _suite() -> Any:
-    from brittle.suites import suite_from_mapping
+    from brittle.spec.suites import suite_from_mapping
 
     return suite_from_mapping(
         {
@@ -192,8 +190,8 @@ def build_eval(system: Any, rows: int) -> tuple[Any, list[Any]]:
     """An eval of enough cases for at least ``rows`` rows; returns the spec and its rows."""
     from brittle import Case, Eval
     from brittle.checks import exact, label
-    from brittle.engine import build_rows
-    from brittle.evalspec import build_spec
+    from brittle.run.engine import build_rows
+    from brittle.spec.eval import build_spec
 
     suite = _suite()
 
@@ -483,7 +481,7 @@ def _errors(results: Sequence[Any]) -> int:
 
 def child(variant: str, args: argparse.Namespace) -> dict[str, Any]:
     """Run one variant in this (fresh) process; returns its figures."""
-    from brittle.systems import CallableSystem, LLMSystem, PromptSystem, System
+    from brittle.spec.systems import CallableSystem, LLMSystem, PromptSystem, System
 
     info: dict[str, Any] = {}
     stub_params = {"api_base": args.stub_url, "api_key": "sk-fake"}
@@ -552,7 +550,7 @@ def child(variant: str, args: argparse.Namespace) -> dict[str, Any]:
     spec, rows = build_eval(system, calls)
     texts = _texts(rows)[:WARMUP_CALLS]
     del rows  # the harness builds its own; keeping these would count twice in the RSS figures
-    from brittle.engine import build_rows
+    from brittle.run.engine import build_rows
 
     with Window() as build:
         build_rows(spec)
@@ -579,10 +577,10 @@ def _run_harness(
     info: dict[str, Any],
     warmup: Callable[[], Awaitable[Any]] | None,
 ) -> dict[str, Any]:
-    from brittle.engine import run_eval_async
     from brittle.gateway import Gateway
-    from brittle.report import write_parquet
-    from brittle.session import EvalState
+    from brittle.report.writer import write_parquet
+    from brittle.run.engine import run_eval_async
+    from brittle.run.session import EvalState
 
     gc.collect()
     rss_before = _proc_status_kb("VmRSS")
@@ -627,7 +625,7 @@ def _run_harness(
     if variant == "results-100k":
         import pyarrow as pa
 
-        from brittle.engine import RESULT_COLUMNS
+        from brittle.run.engine import RESULT_COLUMNS
 
         info["rss_before_run_mb"] = _mb(rss_before)
         info["peak_rss_run_mb"] = _mb(peak_after_run)
@@ -892,7 +890,7 @@ def main(argv: list[str] | None = None) -> None:
         print(json.dumps(child(args.child, args), default=str), flush=True)
         return
 
-    from stub_server import start_subprocess
+    from tests.support.stub_server import start_subprocess
 
     stub = start_subprocess(latency=args.latency)
     try:

@@ -1,7 +1,7 @@
 """Report generation over 100,000 result rows: time and size.
 
-    python benchmarks/bench_report.py                 # 100,000 rows, 30 nights of history
-    python benchmarks/bench_report.py --rows 20000 --nights 5
+    python -m benchmarks.bench_report                 # 100,000 rows, 30 nights of history
+    python -m benchmarks.bench_report --rows 20000 --nights 5
 
 Builds synthetic runs (tests/synthetic_runs.py: three systems, four perturbation families; the
 first nights small, the last one with ``--rows`` rows), then times the end of the last run:
@@ -22,11 +22,10 @@ import tempfile
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
+from tests.support.synthetic_runs import FAMILIES, SYSTEMS, synthetic_session
 
-from brittle.history import list_runs
-from brittle.publish import render_run
-from synthetic_runs import FAMILIES, SYSTEMS, synthetic_session
+from brittle.report.history import list_runs
+from brittle.report.publish import render_run
 
 MAX_SECONDS = 10.0
 MAX_BYTES = 5_000_000

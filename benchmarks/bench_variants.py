@@ -1,7 +1,7 @@
 """Generating and meaning-filtering 10,000 variants: the budget is 60 s on 2 cores, embeddings in.
 
-    python benchmarks/bench_variants.py                 # 10,000 variants, cold and warm cache
-    python benchmarks/bench_variants.py --variants 2000 # a quicker look
+    python -m benchmarks.bench_variants                 # 10,000 variants, cold and warm cache
+    python -m benchmarks.bench_variants --variants 2000 # a quicker look
 
 The workload is every case of the demo's golden and training sets (422 distinct reviews) under a
 suite of ten input-level families (typo, casing, whitespace, punctuation, contractions, prefix,
@@ -48,10 +48,10 @@ FAMILIES: list[dict[str, Any]] = [
 
 def workload(target: int) -> tuple[Any, int]:
     from brittle import CallableSystem, checks
-    from brittle.cases import Case
-    from brittle.evalspec import Eval, build_spec
-    from brittle.golden import load_golden
-    from brittle.suites import suite_from_mapping
+    from brittle.spec.cases import Case
+    from brittle.spec.eval import Eval, build_spec
+    from brittle.spec.golden import load_golden
+    from brittle.spec.suites import suite_from_mapping
 
     cases: list[Case] = []
     for name in ("golden.jsonl", "train.jsonl"):
@@ -103,8 +103,8 @@ def main() -> int:
     cache = tempfile.mkdtemp(prefix="brittle-bench-embeddings-")
     os.environ["BRITTLE_EMBEDDINGS_DIR"] = cache
 
-    from brittle import embeddings
-    from brittle.engine import build_rows
+    from brittle.run.engine import build_rows
+    from brittle.search import embeddings
 
     spec, per_entry = workload(args.variants)
     suite = spec.suites[0]

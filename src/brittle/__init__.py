@@ -8,12 +8,12 @@ baseline. See the README for the tour.
 from __future__ import annotations
 
 from brittle._errors import BaselineError, BrittleError, ConfigError, EvalRunError, ModelError
-from brittle.cases import Case, Variant
-from brittle.evalspec import Eval, EvalSpec, evaluation, load_eval_file
-from brittle.gates import Gate, Verdict
 from brittle.gateway import CallRequest, CallResult, Gateway, Transport
 from brittle.local import register_on_litellm_import
-from brittle.systems import CallableSystem, ModelSystem, PromptSystem, System
+from brittle.spec.cases import Case, Variant
+from brittle.spec.eval import Eval, EvalSpec, evaluation, load_eval_file
+from brittle.spec.systems import CallableSystem, ModelSystem, PromptSystem, System
+from brittle.stats.gates import Gate, Verdict
 
 register_on_litellm_import()  # litellm answers local/ model strings once anyone imports it
 

@@ -20,7 +20,7 @@ goes through the run's gateway. The metric's own verdict (``is_successful``) is 
 score the check's score, its reason the detail of a failure.
 
 With ``judge_repeats: k`` every output is judged k times. Judge run r is made as repeat r
-(:func:`brittle.repeats.repeat_context`), so a response cache keeps the k runs apart while a
+(:func:`brittle.stats.repeats.repeat_context`), so a response cache keeps the k runs apart while a
 rerun of the eval asks the same k questions; give the judge a sampling temperature
 (``judge_params: {temperature: 0.7}``) and no fixed ``seed``, or the k runs are one run. The
 majority verdict counts; ``agreement`` is the share of the k verdicts that agree with it. An
@@ -46,10 +46,10 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from brittle._errors import ConfigError
-from brittle.cases import Case
 from brittle.checks import Check, CheckResult, register_check
 from brittle.gateway import CALL_SCOPE, CallScope, Gateway, describe_error
-from brittle.repeats import repeat_context
+from brittle.spec.cases import Case
+from brittle.stats.repeats import repeat_context
 
 if TYPE_CHECKING:
     from deepeval.metrics import BaseMetric

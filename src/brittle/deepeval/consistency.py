@@ -32,12 +32,12 @@ from deepeval.metrics import BaseMetric
 from deepeval.test_case import LLMTestCase
 
 from brittle._errors import ConfigError
-from brittle.cases import Case
 from brittle.checks import Check, checks_from_config
 from brittle.deepeval._sync import run_sync
 from brittle.gateway import CallResult, Gateway, describe_error
-from brittle.suites import Suite, load_suite, suite_from_mapping
-from brittle.systems import CallableSystem, LLMSystem, System
+from brittle.spec.cases import Case
+from brittle.spec.suites import Suite, load_suite, suite_from_mapping
+from brittle.spec.systems import CallableSystem, LLMSystem, System
 
 __all__ = ["DEFAULT_PERTURBATIONS", "ConsistencyMetric"]
 
@@ -125,10 +125,10 @@ def _normalised(output: str) -> str:
 class ConsistencyMetric(BaseMetric):
     """Share of perturbed inputs on which ``system`` gives the original input's answer.
 
-    ``system`` is a brittle :class:`~brittle.systems.System` (run with ``{field: input}``) or a
+    ``system`` is a brittle :class:`~brittle.spec.systems.System` (run with ``{field: input}``) or a
     plain function (sync or async) called with the input text. ``perturbations`` are family
     names or suite entries (``{"family": "typo", "n": 2, "params": {"rate": 0.1}}``), a
-    :class:`~brittle.suites.Suite`, or a suite file path; ``n`` is the number of variants per
+    :class:`~brittle.spec.suites.Suite`, or a suite file path; ``n`` is the number of variants per
     family where an entry does not say. ``check`` reads the answer out of an output (a
     :class:`~brittle.checks.Check` or an eval-file spec such as
     ``{"label": {"choices": ["positive", "negative"]}}``). ``field`` names the input field

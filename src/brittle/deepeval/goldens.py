@@ -1,6 +1,6 @@
 """Golden sets both ways: deepeval goldens and datasets to brittle cases, and back.
 
-A brittle :class:`~brittle.cases.Case` has an id, input fields, an expected answer and tags; a
+A brittle :class:`~brittle.spec.cases.Case` has an id, input fields, an expected answer and tags; a
 deepeval ``Golden`` has one ``input`` text, an ``expected_output`` text, a ``name`` and free
 ``additional_metadata``. The mapping:
 
@@ -36,8 +36,8 @@ from typing import Any
 from deepeval.dataset import EvaluationDataset, Golden
 
 from brittle._errors import ConfigError
-from brittle.cases import Case
-from brittle.golden import _to_case, load_golden
+from brittle.spec.cases import Case
+from brittle.spec.golden import _to_case, load_golden
 
 __all__ = [
     "dataset_from_cases",

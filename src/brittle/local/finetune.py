@@ -87,8 +87,9 @@ def _line_of(source: str | None) -> int | None:
 
 
 def load_template(template_file: Path) -> Any:
-    """Read a Jinja2 template file the way an eval reads it (:class:`brittle.systems.Template`)."""
-    from brittle.systems import Template
+    """Read a Jinja2 template file the way an eval reads it
+    (:class:`~brittle.spec.systems.Template`)."""
+    from brittle.spec.systems import Template
 
     if not template_file.is_file():
         raise ConfigError(
@@ -108,7 +109,7 @@ def load_examples(train_file: Path, template: Any) -> list[TrainingExample]:
     """
     from jinja2 import TemplateError
 
-    from brittle.golden import load_golden
+    from brittle.spec.golden import load_golden
 
     if not train_file.is_file():
         raise ConfigError(

@@ -29,11 +29,11 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 from brittle._errors import ConfigError
-from brittle.cases import Case
 from brittle.perturb import _params
 from brittle.perturb._base import FamilyBase
 from brittle.perturb.registry import Perturbation, register_family
-from brittle.yamlio import read_jsonl
+from brittle.spec.cases import Case
+from brittle.spec.yamlio import read_jsonl
 
 MAX_IDS_SHOWN = 5
 

@@ -6,10 +6,10 @@ from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
 from brittle._errors import ConfigError
-from brittle.cases import Case, Variant, variant_id
 from brittle.perturb.registry import Perturbation
 from brittle.perturb.rng import rng_for
 from brittle.perturb.template import compiles
+from brittle.spec.cases import Case, Variant, variant_id
 
 ATTEMPTS_PER_SLOT = 5
 """Fresh draws a slot gets before it is given up as a no-op.

@@ -1,0 +1,320 @@
+"""The pytest plugin: collects ``*.eval.yaml`` files and ``@brittle.evaluation`` functions.
+
+Each gate of each system becomes its own test item
+(``evals/x.eval.yaml::zero-shot::accuracy>=0.8``), so CI shows exactly which gate of which
+system failed. A system runs once, when its first gate item runs; reports and baseline updates
+are written once, at the end of the session.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from brittle._errors import AuthenticationFailed, BrittleError, ConfigError
+from brittle.options import OPTIONS
+from brittle.report.publish import gate_properties, history_setting
+from brittle.run.session import BrittleSession, Options
+from brittle.spec.eval import EvalSpec, build_spec, load_eval_file
+from brittle.stats.gates import Gate
+
+SESSION_KEY = pytest.StashKey[BrittleSession]()
+EVAL_SUFFIXES = (".eval.yaml", ".eval.yml")
+
+for _name, _value in (
+    ("LITELLM_LOCAL_MODEL_COST_MAP", "True"),
+    ("DEEPEVAL_TELEMETRY_OPT_OUT", "YES"),
+    ("HF_HUB_DISABLE_PROGRESS_BARS", "1"),
+    ("TOKENIZERS_PARALLELISM", "false"),
+):
+    os.environ.setdefault(_name, _value)
+
+#: whether stderr is a terminal, read at import: before pytest's capture redirects it
+_STDERR_TTY = bool(sys.__stderr__ is not None and sys.__stderr__.isatty())
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    group = parser.getgroup("brittle", "brittle: LLM evals, brittleness suites and gates")
+    for option in OPTIONS:
+        kwargs: dict[str, Any] = {"action": option.action, "help": option.help}
+        if option.action == "store":
+            kwargs.update(default=option.default, metavar=option.metavar)
+            if option.type is not None:
+                kwargs["type"] = option.type
+        else:
+            kwargs["default"] = option.default
+        group.addoption(f"--brittle-{option.flag}", dest=f"brittle_{option.dest}", **kwargs)
+    parser.addini("brittle_report_dir", "default folder for brittle run reports", default="reports")
+    parser.addini("brittle_cache", "default response cache mode (rw, replay, record, off)")
+    parser.addini("brittle_cache_dir", "default folder of the response cache (.brittle)")
+
+
+XDIST_FIX = (
+    "run the evals without -n: brittle already makes an eval's model calls concurrently in one "
+    "process ('concurrency' in the eval file, --brittle-concurrency), and the local provider "
+    "batches them"
+)
+
+
+def _distributing(config: pytest.Config) -> bool:
+    """True in the controller of a pytest-xdist run that spreads tests over workers."""
+    return not hasattr(config, "workerinput") and getattr(config.option, "dist", "no") != "no"
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    if _distributing(config) and config.getoption("brittle_update_baseline"):
+        raise pytest.UsageError(
+            "brittle: --brittle-update-baseline cannot be used with pytest-xdist (-n): each "
+            f"worker holds only its share of the results, so no baseline would be written\n"
+            f"  fix: {XDIST_FIX}"
+        )
+    if _distributing(config):
+        config.pluginmanager.register(_XdistNotice(), "brittle-xdist-notice")
+    report_dir: str | None = config.getoption("brittle_report_dir") or config.getini(
+        "brittle_report_dir"
+    )
+    if config.getoption("brittle_no_report"):
+        report_dir = None
+    root = Path(str(config.rootpath))
+    options = Options(
+        update_baseline=bool(config.getoption("brittle_update_baseline")),
+        report_dir=(root / report_dir) if report_dir else None,
+        concurrency=config.getoption("brittle_concurrency"),
+        history=history_setting(config.getoption("brittle_history"), root),
+    )
+    _configure_cache(config, options, root)
+    session = BrittleSession(options)
+    workerinput = getattr(config, "workerinput", None)
+    if workerinput is not None:  # xdist: one run id for all workers of this test run
+        session.run_id = str(workerinput.get("testrunuid") or session.run_id)
+    else:
+        session.progress_write = _progress_writer(config)
+    config.stash[SESSION_KEY] = session
+
+
+def _configure_cache(config: pytest.Config, options: Options, root: Path) -> None:
+    """Response cache mode and file, progress display: option, environment, ini, default."""
+    from brittle.gateway.cache import resolve_mode, resolve_path
+    from brittle.run import progress
+
+    try:
+        mode = resolve_mode(config.getoption("brittle_cache"), ini=config.getini("brittle_cache"))
+    except ConfigError as exc:
+        raise pytest.UsageError(f"brittle: {exc}") from None
+    options.cache = mode.value
+    options.cache_path = resolve_path(
+        config.getoption("brittle_cache_dir"), root=root, ini=config.getini("brittle_cache_dir")
+    )
+    tty = _STDERR_TTY and not hasattr(config, "workerinput")
+    options.progress = progress.enabled(tty=tty)
+
+
+def _progress_writer(config: pytest.Config) -> Callable[[str], None]:
+    """Write progress to the real stderr, around pytest's output capture."""
+    capman = config.pluginmanager.getplugin("capturemanager")
+
+    def write(text: str) -> None:
+        if capman is None:
+            sys.stderr.write(text)
+            sys.stderr.flush()
+            return
+        with capman.global_and_fixture_disabled():
+            sys.stderr.write(text)
+            sys.stderr.flush()
+
+    return write
+
+
+def _session(config: pytest.Config) -> BrittleSession:
+    return config.stash[SESSION_KEY]
+
+
+def pytest_collect_file(file_path: Path, parent: pytest.Collector) -> pytest.Collector | None:
+    if file_path.name.endswith(EVAL_SUFFIXES):
+        return EvalFile.from_parent(parent, path=file_path)
+    return None
+
+
+def pytest_pycollect_makeitem(collector: pytest.Collector, name: str, obj: Any) -> Any:
+    if getattr(obj, "__brittle_eval__", False) and callable(obj):
+        return PythonEval.from_parent(collector, name=name, function=obj)
+    return None
+
+
+class BrittleConfigFailure(Exception):
+    """Wraps a BrittleError raised at collection, to print it without a traceback."""
+
+
+def _system_collectors(parent: pytest.Collector, spec: EvalSpec) -> Iterator[pytest.Collector]:
+    for system in spec.systems:
+        yield EvalSystem.from_parent(parent, name=system.name, spec=spec)
+
+
+def _brittle_failure(excinfo: pytest.ExceptionInfo[BaseException]) -> str | None:
+    """brittle's own errors are printed as their message (file, key, fix), not a traceback."""
+    if isinstance(excinfo.value, BrittleError):
+        return f"brittle: {excinfo.value}"
+    return None
+
+
+class EvalFile(pytest.File):
+    """A ``*.eval.yaml`` file."""
+
+    def repr_failure(self, excinfo: pytest.ExceptionInfo[BaseException]) -> Any:  # type: ignore[override]
+        return _brittle_failure(excinfo) or super().repr_failure(excinfo)
+
+    def collect(self) -> Iterator[pytest.Collector]:
+        spec = load_eval_file(self.path)
+        yield from _system_collectors(self, spec)
+
+
+class PythonEval(pytest.Collector):
+    """A test function marked with ``@brittle.evaluation`` that returns a ``brittle.Eval``."""
+
+    def repr_failure(self, excinfo: pytest.ExceptionInfo[BaseException]) -> Any:  # type: ignore[override]
+        return _brittle_failure(excinfo) or super().repr_failure(excinfo)
+
+    def __init__(self, *, function: Any, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.function = function
+
+    def collect(self) -> Iterator[pytest.Collector]:
+        definition = self.function()
+        if definition.name is None:
+            definition.name = self.name.removeprefix("test_")
+        spec = build_spec(definition, source=Path(str(self.path)))
+        yield from _system_collectors(self, spec)
+
+
+class EvalSystem(pytest.Collector):
+    """One system of an eval: its gates are the items."""
+
+    def __init__(self, *, spec: EvalSpec, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.spec = spec
+
+    def collect(self) -> Iterator[pytest.Item]:
+        if not self.spec.gates:
+            yield GateItem.from_parent(self, name="run", spec=self.spec, gate=None)
+        for gate in self.spec.gates:
+            yield GateItem.from_parent(self, name=gate.item_name, spec=self.spec, gate=gate)
+
+
+class GateFailed(Exception):
+    pass
+
+
+class GateItem(pytest.Item):
+    """One gate of one system; ``gate=None`` checks only the error budget."""
+
+    def __init__(self, *, spec: EvalSpec, gate: Gate | None, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.spec = spec
+        self.gate = gate
+        assert self.parent is not None
+        self.system_name = self.parent.name
+
+    def runtest(self) -> None:
+        self.user_properties.append(("brittle_eval", self.spec.name))
+        session = _session(self.config)
+        if self.gate is not None and self.gate.relative and session.options.update_baseline:
+            session.run_system(self.spec, self.system_name)
+            pytest.skip("updating the baseline: relative gate not checked")
+        try:
+            verdict = session.check_gate(self.spec, self.system_name, self.gate)
+        except AuthenticationFailed:
+            self.session.shouldstop = "brittle: authentication failed; see the first failure"
+            raise
+        for key, value in (("now", verdict.now), ("baseline", verdict.baseline)):
+            if value is not None:
+                self.user_properties.append((f"brittle_{key}", value))
+        run = session.state(self.spec).run.systems.get(self.system_name)
+        if run is not None:  # the gate's metrics as JUnit <property> entries
+            self.user_properties += gate_properties(run.metrics, self.gate)
+        if verdict.passed is None:
+            pytest.skip(verdict.message)
+        if not verdict.passed:
+            gate = self.gate.name if self.gate else "error budget"
+            raise GateFailed(
+                f"{self.spec.name} / {self.system_name}: gate '{gate}' failed\n{verdict.message}"
+            )
+
+    def repr_failure(self, excinfo: pytest.ExceptionInfo[BaseException]) -> str:  # type: ignore[override]
+        from brittle.sanitize import for_terminal
+
+        if isinstance(excinfo.value, GateFailed):
+            return for_terminal(excinfo.value)  # model text: no escape sequences, no secrets
+        if isinstance(excinfo.value, BrittleError):
+            return for_terminal(f"brittle: {excinfo.value}")
+        return super().repr_failure(excinfo)  # type: ignore[return-value]
+
+    def reportinfo(self) -> tuple[Path, int | None, str]:
+        gate = self.gate.name if self.gate else "error budget"
+        return self.path, None, f"{self.spec.name}::{self.system_name}::{gate}"
+
+
+def pytest_collection_finish(session: pytest.Session) -> None:
+    """Tell the brittle session which systems this run checks (the Holm family of an eval)."""
+    state = session.config.stash.get(SESSION_KEY, None)
+    if state is None:
+        return
+    for item in session.items:
+        if isinstance(item, GateItem):
+            state.select(item.spec, item.system_name)
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    state = session.config.stash.get(SESSION_KEY, None)
+    if state is not None:
+        state.close_cache()  # xdist workers too: the cache file is complete once closed
+    if state is None or hasattr(session.config, "workerinput"):
+        return
+    try:
+        state.finish()
+    except (BrittleError, OSError) as exc:
+        state.finish_error = f"brittle: could not write reports or baselines: {exc}"  # type: ignore[attr-defined]
+
+
+class _XdistNotice:
+    """In an xdist controller: notes the brittle gates that ran on workers, and says in the
+    summary that no report was written (the workers' results are not gathered)."""
+
+    def __init__(self) -> None:
+        self.gates: set[str] = set()
+
+    def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
+        if report.when == "call" and any(
+            name == "brittle_eval" for name, _ in report.user_properties
+        ):
+            self.gates.add(report.nodeid)
+
+    def pytest_terminal_summary(self, terminalreporter: Any) -> None:
+        if not self.gates:
+            return
+        terminalreporter.write_sep("=", "brittle summary")
+        terminalreporter.write_line(
+            f"brittle: {len(self.gates)} gate(s) ran on pytest-xdist workers; their verdicts "
+            "above stand, but no summary, report or history entry was written (each worker "
+            f"holds only its share of the results)\n  fix: {XDIST_FIX}",
+            yellow=True,
+        )
+
+
+def pytest_terminal_summary(terminalreporter: Any) -> None:
+    state = terminalreporter.config.stash.get(SESSION_KEY, None)
+    if state is None:
+        return
+    lines = state.summary_lines()
+    error = getattr(state, "finish_error", None)
+    if not lines and not error:
+        return
+    terminalreporter.write_sep("=", "brittle summary")
+    for line in lines:
+        terminalreporter.write_line(line)
+    if error:
+        terminalreporter.write_line(error, red=True)

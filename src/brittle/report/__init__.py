@@ -1,0 +1,1 @@
+"""Run artifacts: run.json, results.parquet, summaries, the HTML page, history and run diffs."""

@@ -1,0 +1,280 @@
+"""``brittle compare RUN_A RUN_B``: what changed between two recorded runs.
+
+Per eval and system: the headline metrics of both runs with their deltas (and the intervals the
+runs reported), flip rate per perturbation family, the gate verdicts of both, and paired case
+statistics from the per-case outcomes in the history: originals that went pass to fail and fail
+to pass, variants that newly flipped or stopped flipping, each with an exact McNemar p-value
+(two-sided binomial test on the discordant pairs).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from brittle.report.history import CaseOutcome, RunInfo, case_outcomes, load_run
+from brittle.stats.intervals import reported_interval
+
+METRICS = (
+    ("accuracy", "higher"),
+    ("variant_accuracy", "higher"),
+    ("flip_rate", "lower"),
+    ("agreement", "higher"),
+    ("pdr", "lower"),
+    ("worst_case_accuracy", "higher"),
+    ("error_rate", "lower"),
+)
+
+
+def mcnemar_exact(b: int, c: int) -> float | None:
+    """Two-sided exact McNemar p-value for ``b`` and ``c`` discordant pairs (None if none)."""
+    n = b + c
+    if n == 0:
+        return None
+    k = min(b, c)
+    tail = sum(math.comb(n, i) for i in range(k + 1)) / 2**n
+    return min(1.0, 2 * tail)
+
+
+@dataclass(frozen=True)
+class PairedChange:
+    """Paired outcomes of the rows present in both runs."""
+
+    paired: int
+    worse: int
+    better: int
+
+    @property
+    def p_value(self) -> float | None:
+        return mcnemar_exact(self.worse, self.better)
+
+
+@dataclass(frozen=True)
+class SystemComparison:
+    eval: str
+    system: str
+    kind: str | None
+    fingerprint_a: str | None
+    fingerprint_b: str | None
+    metrics_a: Mapping[str, Any] | None
+    metrics_b: Mapping[str, Any] | None
+    verdicts_a: Mapping[str, str] = field(default_factory=dict)
+    verdicts_b: Mapping[str, str] = field(default_factory=dict)
+    originals: PairedChange | None = None
+    variants: PairedChange | None = None
+
+
+@dataclass(frozen=True)
+class Comparison:
+    a: RunInfo
+    b: RunInfo
+    systems: tuple[SystemComparison, ...]
+
+
+def _systems(record: Mapping[str, Any]) -> dict[tuple[str, str], Mapping[str, Any]]:
+    return {
+        (ev["name"], name): system
+        for ev in record.get("evals", [])
+        for name, system in ev["systems"].items()
+    }
+
+
+def _flip_states(outcomes: Mapping[str, CaseOutcome]) -> dict[str, bool]:
+    originals = {o.case_id: o.passed for row, o in outcomes.items() if o.family == ""}
+    out = {}
+    for row, o in outcomes.items():
+        if o.family == "" or o.passed is None:
+            continue
+        original = originals.get(o.case_id)
+        if original is not None:
+            out[row] = o.passed != original
+    return out
+
+
+def _paired(
+    a: Mapping[str, CaseOutcome], b: Mapping[str, CaseOutcome]
+) -> tuple[PairedChange, PairedChange]:
+    orig_a = {r: o.passed for r, o in a.items() if o.family == "" and o.passed is not None}
+    orig_b = {r: o.passed for r, o in b.items() if o.family == "" and o.passed is not None}
+    common = orig_a.keys() & orig_b.keys()
+    originals = PairedChange(
+        paired=len(common),
+        worse=sum(1 for r in common if orig_a[r] and not orig_b[r]),
+        better=sum(1 for r in common if not orig_a[r] and orig_b[r]),
+    )
+    flips_a, flips_b = _flip_states(a), _flip_states(b)
+    common_v = flips_a.keys() & flips_b.keys()
+    variants = PairedChange(
+        paired=len(common_v),
+        worse=sum(1 for r in common_v if flips_b[r] and not flips_a[r]),
+        better=sum(1 for r in common_v if flips_a[r] and not flips_b[r]),
+    )
+    return originals, variants
+
+
+def compare_runs(history: Path, ref_a: str, ref_b: str) -> Comparison:
+    """Compare two runs of the history (ids, unique prefixes, ``latest``, ``latest~N``)."""
+    run_a, run_b = load_run(history, ref_a), load_run(history, ref_b)
+    systems_a, systems_b = _systems(run_a.record), _systems(run_b.record)
+    out = []
+    for key in [*systems_a, *(k for k in systems_b if k not in systems_a)]:
+        sa, sb = systems_a.get(key), systems_b.get(key)
+        originals = variants = None
+        if sa is not None and sb is not None:
+            outcomes_a = case_outcomes(history, run_a.info.run_id, *key)
+            outcomes_b = case_outcomes(history, run_b.info.run_id, *key)
+            if outcomes_a and outcomes_b:
+                originals, variants = _paired(outcomes_a, outcomes_b)
+        either = sb if sb is not None else sa
+        assert either is not None
+        out.append(
+            SystemComparison(
+                eval=key[0],
+                system=key[1],
+                kind=either.get("kind"),
+                fingerprint_a=sa.get("fingerprint") if sa else None,
+                fingerprint_b=sb.get("fingerprint") if sb else None,
+                metrics_a=sa["metrics"] if sa else None,
+                metrics_b=sb["metrics"] if sb else None,
+                verdicts_a={v["gate"]: v["status"] for v in (sa or {}).get("verdicts", [])},
+                verdicts_b={v["gate"]: v["status"] for v in (sb or {}).get("verdicts", [])},
+                originals=originals,
+                variants=variants,
+            )
+        )
+    return Comparison(run_a.info, run_b.info, tuple(out))
+
+
+def _f(value: Any, digits: int = 3) -> str:
+    return "–" if value is None else f"{value:.{digits}f}"
+
+
+def _p(value: float | None) -> str:
+    if value is None:
+        return "no discordant pairs"
+    return f"exact McNemar p = {value:.3g}"
+
+
+def _describe(info: RunInfo) -> str:
+    where = "@".join(x for x in (info.git_branch, (info.git_commit or "")[:8]) if x)
+    return f"{info.run_id} ({info.created}{', ' + where if where else ''}, {info.status})"
+
+
+def format_comparison(comparison: Comparison) -> list[str]:
+    """The comparison as terminal lines."""
+    lines = [f"A: {_describe(comparison.a)}", f"B: {_describe(comparison.b)}"]
+    for s in comparison.systems:
+        lines.append("")
+        head = f"{s.eval} / {s.system}" + (f" ({s.kind})" if s.kind else "")
+        if s.metrics_a is None or s.metrics_b is None:
+            lines.append(f"{head}: only in {'B' if s.metrics_a is None else 'A'}")
+            continue
+        if s.fingerprint_a != s.fingerprint_b:
+            head += f"  fingerprint changed ({s.fingerprint_a} -> {s.fingerprint_b})"
+        lines.append(head)
+        lines.append(f"  {'metric':<22}{'A':>8}{'B':>8}{'delta':>9}  (! worse; intervals A -> B)")
+        oa, ob = s.metrics_a["overall"], s.metrics_b["overall"]
+        for name, better in METRICS:
+            va, vb = oa.get(name), ob.get(name)
+            delta = "" if va is None or vb is None else f"{vb - va:+.3f}"
+            if delta and abs(vb - va) >= 5e-4:
+                worse = (vb < va) if better == "higher" else (vb > va)
+                delta += " !" if worse else "  "
+            ci_a, ci_b = reported_interval(oa, name), reported_interval(ob, name)
+            ci = ""
+            if ci_a or ci_b:
+                ci = "  " + " -> ".join(
+                    f"[{_f(c[0])}, {_f(c[1])}]" if c else "–" for c in (ci_a, ci_b)
+                )
+            lines.append(f"  {name:<22}{_f(va):>8}{_f(vb):>8}{delta:>9}{ci}")
+        families = sorted(
+            set(s.metrics_a.get("families", {})) | set(s.metrics_b.get("families", {}))
+        )
+        if families:
+            parts = []
+            for family in families:
+                fa = s.metrics_a.get("families", {}).get(family, {}).get("flip_rate")
+                fb = s.metrics_b.get("families", {}).get(family, {}).get("flip_rate")
+                change = f" ({fb - fa:+.3f})" if fa is not None and fb is not None else ""
+                parts.append(f"{family} {_f(fa)} -> {_f(fb)}{change}")
+            lines.append("  flip rate by family: " + ", ".join(parts))
+        if s.originals is not None and s.variants is not None:
+            o, v = s.originals, s.variants
+            lines.append(
+                f"  originals: {o.paired} paired, {o.worse} pass→fail, {o.better} fail→pass "
+                f"({_p(o.p_value)})"
+            )
+            lines.append(
+                f"  variants: {v.paired} paired, {v.worse} newly flipped, {v.better} no longer "
+                f"flipped ({_p(v.p_value)})"
+            )
+        gates = list(dict.fromkeys([*s.verdicts_a, *s.verdicts_b]))
+        for gate in gates:
+            ga, gb = s.verdicts_a.get(gate, "–"), s.verdicts_b.get(gate, "–")
+            mark = "  <- changed" if ga != gb else ""
+            lines.append(f"  gate {gate}: {ga} -> {gb}{mark}")
+    return lines
+
+
+def comparison_json(comparison: Comparison) -> dict[str, Any]:
+    """The comparison as a JSON-ready dict (``brittle compare --json``)."""
+
+    def change(p: PairedChange | None) -> dict[str, Any] | None:
+        if p is None:
+            return None
+        return {"paired": p.paired, "worse": p.worse, "better": p.better, "p_value": p.p_value}
+
+    systems = []
+    for s in comparison.systems:
+        oa = (s.metrics_a or {}).get("overall", {})
+        ob = (s.metrics_b or {}).get("overall", {})
+        systems.append(
+            {
+                "eval": s.eval,
+                "system": s.system,
+                "kind": s.kind,
+                "fingerprint": {"a": s.fingerprint_a, "b": s.fingerprint_b},
+                "metrics": {
+                    name: {
+                        "a": oa.get(name),
+                        "b": ob.get(name),
+                        "delta": None
+                        if oa.get(name) is None or ob.get(name) is None
+                        else ob[name] - oa[name],
+                    }
+                    for name, _ in METRICS
+                },
+                "families": {
+                    family: {
+                        "a": (s.metrics_a or {})
+                        .get("families", {})
+                        .get(family, {})
+                        .get("flip_rate"),
+                        "b": (s.metrics_b or {})
+                        .get("families", {})
+                        .get(family, {})
+                        .get("flip_rate"),
+                    }
+                    for family in sorted(
+                        set((s.metrics_a or {}).get("families", {}))
+                        | set((s.metrics_b or {}).get("families", {}))
+                    )
+                },
+                "verdicts": {"a": dict(s.verdicts_a), "b": dict(s.verdicts_b)},
+                "originals": change(s.originals),
+                "variants": change(s.variants),
+            }
+        )
+    return {"a": comparison.a.run_id, "b": comparison.b.run_id, "systems": systems}
+
+
+__all__ = [
+    "Comparison",
+    "compare_runs",
+    "comparison_json",
+    "format_comparison",
+    "mcnemar_exact",
+]

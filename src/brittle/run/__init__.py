@@ -1,0 +1,1 @@
+"""Running an eval: rows, systems called through the gateway, per-run session state."""

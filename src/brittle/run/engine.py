@@ -1,0 +1,523 @@
+"""The engine: run an eval's systems on its cases and their variants, score, and measure.
+
+It is the same for the pytest plugin, the ``brittle run`` command and the Python API. Results are
+kept column-wise (one list per column), so a run of 100,000 rows holds one copy of its texts;
+metrics are computed on a narrow frame of the outcome columns only.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from typing import Any, cast
+
+import pandas as pd
+
+from brittle.checks import CheckResult
+from brittle.gateway import CALL_SCOPE, CallResult, CallScope, Gateway
+from brittle.search.meaning import Candidate, MeaningRule, judge
+from brittle.spec.cases import Case, Variant
+from brittle.spec.eval import EvalSpec
+from brittle.spec.systems import LLMSystem, System, Template
+from brittle.stats.metrics import ORIGINAL, Flip, add_intervals, compute_metrics, find_flips
+from brittle.stats.repeats import disagreement, reduce_repeats, repeat_context
+
+RESULT_COLUMNS = (
+    "system",
+    "case_id",
+    "row_id",
+    "repeat",
+    "suite",
+    "family",
+    "perturbation",
+    "input",
+    "prompt",
+    "output",
+    "passed",
+    "answer",
+    "score",
+    "checks",
+    "latency_s",
+    "prompt_tokens",
+    "completion_tokens",
+    "cost",
+    "error",
+)
+OUTCOME_COLUMNS = ("case_id", "row_id", "family", "passed", "answer", "error", "repeat")
+
+
+@dataclass(frozen=True)
+class Row:
+    """One unit of work: a case's original inputs or one variant of them."""
+
+    case: Case
+    row_id: str
+    suite: str
+    family: str
+    perturbation: str
+    inputs: Mapping[str, Any]
+    #: which of the eval's ``repeats`` samples this is (0-based); part of any cache key
+    repeat: int = 0
+    #: the system's template rewritten by an instruction- or format-level family (else None)
+    template: str | None = None
+
+
+@dataclass
+class SystemRun:
+    """Everything one system produced in one run."""
+
+    system: str
+    kind: str
+    fingerprint: str
+    spec: dict[str, Any]
+    columns: dict[str, list[Any]]
+    metrics: dict[str, Any]
+    flips: list[Flip]
+    wall_s: float
+    #: one row per (case, variant) after reducing repeats: the outcome columns metrics use
+    outcome: pd.DataFrame | None = None
+    #: replay mode: the rows whose calls were not in the response cache (nothing was called)
+    replay_missing: list[str] = field(default_factory=list)
+    #: instruction- and format-level variants of this system's template, per family: made,
+    #: no-ops (the system has no template, or nothing to rewrite) and dropped by the meaning filter
+    template_variants: dict[str, int] = field(default_factory=dict)
+    template_noops: dict[str, int] = field(default_factory=dict)
+    template_dropped: dict[str, int] = field(default_factory=dict)
+
+    def __len__(self) -> int:
+        return len(self.columns["row_id"])
+
+    def frame(self, columns: Sequence[str] = RESULT_COLUMNS) -> pd.DataFrame:
+        return pd.DataFrame({name: self.columns[name] for name in columns})
+
+    def outcomes(self) -> dict[str, list[Any]]:
+        """``{row_id: [passed, answer]}`` per row, as stored in baselines."""
+        if self.outcome is not None and "repeat" in self.columns and any(self.columns["repeat"]):
+            frame = self.outcome
+            return {
+                row: [_plain(passed), _plain(answer)]
+                for row, passed, answer in zip(
+                    frame["row_id"], frame["passed"], frame["answer"], strict=True
+                )
+            }
+        cols = self.columns
+        return {
+            row: [passed, answer]
+            for row, passed, answer in zip(
+                cols["row_id"], cols["passed"], cols["answer"], strict=True
+            )
+        }
+
+    def failing_originals(self) -> list[dict[str, Any]]:
+        cols = self.columns
+        out = []
+        for i, family in enumerate(cols["family"]):
+            if cols["repeat"][i]:
+                continue  # one entry per case (the first repeat) when an eval repeats calls
+            if family == ORIGINAL and cols["passed"][i] is False:
+                out.append(
+                    {
+                        "case_id": cols["case_id"][i],
+                        "output": cols["output"][i],
+                        "detail": cols["checks"][i],
+                    }
+                )
+        return out
+
+    def errors(self) -> list[dict[str, Any]]:
+        cols = self.columns
+        return [
+            {"row_id": cols["row_id"][i], "error": err}
+            for i, err in enumerate(cols["error"])
+            if err is not None
+        ]
+
+    def text_of(self, row_id: str, column: str) -> Any:
+        try:
+            index = self.columns["row_id"].index(row_id)
+        except ValueError:
+            return None
+        return self.columns[column][index]
+
+
+@dataclass
+class EvalRun:
+    """One eval's run over the selected systems."""
+
+    spec: EvalSpec
+    systems: dict[str, SystemRun] = field(default_factory=dict)
+    noops: dict[str, int] = field(default_factory=dict)
+    variants_per_family: dict[str, int] = field(default_factory=dict)
+    started: float = field(default_factory=time.time)
+    #: input variants dropped by the meaning filter, per family
+    dropped: dict[str, int] = field(default_factory=dict)
+
+
+def build_rows(
+    spec: EvalSpec, *, dropped: dict[str, int] | None = None
+) -> tuple[list[Row], dict[str, int], dict[str, int]]:
+    """The original rows and all input variants, in a stable order; no-ops and counts per family.
+
+    Variants of suite entries with a meaning rule are judged in one batch (see
+    :mod:`brittle.search.meaning`); those dropped are counted per family into ``dropped``.
+    Instruction- and format-level variants depend on the system: see :func:`template_rows`.
+    """
+    noops: dict[str, int] = {}
+    pending: list[tuple[Case, Variant, MeaningRule]] = []
+    for case in spec.cases:
+        for suite in spec.suites:
+            variants, skipped = suite.variants(case, fields=spec.perturb_fields, seed=spec.seed)
+            for family, count in skipped.items():
+                noops[family] = noops.get(family, 0) + count
+            pending += [(case, v, suite.entry(v.perturbation).meaning) for v in variants]
+    kept = _keep(
+        [
+            Candidate(
+                v.family,
+                rule,
+                tuple((str(case.inputs[f]), str(v.inputs[f])) for f in v.edits.get("fields", ())),
+            )
+            for case, v, rule in pending
+        ],
+        dropped,
+    )
+    by_case: dict[str, list[Variant]] = {}
+    for (case, variant, _), keep in zip(pending, kept, strict=True):
+        if keep:
+            by_case.setdefault(case.id, []).append(variant)
+    rows: list[Row] = []
+    per_family: dict[str, int] = {}
+    for case in spec.cases:
+        rows.append(Row(case, case.id, "", ORIGINAL, "", case.inputs))
+        for variant in by_case.get(case.id, ()):
+            rows.append(_variant_row(case, variant))
+            per_family[variant.family] = per_family.get(variant.family, 0) + 1
+    return rows, noops, per_family
+
+
+def template_rows(
+    spec: EvalSpec, system: System
+) -> tuple[list[Row], dict[str, int], dict[str, int], dict[str, int]]:
+    """Rows for the instruction- and format-level variants of ``system``'s template.
+
+    Returns the rows and, per family, the variants made, the no-ops and those dropped by the
+    meaning filter (which compares each rewritten template with the original). A system
+    without a template gets no rows: every slot is a no-op.
+    """
+    template = getattr(system, "template", None)
+    text = template.text if isinstance(template, Template) else None
+    noops: dict[str, int] = {}
+    pending: list[tuple[Case, Variant, MeaningRule]] = []
+    for case in spec.cases:
+        for suite in spec.suites:
+            variants, skipped = suite.template_variants(case, text, seed=spec.seed)
+            for family, count in skipped.items():
+                noops[family] = noops.get(family, 0) + count
+            pending += [(case, v, suite.entry(v.perturbation).meaning) for v in variants]
+    dropped: dict[str, int] = {}
+    kept = _keep(
+        [Candidate(v.family, rule, ((text or "", v.template or ""),)) for _, v, rule in pending],
+        dropped,
+    )
+    rows: list[Row] = []
+    made: dict[str, int] = {}
+    for (case, variant, _), keep in zip(pending, kept, strict=True):
+        if keep:
+            rows.append(replace(_variant_row(case, variant), template=variant.template))
+            made[variant.family] = made.get(variant.family, 0) + 1
+    return rows, made, noops, dropped
+
+
+def _keep(candidates: list[Candidate], dropped: dict[str, int] | None) -> list[bool]:
+    """Which candidates pass their meaning rules; drops counted into ``dropped``."""
+    if not any(c.rule.active for c in candidates):
+        return [True] * len(candidates)
+    judgement = judge(candidates)
+    if dropped is not None:
+        for family, count in judgement.dropped.items():
+            dropped[family] = dropped.get(family, 0) + count
+    return judgement.kept
+
+
+def _variant_row(case: Case, variant: Variant) -> Row:
+    return Row(
+        case, variant.id, variant.suite, variant.family, variant.perturbation, variant.inputs
+    )
+
+
+def system_for_row(system: System, row: Row, cache: dict[str, System] | None = None) -> System:
+    """``system``, or its copy with the row's rewritten template (one copy per template in
+    ``cache``). What actually answers a row: use it to predict a row's call without running."""
+    if row.template is None or not isinstance(system, LLMSystem):
+        return system
+    if cache is None:
+        return system.with_template(row.template)
+    if row.template not in cache:
+        cache[row.template] = system.with_template(row.template)
+    return cache[row.template]
+
+
+def _input_text(inputs: Mapping[str, Any], fields: Sequence[str]) -> str:
+    if len(fields) == 1 and fields[0] in inputs:
+        return str(inputs[fields[0]])
+    return json.dumps({k: inputs[k] for k in fields if k in inputs}, ensure_ascii=False)
+
+
+def _combine(results: Sequence[CheckResult], output: str) -> tuple[bool, str | None, Any, str]:
+    passed = all(r.passed for r in results)
+    answer = next((r.answer for r in results if r.answer is not None), None)
+    if answer is None:
+        answer = " ".join(output.split()).lower()
+    score = next((r.score for r in results if r.score is not None), None)
+    detail = "; ".join(r.detail for r in results if _shows_detail(r) and r.detail)
+    return passed, answer, score, detail
+
+
+def _shows_detail(result: CheckResult) -> bool:
+    """Failed results explain themselves; so do excluded and unstable judge verdicts."""
+    unstable = result.agreement is not None and result.agreement < 1.0
+    return not result.passed or result.excluded or unstable
+
+
+def _judge_outcome(results: Sequence[CheckResult], names: Sequence[str]) -> tuple[str | None, bool]:
+    """A row's judge error (``"check NAME: ..."``) and whether a check excluded it from gates."""
+    for result, name in zip(results, names, strict=True):
+        if result.error is not None:
+            return f"check {name}: {result.error}", False
+    return None, any(r.excluded for r in results)
+
+
+def _add_judge_metrics(metrics: dict[str, Any], per_check: Sequence[Sequence[CheckResult]]) -> None:
+    """Judge stability and spend, when a check called a judge: informative, not gated.
+
+    ``judge_agreement`` is the share of judged outputs whose repeated verdicts all agree,
+    ``judge_unstable`` the number that did not, ``excluded`` the rows left out of the metrics.
+    """
+    judged = [r for results in per_check for r in results if r.agreement is not None]
+    costs = [r.cost for results in per_check for r in results if r.cost is not None]
+    excluded = sum(1 for results in per_check for r in results if r.excluded)
+    if not judged and not costs and not excluded:
+        return
+    overall = metrics["overall"]
+    stable = sum(1 for r in judged if r.agreement == 1.0)
+    overall["judge_agreement"] = stable / len(judged) if judged else None
+    overall["judge_unstable"] = len(judged) - stable
+    overall["excluded"] = excluded
+    overall["judge_cost"] = sum(costs) if costs else None
+
+
+def call_rows(
+    spec: EvalSpec, system: System, rows: Sequence[Row]
+) -> tuple[list[Row], dict[str, int], dict[str, int], dict[str, int]]:
+    """Every call ``system`` makes on ``rows``: those rows, its template-level rows (see
+    :func:`template_rows`, whose per-family counts come back too) and each repeat of them."""
+    extra, made, noops, dropped = template_rows(spec, system)
+    calls = [*rows, *extra]
+    if spec.repeats > 1:
+        calls = [replace(row, repeat=k) for row in calls for k in range(spec.repeats)]
+    return calls, made, noops, dropped
+
+
+async def _in_order(
+    call: Callable[[Row], Awaitable[CallResult]], rows: Sequence[Row], *, workers: int
+) -> list[CallResult]:
+    """``call`` on every row, in row order, with at most ``workers`` rows in flight.
+
+    The gateway limits the model calls themselves; bounding the rows too keeps a 100,000-row
+    run from holding 100,000 coroutines at once (``benchmarks/bench_overhead.py``,
+    ``results-100k``).
+    """
+    results: list[CallResult | None] = [None] * len(rows)
+    queue = iter(enumerate(rows))
+
+    async def worker() -> None:
+        for index, row in queue:
+            results[index] = await call(row)
+
+    await asyncio.gather(*(worker() for _ in range(min(workers, len(rows)))))
+    return cast(list[CallResult], results)  # every slot is filled once gather returns
+
+
+async def run_system(
+    spec: EvalSpec,
+    system: System,
+    rows: Sequence[Row],
+    gateway: Gateway,
+    *,
+    on_result: Callable[[CallResult], None] | None = None,
+    on_start: Callable[[int], None] | None = None,
+) -> SystemRun:
+    """Call ``system`` on every row, score the outputs and compute its metrics.
+
+    ``on_start`` learns how many calls the run makes (``rows``, the template-level rows of
+    ``system`` and the repeats) before the first; ``on_result`` sees each call's result.
+    """
+    start = time.perf_counter()
+    rows, made, template_noops, template_dropped = call_rows(spec, system, rows)
+    rewritten: dict[str, System] = {}
+    if on_start is not None:
+        on_start(len(rows))
+    fingerprint = system.fingerprint()
+    where = f"{spec.name} / {system.name} / "
+
+    async def one(row: Row) -> CallResult:
+        # the cache keys the call by the system's fingerprint; messages name the row
+        CALL_SCOPE.set(CallScope(fingerprint=fingerprint, label=where + row.row_id))
+        try:
+            with repeat_context(row.repeat):
+                result = await system_for_row(system, row, rewritten).run(row.inputs, gateway)
+        except Exception as exc:  # rendering errors and the like: recorded, never raised
+            from brittle.gateway import describe_error
+
+            result = CallResult(text=None, error=describe_error(exc))
+        if on_result is not None:
+            on_result(result)
+        return result
+
+    # Every row of a run of ordinary size is in flight at once, as with a plain gather (fewer
+    # workers put each row's rendering and cache claim beside the model's compute: cold demo
+    # runs took 283-287 s against 236-263 s); a 100,000-row run holds 4,096 coroutines.
+    results = await _in_order(one, rows, workers=max(2 * gateway.concurrency, 4096))
+    if gateway.fatal is not None:  # bad credentials: every further call would fail too
+        raise gateway.fatal
+    replay_missing = list(dict.fromkeys(rows[i].row_id for i, r in enumerate(results) if r.missing))
+
+    ok_index = [i for i, r in enumerate(results) if r.error is None]
+    outputs = [results[i].text or "" for i in ok_index]
+    ok_cases = [rows[i].case for i in ok_index]
+    per_check = [await check.acheck_batch(outputs, ok_cases, gateway) for check in spec.checks]
+    scored: dict[int, tuple[bool, str | None, Any, str]] = {}
+    check_names = [c.describe() for c in spec.checks]
+    judged: dict[int, tuple[str | None, bool]] = {}
+    for position, index in enumerate(ok_index):
+        row_results = [checked[position] for checked in per_check]
+        scored[index] = _combine(row_results, outputs[position])
+        judged[index] = _judge_outcome(row_results, check_names)
+
+    columns: dict[str, list[Any]] = {name: [] for name in RESULT_COLUMNS}
+    fields = spec.perturb_fields
+    for index, (row, result) in enumerate(zip(rows, results, strict=True)):
+        passed, answer, score, detail = scored.get(index, (None, None, None, ""))
+        check_error, excluded = judged.get(index, (None, False))
+        if check_error is not None or excluded:
+            passed = None  # a failed judge is an error and an excluded verdict no verdict
+        try:
+            prompt = system_for_row(system, row, rewritten).prompt_for(row.inputs)
+        except Exception:
+            prompt = None
+        values = {
+            "system": system.name,
+            "case_id": row.case.id,
+            "row_id": row.row_id,
+            "repeat": row.repeat,
+            "suite": row.suite,
+            "family": row.family,
+            "perturbation": row.perturbation,
+            "input": _input_text(row.inputs, fields),
+            "prompt": prompt,
+            "output": result.text,
+            "passed": passed,
+            "answer": answer,
+            "score": score,
+            "checks": detail if detail or result.error or check_error else "",
+            "latency_s": result.latency_s,
+            "prompt_tokens": result.prompt_tokens,
+            "completion_tokens": result.completion_tokens,
+            "cost": result.cost,
+            "error": result.error or check_error,
+        }
+        for name in RESULT_COLUMNS:
+            columns[name].append(values[name])
+    del check_names
+
+    outcome = pd.DataFrame({name: columns[name] for name in OUTCOME_COLUMNS})
+    left_out = [judged.get(index, (None, False))[1] for index in range(len(rows))]
+    if any(left_out):  # excluded verdicts (unstable judge): neither passes, fails nor errors
+        outcome = outcome[[not flag for flag in left_out]].reset_index(drop=True)
+    per_call, outcome = outcome, reduce_repeats(outcome, spec.reduction)
+    metrics = compute_metrics(outcome)
+    _add_usage(metrics, columns)
+    _add_judge_metrics(metrics, per_check)
+    _add_statistics(metrics, outcome, per_call, spec)
+    flips = find_flips(outcome)
+    return SystemRun(
+        system=system.name,
+        kind=system.kind,
+        fingerprint=fingerprint,
+        spec=system.spec(),
+        columns=columns,
+        metrics=metrics,
+        flips=flips,
+        wall_s=time.perf_counter() - start,
+        outcome=outcome,
+        replay_missing=replay_missing,
+        template_variants=made,
+        template_noops=template_noops,
+        template_dropped=template_dropped,
+    )
+
+
+def _add_statistics(
+    metrics: dict[str, Any], outcome: pd.DataFrame, per_call: pd.DataFrame, spec: EvalSpec
+) -> None:
+    """Confidence intervals of every metric and, with repeats, randomness beside brittleness."""
+    if spec.repeats > 1:
+        metrics["repeats"] = {
+            "k": spec.repeats,
+            "reduction": spec.reduction,
+            **disagreement(per_call, metrics),
+        }
+    if len(outcome):
+        add_intervals(metrics, outcome)
+
+
+def _plain(value: Any) -> Any:
+    """A JSON-friendly scalar: None for missing values, Python numbers for numpy ones."""
+    if value is None or (isinstance(value, float) and value != value):
+        return None
+    return value.item() if hasattr(value, "item") else value
+
+
+def _add_usage(metrics: dict[str, Any], columns: Mapping[str, list[Any]]) -> None:
+    """Latency, tokens and cost totals: informative, not gated."""
+    latencies = sorted(x for x in columns["latency_s"] if x is not None)
+    overall = metrics["overall"]
+    overall["latency_p50_s"] = latencies[len(latencies) // 2] if latencies else None
+    overall["latency_p95_s"] = latencies[int(len(latencies) * 0.95)] if latencies else None
+    for name in ("prompt_tokens", "completion_tokens", "cost"):
+        values = [x for x in columns[name] if x is not None]
+        overall[name] = sum(values) if values else None
+
+
+async def run_eval_async(
+    spec: EvalSpec,
+    *,
+    systems: Sequence[str] | None = None,
+    gateway: Gateway | None = None,
+    on_result: Callable[[CallResult], None] | None = None,
+) -> EvalRun:
+    """Run the named systems (default: all) of an eval."""
+    gateway = gateway or Gateway(
+        concurrency=spec.concurrency,
+        retry=spec.retries,
+        timeout=spec.timeout,
+        rate_limits=spec.rate_limits,
+    )
+    dropped: dict[str, int] = {}
+    rows, noops, per_family = build_rows(spec, dropped=dropped)
+    run = EvalRun(spec=spec, noops=noops, variants_per_family=per_family, dropped=dropped)
+    for system in spec.systems:
+        if systems is not None and system.name not in systems:
+            continue
+        run.systems[system.name] = await run_system(
+            spec, system, rows, gateway, on_result=on_result
+        )
+    return run
+
+
+def run_eval(spec: EvalSpec, **kwargs: Any) -> EvalRun:
+    """Synchronous :func:`run_eval_async`."""
+    return asyncio.run(run_eval_async(spec, **kwargs))

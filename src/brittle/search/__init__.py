@@ -1,0 +1,29 @@
+"""Finding and keeping rewordings: flip search, hypothesis strategies, paraphrases, meaning checks.
+
+:func:`find_flip` and its companions (:mod:`brittle.search.flips`) load hypothesis and the
+checks only when first used, so that the meaning filter and the embeddings, which the checks and
+suites need, can live here without importing the search machinery.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from brittle.search.flips import (
+        DEFAULT_DIR,
+        FoundFlip,
+        find_flip,
+        promote,
+        search_key,
+        stored_flips,
+    )
+
+__all__ = ["DEFAULT_DIR", "FoundFlip", "find_flip", "promote", "search_key", "stored_flips"]
+
+
+def __getattr__(name: str) -> Any:
+    if name in __all__:
+        return getattr(importlib.import_module("brittle.search.flips"), name)
+    raise AttributeError(f"module 'brittle.search' has no attribute {name!r}")

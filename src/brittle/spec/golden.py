@@ -1,0 +1,169 @@
+"""Golden sets: JSONL, CSV or YAML rows with an id, input fields, the expected answer and tags.
+
+A row's reserved keys are ``id``, ``expected`` and ``tags``; every other key is an input field
+(or, equivalently, the keys of an ``inputs`` mapping). Errors name the file and line.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from collections.abc import Iterator, Mapping
+from pathlib import Path
+from typing import Any
+
+from brittle._errors import ConfigError
+from brittle.spec.cases import Case
+from brittle.spec.yamlio import read_utf8
+
+RESERVED = ("id", "expected", "tags", "inputs")
+SUFFIXES = (".jsonl", ".csv", ".yaml", ".yml")
+
+
+def load_golden(path: Path) -> list[Case]:
+    """Read a golden set; raise ConfigError (with file and line) on any bad row."""
+    if not path.is_file():
+        raise ConfigError(
+            "golden file does not exist",
+            where=path,
+            fix="check the 'golden' path; it is relative to the eval file",
+        )
+    suffix = path.suffix.lower()
+    if suffix == ".jsonl":
+        rows = _read_jsonl(path)
+    elif suffix == ".csv":
+        rows = _read_csv(path)
+    elif suffix in (".yaml", ".yml"):
+        rows = _read_yaml(path)
+    else:
+        raise ConfigError(
+            f"unsupported golden file type '{suffix or '(none)'}'",
+            where=path,
+            fix=f"use one of {', '.join(SUFFIXES)}",
+        )
+    cases: list[Case] = []
+    first_line: dict[str, int] = {}
+    for line, row in rows:
+        case = _to_case(row, path, line)
+        if case.id in first_line:
+            raise ConfigError(
+                f"duplicate case id '{case.id}' (first seen on line {first_line[case.id]})",
+                where=path,
+                line=line,
+                key="id",
+                fix="give every row a unique id: baselines and variants are keyed by it",
+            )
+        first_line[case.id] = line
+        cases.append(case)
+    if not cases:
+        raise ConfigError("golden file has no rows", where=path, fix="add at least one case")
+    return cases
+
+
+def _read_jsonl(path: Path) -> Iterator[tuple[int, Any]]:
+    with _open_text(path) as handle:
+        for number, raw in enumerate(handle, start=1):
+            text = raw.strip()
+            if not text or text.startswith("//"):
+                continue
+            try:
+                yield number, json.loads(text)
+            except json.JSONDecodeError as exc:
+                raise ConfigError(
+                    f"invalid JSON: {exc.msg} (column {exc.colno})",
+                    where=path,
+                    line=number,
+                    fix="each line of a .jsonl file must be one JSON object",
+                ) from None
+
+
+def _read_csv(path: Path) -> Iterator[tuple[int, Any]]:
+    with _open_text(path, newline="") as handle:
+        reader = csv.DictReader(handle)
+        start = 2  # the first data row follows the header
+        for row in reader:
+            if None in row:
+                raise ConfigError(
+                    "row has more cells than the header has columns",
+                    where=path,
+                    line=start,
+                    fix="quote cells that contain commas",
+                )
+            record: dict[str, Any] = dict(row)
+            if isinstance(record.get("tags"), str):
+                record["tags"] = [t.strip() for t in record["tags"].split(";") if t.strip()]
+            yield start, record
+            start = reader.line_num + 1
+
+
+def _read_yaml(path: Path) -> Iterator[tuple[int, Any]]:
+    from brittle.spec.yamlio import load_yaml_with_lines
+
+    data, lines = load_yaml_with_lines(path)
+    if isinstance(data, Mapping) and "cases" in data:
+        data = data["cases"]
+    if not isinstance(data, list):
+        raise ConfigError(
+            "a YAML golden file must be a list of rows (or a mapping with a 'cases' list)",
+            where=path,
+            fix="write '- id: case-1' entries",
+        )
+    for index, row in enumerate(data):
+        yield lines.get(("cases", index), lines.get((index,), 1)), row
+
+
+def _open_text(path: Path, newline: str | None = None) -> io.StringIO:
+    return io.StringIO(read_utf8(path), newline=newline)
+
+
+def _to_case(row: Any, path: Path, line: int) -> Case:
+    if not isinstance(row, Mapping):
+        raise ConfigError(
+            f"row must be an object/mapping, not {type(row).__name__}",
+            where=path,
+            line=line,
+            fix='write rows like {"id": "c1", "text": "...", "expected": "..."}',
+        )
+    raw_id = row.get("id")
+    if raw_id is None or str(raw_id).strip() == "":
+        raise ConfigError(
+            "row has no 'id'",
+            where=path,
+            line=line,
+            key="id",
+            fix="give every row a unique, stable id (baselines are keyed by it)",
+        )
+    case_id = str(raw_id).strip()
+    if any(ch in case_id for ch in "[]#\n"):
+        raise ConfigError(
+            f"case id '{case_id}' contains one of '[', ']', '#' or a newline",
+            where=path,
+            line=line,
+            key="id",
+            fix="those characters are reserved for variant ids such as 'c1[typo#2]'",
+        )
+    inputs_obj = row.get("inputs")
+    if inputs_obj is not None:
+        if not isinstance(inputs_obj, Mapping):
+            raise ConfigError(
+                "'inputs' must be a mapping of field names to values",
+                where=path,
+                line=line,
+                key="inputs",
+            )
+        inputs = dict(inputs_obj)
+    else:
+        inputs = {k: v for k, v in row.items() if k not in RESERVED}
+    tags_obj = row.get("tags") or ()
+    if isinstance(tags_obj, str):
+        tags_obj = [tags_obj]
+    if not isinstance(tags_obj, list | tuple):
+        raise ConfigError("'tags' must be a list of strings", where=path, line=line, key="tags")
+    return Case(
+        id=case_id,
+        inputs=inputs,
+        expected=row.get("expected"),
+        tags=tuple(str(t) for t in tags_obj),
+        source=f"{path}:{line}",
+    )

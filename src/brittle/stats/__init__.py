@@ -1,0 +1,1 @@
+"""Measuring: metrics, intervals, paired tests, gates and baselines. No model calls."""

@@ -1,0 +1,241 @@
+"""Gates: the rules that decide the build.
+
+A gate is absolute (``accuracy >= 0.8``, ``flip_rate[typo] <= 0.10``) or relative to the
+committed baseline (``accuracy drop <= 0.02``, ``flip_rate rise <= 0.03``). In YAML a gate is that
+string, or a mapping ``{metric: flip_rate, family: typo, max: 0.1}`` with one of ``min``, ``max``,
+``max_drop``, ``max_rise``. Every gate also enforces the eval's error budget: a gate cannot pass
+while more calls errored than the budget allows.
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from brittle._errors import ConfigError
+from brittle.stats.metrics import METRICS, metric_value
+
+OPS = {"min": ">=", "max": "<=", "max_drop": "drop <=", "max_rise": "rise <="}
+_GATE_RE = re.compile(
+    r"^\s*(?P<metric>[a-z_]+)\s*(?:\[\s*(?P<family>[\w.-]+)\s*\])?\s*"
+    r"(?P<op>>=|<=|drop\s*<=|rise\s*<=)\s*(?P<value>[0-9.]+%?)\s*$"
+)
+_OP_FROM_TEXT = {">=": "min", "<=": "max", "drop<=": "max_drop", "rise<=": "max_rise"}
+
+
+def _parse_number(text: Any, *, where: str | None, key: str) -> float:
+    try:
+        if isinstance(text, str) and text.strip().endswith("%"):
+            return float(text.strip()[:-1]) / 100
+        return float(text)
+    except (TypeError, ValueError):
+        raise ConfigError(
+            f"gate threshold {text!r} is not a number", where=where, key=key, fix="write e.g. 0.8"
+        ) from None
+
+
+def _check_metric(metric: str, *, where: str | None, key: str) -> None:
+    if metric not in METRICS:
+        close = difflib.get_close_matches(metric, METRICS, n=1)
+        hint = f" (did you mean '{close[0]}'?)" if close else ""
+        raise ConfigError(
+            f"unknown metric '{metric}'{hint}",
+            where=where,
+            key=key,
+            fix=f"use one of: {', '.join(METRICS)}",
+        )
+
+
+@dataclass(frozen=True)
+class ErrorBudget:
+    """How many errored calls a system may have: a count, or a share of its calls."""
+
+    count: int | None = 0
+    share: float | None = None
+
+    @classmethod
+    def parse(cls, value: Any, *, where: str | None = None) -> ErrorBudget:
+        if value is None:
+            return cls()
+        if isinstance(value, bool):
+            raise ConfigError("error_budget must be a number", where=where, key="error_budget")
+        if isinstance(value, int) and value >= 0:
+            return cls(count=value)
+        share: float | None = None
+        if isinstance(value, str) and value.strip().endswith("%"):
+            try:
+                share = float(value.strip()[:-1]) / 100
+            except ValueError:
+                share = None
+        elif isinstance(value, float):
+            share = value
+        if share is not None and 0 <= share < 1:
+            return cls(count=None, share=share)
+        raise ConfigError(
+            f"error_budget {value!r} is neither a count nor a share",
+            where=where,
+            key="error_budget",
+            fix="write a whole number of calls (e.g. 0 or 3), a share below 1 (0.02) or '2%'",
+        )
+
+    def allows(self, errors: int, calls: int) -> bool:
+        if self.count is not None:
+            return errors <= self.count
+        return calls == 0 or errors / calls <= (self.share or 0.0)
+
+    def describe(self) -> str:
+        if self.count is not None:
+            return f"{self.count} error{'s' if self.count != 1 else ''}"
+        return f"{(self.share or 0) * 100:g}% of calls"
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """A gate's outcome for one system: passed, failed or skipped (``passed is None``)."""
+
+    gate: Gate
+    passed: bool | None
+    message: str
+    now: float | None = None
+    baseline: float | None = None
+    details: Mapping[str, Any] = field(default_factory=dict)
+
+    @property
+    def status(self) -> str:
+        return {True: "passed", False: "FAILED", None: "skipped"}[self.passed]
+
+
+@dataclass(frozen=True)
+class Gate:
+    """One rule: ``metric[family] op value``."""
+
+    metric: str
+    op: str
+    value: float
+    family: str | None = None
+
+    @property
+    def relative(self) -> bool:
+        return self.op in ("max_drop", "max_rise")
+
+    @property
+    def name(self) -> str:
+        scope = f"[{self.family}]" if self.family else ""
+        return f"{self.metric}{scope} {OPS[self.op]} {self.value:g}"
+
+    @property
+    def item_name(self) -> str:
+        """A compact form for pytest node ids (no spaces)."""
+        scope = f"[{self.family}]" if self.family else ""
+        op = {"min": ">=", "max": "<=", "max_drop": "-drop<=", "max_rise": "-rise<="}[self.op]
+        return f"{self.metric}{scope}{op}{self.value:g}"
+
+    @classmethod
+    def parse(cls, spec: Any, *, where: str | None = None, key: str = "gates") -> Gate:
+        if isinstance(spec, Gate):
+            return spec
+        if isinstance(spec, str):
+            match = _GATE_RE.match(spec)
+            if not match:
+                raise ConfigError(
+                    f"cannot read gate {spec!r}",
+                    where=where,
+                    key=key,
+                    fix="write 'accuracy >= 0.8', 'flip_rate[typo] <= 0.1', "
+                    "'accuracy drop <= 0.02' or 'flip_rate rise <= 0.03'",
+                )
+            metric = match["metric"]
+            _check_metric(metric, where=where, key=key)
+            op = _OP_FROM_TEXT[re.sub(r"\s+", "", match["op"])]
+            value = _parse_number(match["value"], where=where, key=key)
+            return cls(metric=metric, op=op, value=value, family=match["family"])
+        if isinstance(spec, Mapping):
+            metric = spec.get("metric")
+            if not isinstance(metric, str):
+                raise ConfigError(
+                    "gate has no 'metric'", where=where, key=key, fix="add e.g. 'metric: accuracy'"
+                )
+            _check_metric(metric, where=where, key=f"{key}.metric")
+            ops = [op for op in OPS if op in spec]
+            unknown = set(spec) - {"metric", "family", *OPS}
+            if unknown or len(ops) != 1:
+                raise ConfigError(
+                    f"gate on '{metric}' needs exactly one of {', '.join(OPS)}"
+                    + (
+                        f"; unknown keys: {', '.join(sorted(map(str, unknown)))}" if unknown else ""
+                    ),
+                    where=where,
+                    key=key,
+                    fix="write e.g. {metric: flip_rate, family: typo, max: 0.1}",
+                )
+            value = _parse_number(spec[ops[0]], where=where, key=f"{key}.{ops[0]}")
+            family = spec.get("family")
+            return cls(metric=metric, op=ops[0], value=value, family=family and str(family))
+        raise ConfigError(
+            f"a gate must be a string or a mapping, not {type(spec).__name__}",
+            where=where,
+            key=key,
+        )
+
+    def evaluate(
+        self,
+        metrics: Mapping[str, Any],
+        baseline: Mapping[str, Any] | None,
+        budget: ErrorBudget,
+    ) -> Verdict:
+        """Decide this gate for one system's metrics (and its baseline metrics, if any)."""
+        overall = metrics["overall"]
+        errors, calls = int(overall["errors"]), int(overall["cases"] + overall["variants"])
+        if not budget.allows(errors, calls):
+            return Verdict(
+                self,
+                False,
+                f"{errors} of {calls} calls errored, over the error budget of "
+                f"{budget.describe()}: the gate cannot pass on incomplete results "
+                "(see the errors in the summary)",
+                details={"errors": errors, "calls": calls},
+            )
+        if self.family is not None and self.family not in metrics["families"]:
+            known = ", ".join(metrics["families"]) or "none"
+            return Verdict(
+                self,
+                False,
+                f"no variants of family '{self.family}' were run (families run: {known})",
+            )
+        now = metric_value(dict(metrics), self.metric, self.family)
+        if not self.relative:
+            if now is None:
+                return Verdict(self, False, f"{self.metric} is undefined (no scored rows)")
+            ok = now >= self.value if self.op == "min" else now <= self.value
+            sign = ">=" if self.op == "min" else "<="
+            return Verdict(
+                self,
+                ok,
+                f"{self.metric} = {now:.4f}, required {sign} {self.value:g}",
+                now=now,
+            )
+        if baseline is None:
+            return Verdict(self, None, "no baseline: relative gate skipped")
+        before = metric_value(dict(baseline), self.metric, self.family)
+        if before is None or now is None:
+            return Verdict(
+                self, None, f"{self.metric} undefined in the run or the baseline: skipped", now
+            )
+        delta = now - before
+        if self.op == "max_drop":
+            ok = -delta <= self.value + 1e-12
+            allowed = f"a drop of at most {self.value:g}"
+        else:
+            ok = delta <= self.value + 1e-12
+            allowed = f"a rise of at most {self.value:g}"
+        return Verdict(
+            self,
+            ok,
+            f"baseline {before:.4f}, now {now:.4f}, delta {delta:+.4f}, allowed {allowed}",
+            now=now,
+            baseline=before,
+            details={"delta": delta},
+        )

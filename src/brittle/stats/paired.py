@@ -1,0 +1,412 @@
+"""Paired comparison of a run with its baseline: the statistics behind the relative gates.
+
+A relative gate (``flip_rate rise <= 0.03``) compares the run with the committed baseline *on
+the same rows*: the baseline stores every row's outcome, so each case is compared with itself.
+Cases added or removed since the baseline (and variants that exist on one side only) are counted
+by :func:`case_changes` and left out; a row that errored on either side is left out of both.
+
+:func:`compare` measures one gate: the paired delta, its bootstrap interval, a p-value (McNemar's
+exact test when every case carries one 0/1 outcome, else the paired permutation test over cases)
+and the gate's power. :func:`decide` turns that into a verdict once the p-values of all the
+eval's relative gates are Holm-corrected together: a gate fails only when the degradation is
+larger than allowed *and* significant. See :mod:`brittle.stats.inference` for the formulas.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from brittle.stats import inference as stats
+from brittle.stats.gates import Gate, Verdict
+from brittle.stats.metrics import (
+    CASE_SUM_COLUMNS,
+    METRIC_SUMS,
+    METRICS,
+    case_sums,
+    metric_statistic,
+)
+
+POWER = 0.8
+"""The power at which the minimum detectable effect is quoted."""
+
+MAX_IDS = 20
+_VARIANT_ID = re.compile(r"^(?P<case>.*)\[[^\[\]]*#\d+\]$")
+_BOTH_ERRORED = "errored in the run or the baseline"
+
+
+@dataclass(frozen=True)
+class CaseChanges:
+    """Cases (and variants of common cases) on one side of the comparison only."""
+
+    added: tuple[str, ...] = ()
+    removed: tuple[str, ...] = ()
+    common: int = 0
+    variants_added: int = 0
+    variants_removed: int = 0
+
+    @property
+    def changed(self) -> bool:
+        return bool(self.added or self.removed or self.variants_added or self.variants_removed)
+
+    def describe(self) -> str:
+        parts = []
+        for count, what, ids in (
+            (len(self.added), "added", self.added),
+            (len(self.removed), "removed", self.removed),
+        ):
+            if count:
+                shown = ", ".join(ids[:5]) + (", ..." if count > 5 else "")
+                parts.append(f"{count} case(s) {what} ({shown})")
+        for count, what in (
+            (self.variants_added, "new variant(s)"),
+            (self.variants_removed, "dropped variant(s)"),
+        ):
+            if count:
+                parts.append(f"{count} {what} of common cases")
+        return "; ".join(parts)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "added": len(self.added),
+            "removed": len(self.removed),
+            "common": self.common,
+            "added_ids": list(self.added[:MAX_IDS]),
+            "removed_ids": list(self.removed[:MAX_IDS]),
+            "variants_added": self.variants_added,
+            "variants_removed": self.variants_removed,
+        }
+
+
+def _case_of(row_id: str) -> tuple[str, bool]:
+    match = _VARIANT_ID.match(row_id)
+    return (match["case"], True) if match else (row_id, False)
+
+
+def case_changes(table: pd.DataFrame, outcomes: Mapping[str, Any]) -> CaseChanges:
+    """What differs between the run's rows (``table``) and the baseline's stored outcomes."""
+    run_cases = list(pd.unique(table["case_id"]))
+    base_cases: list[str] = []
+    base_variants: list[tuple[str, str]] = []
+    for row_id in outcomes:
+        case, is_variant = _case_of(row_id)
+        if is_variant:
+            base_variants.append((case, row_id))
+        else:
+            base_cases.append(case)
+    run_set, base_set = set(run_cases), set(base_cases)
+    common = run_set & base_set
+    run_rows = set(table["row_id"])
+    variants_added = sum(
+        1
+        for case, row in zip(table["case_id"], table["row_id"], strict=True)
+        if case in common and row != case and row not in outcomes
+    )
+    return CaseChanges(
+        added=tuple(str(c) for c in run_cases if c not in base_set),
+        removed=tuple(c for c in base_cases if c not in run_set),
+        common=len(common),
+        variants_added=variants_added,
+        variants_removed=sum(
+            1 for case, row in base_variants if case in common and row not in run_rows
+        ),
+    )
+
+
+def paired_tables(
+    table: pd.DataFrame, outcomes: Mapping[str, Any], *, own_errors: bool = False
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The run's and the baseline's outcome tables on the rows both have, in the run's order.
+
+    A row errored on either side is errored on both (so both sides score the same units),
+    unless ``own_errors`` (for the error rate itself).
+    """
+    row_ids = table["row_id"].to_numpy(dtype=object)
+    present = np.fromiter((row in outcomes for row in row_ids), dtype=bool, count=len(row_ids))
+    stored = [outcomes[row] for row in row_ids[present]]
+    run = table.loc[present, ["case_id", "row_id", "family", "passed", "answer", "error"]]
+    run = run.reset_index(drop=True)
+    passed: list[Any] = [entry[0] for entry in stored]
+    base_errors = np.array([value is None for value in passed], dtype=bool)
+    fractional = any(isinstance(v, float) for v in passed)  # the ``mean`` reduction
+    base = run[["case_id", "row_id", "family"]].assign(
+        passed=np.array(passed, dtype=float if fractional else object),
+        answer=np.array([e[1] if len(e) > 1 else None for e in stored], dtype=object),
+        error=_errors(base_errors),
+    )
+    if not own_errors:
+        marker = _errors(run["error"].notna().to_numpy() | base_errors)
+        run = run.assign(error=marker)
+        base = base.assign(error=marker)
+    return run, base
+
+
+def _errors(mask: np.ndarray) -> np.ndarray:
+    return np.array([_BOTH_ERRORED if flag else None for flag in mask], dtype=object)
+
+
+@dataclass(frozen=True)
+class Power:
+    """How small a degradation the gate detects with :data:`POWER`, and what it would take."""
+
+    rate: float  # the baseline rate of the bad event (flips, failures, disagreements)
+    cases: int
+    variants: float  # units per case
+    icc: float
+    alpha: float  # the level used: alpha / family size, Holm's first step
+    mde: float | None  # None: no degradation is detectable
+    cases_needed: int | None  # cases to detect the gate's own allowance (None: never)
+    allowance: float
+
+    @property
+    def underpowered(self) -> bool:
+        return self.allowance > 0 and (self.mde is None or self.mde > self.allowance + 1e-12)
+
+    def describe(self, gate: Gate) -> str:
+        word = "drops" if gate.op == "max_drop" else "rises"
+        scope = f"{self.cases} cases" + (
+            f" x {self.variants:.3g} variants" if self.variants > 1 + 1e-9 else ""
+        )
+        reach = (
+            f"can only detect {word} >= {self.mde:.3f}"
+            if self.mde is not None
+            else f"cannot detect any {word[:-1]}"
+        )
+        need = (
+            f"; about {self.cases_needed} cases would detect {self.allowance:g}"
+            if self.cases_needed is not None
+            else ""
+        )
+        return (
+            f"underpowered: {gate.name} {reach} with {POWER:.0%} power at n={scope} "
+            f"(baseline rate {self.rate:.3f}, alpha {self.alpha:.3g}){need}"
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "rate": self.rate,
+            "cases": self.cases,
+            "variants": self.variants,
+            "icc": self.icc,
+            "alpha": self.alpha,
+            "power": POWER,
+            "mde": self.mde,
+            "cases_needed": self.cases_needed,
+            "underpowered": self.underpowered,
+        }
+
+
+@dataclass(frozen=True)
+class Comparison:
+    """One relative gate's paired comparison, before the multiple-testing correction."""
+
+    gate: Gate
+    baseline: float
+    now: float
+    delta: float
+    ci: tuple[float, float] | None
+    p_value: float
+    test: str
+    cases: int
+    units: float
+    discordant: tuple[int, int] | None = None  # (worse, better) cases, McNemar only
+    power: Power | None = None
+    details: Mapping[str, Any] = field(default_factory=dict)
+
+    @property
+    def degradation(self) -> float:
+        return -self.delta if self.gate.op == "max_drop" else self.delta
+
+    @property
+    def exceeds(self) -> bool:
+        return self.degradation > self.gate.value + 1e-12
+
+
+def _binary_per_case(num: np.ndarray, den: np.ndarray) -> bool:
+    return bool(np.all(den <= 1) and np.all((num == 0) | (num == 1)))
+
+
+def compare(
+    gate: Gate,
+    table: pd.DataFrame,
+    outcomes: Mapping[str, Any],
+    *,
+    alpha: float = 0.05,
+    family_size: int = 1,
+    seed: int = stats.SEED,
+) -> Comparison | None:
+    """The paired comparison behind a relative gate; None when the metric is undefined."""
+    run_table, base_table = paired_tables(table, outcomes, own_errors=gate.metric == "error_rate")
+    if run_table.empty:
+        return None
+    run_sums = case_sums(run_table, gate.family)
+    base_sums = case_sums(base_table, gate.family)
+    statistic = metric_statistic(gate.metric)
+    run_arr = run_sums.to_numpy(dtype=float)
+    base_arr = base_sums.to_numpy(dtype=float)
+    now = float(statistic(run_arr.sum(axis=0)[None])[0])
+    before = float(statistic(base_arr.sum(axis=0)[None])[0])
+    if not (math.isfinite(now) and math.isfinite(before)):
+        return None
+    if gate.metric == "pdr":
+        active = (run_sums["var_ok"] + run_sums["orig_ok"]) > 0
+        denominator = run_sums["var_ok"]
+    else:
+        denominator = run_sums[METRIC_SUMS[gate.metric][1]]
+        active = denominator > 0
+    cases = int(active.sum())
+    units = float(denominator[active].mean()) if cases else 0.0
+    keep = active.to_numpy()
+    run_arr, base_arr = run_arr[keep], base_arr[keep]
+    ci = stats.paired_bootstrap_interval(run_arr, base_arr, statistic, seed=seed)
+    discordant: tuple[int, int] | None = None
+    if gate.metric != "pdr":
+        num = CASE_SUM_COLUMNS.index(METRIC_SUMS[gate.metric][0])
+        den = CASE_SUM_COLUMNS.index(METRIC_SUMS[gate.metric][1])
+        if _binary_per_case(run_arr[:, num], run_arr[:, den]) and _binary_per_case(
+            base_arr[:, num], base_arr[:, den]
+        ):
+            down = int(np.sum((base_arr[:, num] == 1) & (run_arr[:, num] == 0)))
+            up = int(np.sum((base_arr[:, num] == 0) & (run_arr[:, num] == 1)))
+            discordant = (down, up) if METRICS[gate.metric] == "higher" else (up, down)
+    if discordant is not None:
+        p_value = stats.mcnemar_exact(*discordant)
+        test = "McNemar exact test"
+    else:
+        p_value = stats.paired_permutation_test(run_arr, base_arr, statistic, seed=seed)
+        test = "paired permutation test"
+    power = _power(gate, base_arr, before, cases, units, alpha / max(family_size, 1))
+    return Comparison(
+        gate=gate,
+        baseline=before,
+        now=now,
+        delta=now - before,
+        ci=ci,
+        p_value=p_value,
+        test=test,
+        cases=cases,
+        units=units,
+        discordant=discordant,
+        power=power,
+    )
+
+
+def _power(
+    gate: Gate, base: np.ndarray, before: float, cases: int, units: float, alpha: float
+) -> Power | None:
+    if gate.metric == "pdr" or cases == 0:
+        return None
+    rate = before if gate.op == "max_rise" else 1.0 - before
+    if not 0 <= rate < 1:
+        return None
+    num = CASE_SUM_COLUMNS.index(METRIC_SUMS[gate.metric][0])
+    den = CASE_SUM_COLUMNS.index(METRIC_SUMS[gate.metric][1])
+    icc = stats.intra_case_correlation(base[:, num], base[:, den]) if units > 1 else 0.0
+    options: dict[str, Any] = {"variants": units, "icc": icc, "alpha": alpha, "power": POWER}
+    return Power(
+        rate=rate,
+        cases=cases,
+        variants=units,
+        icc=icc,
+        alpha=alpha,
+        mde=stats.minimum_detectable_effect(cases, rate, **options),
+        cases_needed=stats.cases_needed(gate.value, rate, **options) if gate.value > 0 else None,
+        allowance=gate.value,
+    )
+
+
+def _p(value: float) -> str:
+    return "p < 0.0001" if value < 1e-4 else f"p = {value:.4f}"
+
+
+def decide(
+    comparison: Comparison,
+    p_adjusted: float,
+    *,
+    alpha: float,
+    family_size: int,
+    changes: CaseChanges | None = None,
+) -> Verdict:
+    """The gate's verdict: it fails only on a degradation beyond the allowance that is
+    significant at ``alpha`` after the Holm correction over ``family_size`` gates."""
+    gate = comparison.gate
+    significant = p_adjusted < alpha
+    failed = comparison.exceeds and significant
+    word = "drop" if gate.op == "max_drop" else "rise"
+    ci = comparison.ci
+    interval = f" (95% CI {ci[0]:+.4f} to {ci[1]:+.4f})" if ci is not None else ""
+    head = (
+        f"baseline {comparison.baseline:.4f}, now {comparison.now:.4f}, "
+        f"delta {comparison.delta:+.4f}{interval}, {_p(p_adjusted)}, "
+        f"allowed a {word} of at most {gate.value:g}"
+    )
+    if failed:
+        head += f": larger than allowed and significant at alpha {alpha:g}"
+    elif comparison.exceeds:
+        head += (
+            f": larger than allowed but not significant at alpha {alpha:g}, so not failed "
+            "(it may be noise; more cases would tell)"
+        )
+    units = f" x {comparison.units:.3g} units" if comparison.units > 1 + 1e-9 else ""
+    how = f"  {comparison.test} on the {comparison.cases} cases{units} scored in both runs"
+    if comparison.discordant is not None:
+        worse, better = comparison.discordant
+        how += f" ({worse} got worse, {better} got better)"
+    how += (
+        f"; p Holm-adjusted over the {family_size} relative gates of this eval"
+        f" (unadjusted {_p(comparison.p_value)})"
+        if family_size > 1
+        else ""
+    )
+    lines = [head, how]
+    if changes is not None and changes.changed:
+        lines.append(f"  left out of the comparison: {changes.describe()}")
+    power = comparison.power
+    if power is not None and power.underpowered:
+        lines.append("  " + power.describe(gate))
+    details: dict[str, Any] = {
+        "delta": comparison.delta,
+        "ci": list(ci) if ci is not None else None,
+        "p_value": comparison.p_value,
+        "p_adjusted": p_adjusted,
+        "alpha": alpha,
+        "family_size": family_size,
+        "test": comparison.test,
+        "cases": comparison.cases,
+        "units_per_case": comparison.units,
+        "exceeds_allowance": comparison.exceeds,
+        "significant": significant,
+    }
+    if comparison.discordant is not None:
+        details["discordant"] = {
+            "worse": comparison.discordant[0],
+            "better": comparison.discordant[1],
+        }
+    if power is not None:
+        details["power"] = power.to_dict()
+    return Verdict(
+        gate,
+        not failed,
+        "\n".join(lines),
+        now=comparison.now,
+        baseline=comparison.baseline,
+        details=details,
+    )
+
+
+__all__ = [
+    "POWER",
+    "CaseChanges",
+    "Comparison",
+    "Power",
+    "case_changes",
+    "compare",
+    "decide",
+    "paired_tables",
+]
