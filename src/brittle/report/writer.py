@@ -9,7 +9,6 @@ import json
 import os
 import platform
 import secrets
-import subprocess
 import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -20,6 +19,7 @@ import pyarrow.parquet as pq
 
 from brittle.redact import MASK, pattern_source, scrub
 from brittle.run.engine import RESULT_COLUMNS, SystemRun
+from brittle.run.provenance import run_meta
 from brittle.sanitize import clip, for_markdown, for_terminal
 from brittle.stats.baseline import atomic_write_text
 from brittle.stats.metrics import ORIGINAL
@@ -30,28 +30,6 @@ if TYPE_CHECKING:
 RUN_FORMAT_VERSION = 1
 PARQUET_CHUNK = 20_000
 HEADLINE = ("accuracy", "variant_accuracy", "flip_rate", "agreement", "pdr", "worst_case_accuracy")
-
-
-def _git(*args: str) -> str | None:
-    try:
-        out = subprocess.run(
-            ["git", *args], capture_output=True, text=True, timeout=5, check=True
-        ).stdout.strip()
-    except (OSError, subprocess.SubprocessError):
-        return None
-    return out or None
-
-
-def run_meta(started: float) -> dict[str, Any]:
-    """Provenance recorded in run files and baselines."""
-    from brittle import __version__
-
-    return {
-        "brittle_version": __version__,
-        "git_commit": _git("rev-parse", "HEAD"),
-        "git_branch": _git("rev-parse", "--abbrev-ref", "HEAD"),
-        "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(started)),
-    }
 
 
 def _fmt(value: Any, digits: int = 3) -> str:

@@ -18,6 +18,7 @@ from typing import Any
 from brittle._errors import BaselineError, BrittleError, ReplayMissError
 from brittle.gateway import CallResult, Gateway
 from brittle.run.engine import EvalRun, Row, SystemRun, build_rows, run_system
+from brittle.run.provenance import run_meta
 from brittle.spec.eval import EvalSpec
 from brittle.stats import inference as stats
 from brittle.stats.baseline import (
@@ -307,8 +308,6 @@ class BrittleSession:
             self.written = write_reports(self, self.options.report_dir)
 
     def _flush_baselines(self) -> None:
-        from brittle.report.writer import run_meta
-
         meta = run_meta(self.started)
         for state in self.evals.values():
             if not state.run.systems:
