@@ -30,7 +30,7 @@ from typing import Any
 from brittle._errors import ModelError
 from brittle.local.fingerprint import stat_signature
 from brittle.local.models import LoadedModel
-from brittle.local.refs import cwd_note
+from brittle.local.refs import missing_adapter_error
 
 CONFIG_FILE = "adapter_config.json"
 WEIGHT_FILES = ("adapter_model.safetensors", "adapter_model.bin")
@@ -38,14 +38,6 @@ _RESAVE = "save the adapter again with model.save_pretrained(folder), or copy th
 # Initialisations that rewrite the base weights when the adapter is created.
 _BASE_CHANGING_INITS = ("pissa", "olora", "corda", "loftq", "eva")
 _MAX_HEADER = 100 * 1024 * 1024
-
-
-def missing_adapter_error(path: Path) -> ModelError:
-    what = "is a file, not a folder" if path.exists() else "does not exist"
-    return ModelError(
-        f"LoRA adapter folder '{path}' {what} ({cwd_note()})\n  fix: check the path after '+' in "
-        "the model string, or save the adapter there with PeftModel.save_pretrained(folder)"
-    )
 
 
 def _damaged(path: Path, detail: str) -> ModelError:

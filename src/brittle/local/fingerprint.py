@@ -11,7 +11,8 @@ import hashlib
 import threading
 from pathlib import Path
 
-from brittle.local.refs import LocalModelRef, parse_local_model
+from brittle.local.models import find_smollm2_gguf, unknown_model_error
+from brittle.local.refs import LocalModelRef, missing_adapter_error, parse_local_model
 
 FINGERPRINT_VERSION = "1"
 _CHUNK = 1 << 20
@@ -91,8 +92,6 @@ def _memo_folder_sha256(folder: Path) -> str:
 
 def _base_fingerprint(ref: LocalModelRef) -> dict[str, str]:
     if ref.is_builtin:
-        from brittle.local.models import find_smollm2_gguf
-
         gguf = find_smollm2_gguf()
         return {
             "base": ref.base,
@@ -102,8 +101,6 @@ def _base_fingerprint(ref: LocalModelRef) -> dict[str, str]:
         }
     folder = Path(ref.base)
     if not (folder / "config.json").is_file():
-        from brittle.local.models import unknown_model_error
-
         raise unknown_model_error(ref.base)
     return {"base": "checkpoint folder", "base_sha256": _memo_folder_sha256(folder)}
 
@@ -128,8 +125,6 @@ def local_fingerprint(model: str) -> dict[str, str]:
     fingerprint.update(_base_fingerprint(ref))
     if ref.adapter is not None:
         if not ref.adapter.is_dir():
-            from brittle.local.adapters import missing_adapter_error
-
             raise missing_adapter_error(ref.adapter)
         fingerprint["adapter_sha256"] = adapter_sha256(ref.adapter)
     return fingerprint

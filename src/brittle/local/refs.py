@@ -95,3 +95,12 @@ def parse_local_model(model: str) -> LocalModelRef:
 def cwd_note() -> str:
     """Say where relative paths were looked for: users write them relative to their shell."""
     return f"relative paths are taken from the current directory, {Path.cwd()}"
+
+
+def missing_adapter_error(path: Path) -> ModelError:
+    """The adapter folder after '+' is not there: shared by the fingerprint and the loader."""
+    what = "is a file, not a folder" if path.exists() else "does not exist"
+    return ModelError(
+        f"LoRA adapter folder '{path}' {what} ({cwd_note()})\n  fix: check the path after '+' in "
+        "the model string, or save the adapter there with PeftModel.save_pretrained(folder)"
+    )
