@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from brittle._format import mcnemar_p, number
 from brittle.report.history import CaseOutcome, RunInfo, case_outcomes, load_run
 from brittle.stats.intervals import reported_interval
 
@@ -148,16 +149,6 @@ def compare_runs(history: Path, ref_a: str, ref_b: str) -> Comparison:
     return Comparison(run_a.info, run_b.info, tuple(out))
 
 
-def _f(value: Any, digits: int = 3) -> str:
-    return "–" if value is None else f"{value:.{digits}f}"
-
-
-def _p(value: float | None) -> str:
-    if value is None:
-        return "no discordant pairs"
-    return f"exact McNemar p = {value:.3g}"
-
-
 def _describe(info: RunInfo) -> str:
     where = "@".join(x for x in (info.git_branch, (info.git_commit or "")[:8]) if x)
     return f"{info.run_id} ({info.created}{', ' + where if where else ''}, {info.status})"
@@ -187,9 +178,9 @@ def format_comparison(comparison: Comparison) -> list[str]:
             ci = ""
             if ci_a or ci_b:
                 ci = "  " + " -> ".join(
-                    f"[{_f(c[0])}, {_f(c[1])}]" if c else "–" for c in (ci_a, ci_b)
+                    f"[{number(c[0])}, {number(c[1])}]" if c else "–" for c in (ci_a, ci_b)
                 )
-            lines.append(f"  {name:<22}{_f(va):>8}{_f(vb):>8}{delta:>9}{ci}")
+            lines.append(f"  {name:<22}{number(va):>8}{number(vb):>8}{delta:>9}{ci}")
         families = sorted(
             set(s.metrics_a.get("families", {})) | set(s.metrics_b.get("families", {}))
         )
@@ -199,17 +190,17 @@ def format_comparison(comparison: Comparison) -> list[str]:
                 fa = s.metrics_a.get("families", {}).get(family, {}).get("flip_rate")
                 fb = s.metrics_b.get("families", {}).get(family, {}).get("flip_rate")
                 change = f" ({fb - fa:+.3f})" if fa is not None and fb is not None else ""
-                parts.append(f"{family} {_f(fa)} -> {_f(fb)}{change}")
+                parts.append(f"{family} {number(fa)} -> {number(fb)}{change}")
             lines.append("  flip rate by family: " + ", ".join(parts))
         if s.originals is not None and s.variants is not None:
             o, v = s.originals, s.variants
             lines.append(
                 f"  originals: {o.paired} paired, {o.worse} pass→fail, {o.better} fail→pass "
-                f"({_p(o.p_value)})"
+                f"({mcnemar_p(o.p_value)})"
             )
             lines.append(
                 f"  variants: {v.paired} paired, {v.worse} newly flipped, {v.better} no longer "
-                f"flipped ({_p(v.p_value)})"
+                f"flipped ({mcnemar_p(v.p_value)})"
             )
         gates = list(dict.fromkeys([*s.verdicts_a, *s.verdicts_b]))
         for gate in gates:

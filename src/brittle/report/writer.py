@@ -17,6 +17,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
+from brittle._format import number as _fmt
 from brittle.redact import MASK, pattern_source, scrub
 from brittle.run.engine import RESULT_COLUMNS, SystemRun
 from brittle.run.provenance import run_meta
@@ -30,14 +31,6 @@ if TYPE_CHECKING:
 RUN_FORMAT_VERSION = 1
 PARQUET_CHUNK = 20_000
 HEADLINE = ("accuracy", "variant_accuracy", "flip_rate", "agreement", "pdr", "worst_case_accuracy")
-
-
-def _fmt(value: Any, digits: int = 3) -> str:
-    if value is None:
-        return "–"
-    if isinstance(value, float):
-        return f"{value:.{digits}f}"
-    return str(value)
 
 
 def _ci(block: Any, name: str, *, sep: str = ", ") -> str:

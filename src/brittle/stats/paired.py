@@ -23,6 +23,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from brittle import _format
 from brittle.stats import inference as stats
 from brittle.stats.gates import Gate, Verdict
 from brittle.stats.metrics import (
@@ -321,10 +322,6 @@ def _power(
     )
 
 
-def _p(value: float) -> str:
-    return "p < 0.0001" if value < 1e-4 else f"p = {value:.4f}"
-
-
 def decide(
     comparison: Comparison,
     p_adjusted: float,
@@ -343,7 +340,7 @@ def decide(
     interval = f" (95% CI {ci[0]:+.4f} to {ci[1]:+.4f})" if ci is not None else ""
     head = (
         f"baseline {comparison.baseline:.4f}, now {comparison.now:.4f}, "
-        f"delta {comparison.delta:+.4f}{interval}, {_p(p_adjusted)}, "
+        f"delta {comparison.delta:+.4f}{interval}, {_format.p_value(p_adjusted)}, "
         f"allowed a {word} of at most {gate.value:g}"
     )
     if failed:
@@ -360,7 +357,7 @@ def decide(
         how += f" ({worse} got worse, {better} got better)"
     how += (
         f"; p Holm-adjusted over the {family_size} relative gates of this eval"
-        f" (unadjusted {_p(comparison.p_value)})"
+        f" (unadjusted {_format.p_value(comparison.p_value)})"
         if family_size > 1
         else ""
     )
