@@ -19,7 +19,10 @@ from typing import Any
 import pytest
 
 from brittle.report.history import FlippedCase, FlipSet, TrendPoint
-from brittle.report.html.page import MAX_CASES_SHOWN, ReportData, reading, render_report, word_diff
+from brittle.report.html.cases import MAX_CASES_SHOWN
+from brittle.report.html.comparison import reading
+from brittle.report.html.page import ReportData, render_report
+from brittle.report.html.text import word_diff
 from brittle.report.publish import SUMMARY_SCHEMA_VERSION
 from tests.support.synthetic_runs import (
     FAMILIES,

@@ -1,0 +1,170 @@
+"""The "Prompt or fine-tune?" block of each eval: a table of every system's accuracy,
+steadiness, latency and cost, and a short plain-language reading of it.
+
+The question a team brings to the report is rarely "what is the flip rate" but "should we keep
+prompting or fine-tune"; the table puts the answer's ingredients side by side and
+:func:`reading` says it in one paragraph, with the caveat when the intervals overlap so one run
+is not taken for proof.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from typing import Any
+
+from brittle._format import number as _f
+from brittle.report.html.text import esc
+from brittle.stats.intervals import metric_interval
+
+KIND_LABEL = {"prompt": "prompt", "model": "fine-tuned model", "python": "pipeline"}
+"""What the page calls each system kind."""
+
+
+def _ci_text(block: Mapping[str, Any], metric: str) -> str:
+    """The 95 % interval after a value; ``*`` marks a Wilson interval computed here from the
+    counts rather than one the run reported."""
+    found = metric_interval(block, metric)
+    if found is None:
+        return ""
+    (low, high), source = found
+    mark = "" if source == "run" else "*"
+    return f' <span class="ci">[{_f(low)}, {_f(high)}]{mark}</span>'
+
+
+def _per_1k(system: Mapping[str, Any], key: str) -> float | None:
+    value = system["metrics"]["overall"].get(key)
+    calls = system.get("rows") or 0
+    if value is None or not calls:
+        return None
+    return float(value) / calls * 1000
+
+
+def _tokens_per_call(system: Mapping[str, Any]) -> float | None:
+    m = system["metrics"]["overall"]
+    parts = [m.get("prompt_tokens"), m.get("completion_tokens")]
+    if all(p is None for p in parts) or not system.get("rows"):
+        return None
+    return sum(p or 0 for p in parts) / system["rows"]
+
+
+def _money(value: float | None) -> str:
+    if value is None:
+        return "–"
+    return f"${value:,.4f}" if value < 1 else f"${value:,.2f}"
+
+
+def _latency(value: Any) -> str:
+    if value is None:
+        return "–"
+    value = float(value)
+    return f"{value * 1000:.0f} ms" if value < 1 else f"{value:.2f} s"
+
+
+def _steadiness_key(item: tuple[str, Mapping[str, Any]]) -> tuple[float, float]:
+    m = item[1]["metrics"]["overall"]
+    flip = m.get("flip_rate")
+    acc = m.get("accuracy")
+    return (flip if flip is not None else math.inf, -(acc if acc is not None else -1.0))
+
+
+def _best_key(item: tuple[str, Mapping[str, Any]]) -> tuple[float, float]:
+    """Most accurate on the reworded inputs first (``variant_accuracy``, else ``accuracy``),
+    then the steadier: a system that gives every input the same answer never flips, but it is
+    not the prompt anyone would ship."""
+    m = item[1]["metrics"]["overall"]
+    acc = m.get("variant_accuracy")
+    if acc is None:
+        acc = m.get("accuracy")
+    flip = m.get("flip_rate")
+    return (-(acc if acc is not None else -1.0), flip if flip is not None else math.inf)
+
+
+def reading(systems: Mapping[str, Mapping[str, Any]]) -> str:
+    """A short plain-language comparison: which system is steadier, and at what cost."""
+    items = list(systems.items())
+    if not items:
+        return ""
+    if len(items) == 1:
+        name, system = items[0]
+        m = system["metrics"]["overall"]
+        return (
+            f"Only {name} ran: flip rate {_f(m.get('flip_rate'))}, accuracy "
+            f"{_f(m.get('accuracy'))}."
+        )
+    prompts = [i for i in items if i[1].get("kind") == "prompt"]
+    tuned = [i for i in items if i[1].get("kind") == "model"]
+    if prompts and tuned:
+        first, second = min(tuned, key=_best_key), min(prompts, key=_best_key)
+        scope = "The best fine-tuned model and the best prompt (most accurate on reworded inputs): "
+    else:
+        ranked = sorted(items, key=_steadiness_key)
+        first, second = ranked[0], ranked[1]
+        scope = "The two steadiest systems: "
+    (a_name, a), (b_name, b) = sorted([first, second], key=_steadiness_key)
+    am, bm = a["metrics"]["overall"], b["metrics"]["overall"]
+    a_label = f"{a_name} ({KIND_LABEL.get(a.get('kind', ''), a.get('kind'))})"
+    b_label = f"{b_name} ({KIND_LABEL.get(b.get('kind', ''), b.get('kind'))})"
+    af, bf = am.get("flip_rate"), bm.get("flip_rate")
+    if af is None or bf is None:
+        text = f"{a_label} and {b_label}: flip rate is undefined for one of them."
+    elif abs(af - bf) < 5e-4:
+        text = f"{a_label} and {b_label} are equally steady (flip rate {_f(af)})."
+    else:
+        text = f"{a_label} is steadier than {b_label}: flip rate {_f(af)} against {_f(bf)}"
+        if af > 0:
+            text += f" ({bf / af:.1f}× fewer flips)"
+        a_ci, b_ci = metric_interval(am, "flip_rate"), metric_interval(bm, "flip_rate")
+        if a_ci and b_ci and a_ci[0][1] >= b_ci[0][0]:
+            text += ", though their 95 % intervals overlap, so this run alone does not settle it"
+        text += "."
+    aa, ba = am.get("accuracy"), bm.get("accuracy")
+    if aa is not None and ba is not None:
+        if abs(aa - ba) < 5e-4:
+            text += f" Both are as accurate ({_f(aa)})."
+        else:
+            more = a_name if aa > ba else b_name
+            text += f" {more} is the more accurate ({_f(max(aa, ba))} against {_f(min(aa, ba))})."
+    costs = (_per_1k(a, "cost"), _per_1k(b, "cost"))
+    if all(c is not None for c in costs) and any(costs):
+        text += f" Per 1,000 calls {a_name} costs {_money(costs[0])} against {_money(costs[1])}"
+    else:
+        text += " No prices were reported"
+    tokens = (_tokens_per_call(a), _tokens_per_call(b))
+    if all(t is not None for t in tokens):
+        text += f"; it uses {tokens[0]:.0f} tokens per call against {tokens[1]:.0f}"
+    lat = (am.get("latency_p50_s"), bm.get("latency_p50_s"))
+    if all(v is not None for v in lat):
+        text += f" and answers in {_latency(lat[0])} against {_latency(lat[1])} (median)"
+    return scope + text + "."
+
+
+def comparison_section(ev: Mapping[str, Any]) -> str:
+    """The table of every system of ``ev`` with the reading under it."""
+    rows = []
+    for name, system in ev["systems"].items():
+        m = system["metrics"]["overall"]
+        tokens = _tokens_per_call(system)
+        rows.append(
+            f'<tr data-system="{esc(name)}"><td>{esc(name)}</td>'
+            f"<td>{esc(KIND_LABEL.get(system.get('kind', ''), system.get('kind')))}</td>"
+            f"<td>{_f(m.get('accuracy'))}{_ci_text(m, 'accuracy')}</td>"
+            f"<td>{_f(m.get('flip_rate'))}{_ci_text(m, 'flip_rate')}</td>"
+            f"<td>{_f(m.get('pdr'))}</td>"
+            f"<td>{_latency(m.get('latency_p50_s'))}</td>"
+            f"<td>{_latency(m.get('latency_p95_s'))}</td>"
+            f"<td>{_money(_per_1k(system, 'cost'))}</td>"
+            f"<td>{'–' if tokens is None else f'{tokens:.1f}'}</td>"
+            f"<td>{_f(m.get('prompt_tokens'))} / {_f(m.get('completion_tokens'))}</td></tr>"
+        )
+    return (
+        '<h3>Prompt or fine-tune?</h3><table class="grid-table compare"><thead><tr>'
+        "<th>system</th><th>kind</th><th>accuracy</th><th>flip rate</th><th>PDR</th>"
+        "<th>latency p50</th><th>latency p95</th><th>cost / 1,000 calls</th>"
+        "<th>tokens / call</th><th>tokens in / out (total)</th></tr></thead><tbody>"
+        + "".join(rows)
+        + f'</tbody></table><p class="reading">{esc(reading(ev["systems"]))}</p>'
+    )
+
+
+__all__ = ["KIND_LABEL", "comparison_section", "reading"]
