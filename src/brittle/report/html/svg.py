@@ -34,6 +34,8 @@ every plot of an eval."""
 
 
 def _nice_range(values: Sequence[float], *, zero: bool) -> tuple[float, float]:
+    """An axis range rounded to tenths around ``values``: from 0 when ``zero``, else zoomed to
+    the data so close values stay apart; never past 1 when the values are rates."""
     finite = [v for v in values if v is not None and math.isfinite(v)]
     if not finite:
         return 0.0, 1.0
@@ -45,6 +47,7 @@ def _nice_range(values: Sequence[float], *, zero: bool) -> tuple[float, float]:
 
 
 def _ticks(low: float, high: float) -> list[float]:
+    """At most about six round tick values between ``low`` and ``high``."""
     span = high - low
     step = next(s for s in (0.02, 0.05, 0.1, 0.2, 0.25, 0.5, 1.0) if span / s <= 6)
     first = math.ceil(low / step - 1e-9) * step
@@ -57,6 +60,7 @@ def _ticks(low: float, high: float) -> list[float]:
 
 
 def _svg(width: int, height: int, body: str, *, label: str, cls: str, attrs: str = "") -> str:
+    """The ``<svg>`` element around ``body``, labelled for screen readers and tooltips."""
     return (
         f'<svg class="plot {cls}" role="img" aria-label="{esc(label)}" '
         f'viewBox="0 0 {width} {height}" width="{width}" height="{height}"{attrs}>'
@@ -65,6 +69,7 @@ def _svg(width: int, height: int, body: str, *, label: str, cls: str, attrs: str
 
 
 def _short(name: str, limit: int = 16) -> str:
+    """``name`` cut to ``limit`` characters for an axis label (the full name is in the title)."""
     return name if len(name) <= limit else name[: limit - 1] + "…"
 
 
@@ -139,6 +144,7 @@ def interval_plot(
 
 
 def _heat_colour(t: float) -> str:
+    """A colour from pale to dark red for ``t`` in [0, 1] (darker is more brittle)."""
     t = min(max(t, 0.0), 1.0)
     start, end = (255, 247, 243), (165, 15, 21)
     rgb = tuple(round(a + (b - a) * t) for a, b in zip(start, end, strict=True))

@@ -1,4 +1,4 @@
-"""Text on the page: escaping, clipping, number formatting and the word diff.
+"""Text on the page: escaping, clipping and the word diff (numbers: :mod:`brittle._format`).
 
 Every text the report shows may come from a model, a golden set or a user file, so it passes
 through :func:`esc` (:func:`html.escape`, quotes included) before it lands in the page or in an
