@@ -1,0 +1,135 @@
+"""The files of a run, written in order at the end of ``pytest`` and ``brittle run``.
+
+``reports/<run-id>/`` gets run.json (:mod:`.run_json`), results.parquet (:mod:`.parquet`) and
+summary.md (:mod:`.markdown`); ``reports/latest`` is pointed at it; the run is recorded in the
+history (:mod:`.history`), whose trends the HTML page (:mod:`.html`) plots; summary.json
+(:mod:`.summary_json`) comes last because it names the history, and CI gets summary.md
+(:mod:`.ci`). A history that cannot be written is reported only once every file is in place.
+
+This is also where ``brittle report`` draws a recorded run's page again (:func:`render_run`).
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import time
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from brittle._errors import ConfigError
+from brittle.report.ci import append_step_summary
+from brittle.report.history import (
+    TREND_RUNS,
+    FlipSet,
+    flip_set,
+    history_path,
+    load_run,
+    publish_run,
+    trend,
+)
+from brittle.report.html.page import ReportData, render_report
+from brittle.report.markdown import markdown_summary
+from brittle.report.parquet import write_parquet
+from brittle.report.run_json import run_record, write_run_json
+from brittle.report.summary_json import write_summary_json
+from brittle.run.session import newly_flipped
+from brittle.stats.baseline import atomic_write_text
+
+if TYPE_CHECKING:
+    from brittle.run.session import BrittleSession, EvalState
+
+
+def flip_sets(state: EvalState) -> list[FlipSet]:
+    """Each system's newly flipped variants (all flips when there is no baseline)."""
+    out = []
+    for name, run in state.run.systems.items():
+        base = state.baseline.systems.get(name) if state.baseline else None
+        flips = newly_flipped(run, base)
+        out.append(flip_set(state.spec.name, name, run, flips, against_baseline=base is not None))
+    return out
+
+
+def _point_latest(report_dir: Path, run_id: str) -> None:
+    """``reports/latest`` -> this run's folder (replaced atomically; skipped where links fail)."""
+    latest = report_dir / "latest"
+    try:
+        tmp = report_dir / f".latest-{os.getpid()}"
+        tmp.unlink(missing_ok=True)
+        tmp.symlink_to(run_id, target_is_directory=True)
+        os.replace(tmp, latest)
+    except OSError:
+        pass
+
+
+def _shown(history: Path | None) -> str | None:
+    """The history file as the page names it: relative to the working folder when inside it."""
+    if history is None:
+        return None
+    try:
+        return str(history.resolve().relative_to(Path.cwd()))
+    except ValueError:
+        return str(history)
+
+
+def write_reports(session: BrittleSession, report_dir: Path) -> list[Path]:
+    """Write every file of this session's run into ``report_dir/<run id>`` and record the run in
+    the history; raise :class:`ConfigError` (after writing) when the history could not take it."""
+    stamp = time.strftime("%Y%m%d-%H%M%S", time.gmtime(session.started))
+    run_id = getattr(session, "run_id", None) or f"{stamp}-{secrets.token_hex(2)}"
+    folder = report_dir / run_id
+    folder.mkdir(parents=True, exist_ok=True)
+    states = [s for s in session.evals.values() if s.run.systems]
+    record = run_record(session, run_id, states)
+    run_json = write_run_json(folder / "run.json", record)
+    parquet = folder / "results.parquet"
+    write_parquet(parquet, states)
+    summary = folder / "summary.md"
+    atomic_write_text(summary, markdown_summary(record) + "\n")
+    _point_latest(report_dir, run_id)
+
+    flips = [f for state in states for f in flip_sets(state)]
+    setting = getattr(session.options, "history", None)
+    published = publish_run(history_path(setting, folder.parent), record, states, flips, folder)
+    index = folder / "index.html"
+    page = ReportData(record, flips, published.trends, _shown(published.history))
+    atomic_write_text(index, render_report(page))
+    files = {
+        "html": index.name,
+        "run_json": run_json.name,
+        "results": parquet.name,
+        "summary_md": summary.name,
+    }
+    summary_json = write_summary_json(
+        folder / "summary.json", record, flips=flips, history=published.history, files=files
+    )
+    if summary.is_file():
+        append_step_summary(summary.read_text(encoding="utf-8"))
+    if published.failure is not None:
+        raise ConfigError(
+            published.failure,
+            where=str(setting or "--brittle-history"),
+            fix="pass another file with --brittle-history PATH, or --brittle-history off",
+        )
+    return [run_json, parquet, summary, index, summary_json]
+
+
+def render_run(history: Path, ref: str, *, out: Path | None = None, last: int = TREND_RUNS) -> Path:
+    """Write the HTML report of a run recorded in ``history`` (``brittle report``)."""
+    stored = load_run(history, ref)
+    run_id = stored.info.run_id
+    trends = {
+        ev["name"]: trend(history, ev["name"], until=run_id, limit=last)
+        for ev in stored.record.get("evals", [])
+    }
+    if out is None:
+        folder = Path(stored.info.folder) if stored.info.folder else None
+        if folder is None or not folder.is_dir():
+            folder = history.parent / run_id
+        out = folder / "index.html"
+    data = ReportData(stored.record, stored.flips, trends, _shown(history))
+    atomic_write_text(out, render_report(data))
+    return out
+
+
+__all__ = ["render_run", "write_reports"]

@@ -1,0 +1,319 @@
+"""Recording a run in the history: its run.json, each system's metrics, verdicts and per-row
+outcomes, and the flipped cases (with their texts) that reports show.
+
+Each run is written in one ``BEGIN IMMEDIATE`` transaction, so a reader never sees half a run
+and concurrent writers take turns.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from brittle._errors import ConfigError
+from brittle.report.history.queries import trend
+from brittle.report.history.records import (
+    HEADLINE_COLUMNS,
+    MAX_FLIPPED_STORED,
+    USAGE_COLUMNS,
+    FlippedCase,
+    FlipSet,
+    TrendPoint,
+    headline,
+)
+from brittle.report.history.store import connect
+
+if TYPE_CHECKING:
+    from brittle.run.engine import SystemRun
+    from brittle.run.session import EvalState
+
+TREND_RUNS = 30
+"""Runs a report's trend plots go back."""
+HISTORY_COLUMNS = ("row_id", "case_id", "family", "passed", "answer")
+MAX_STORED_TEXT = 20_000
+"""Flipped cases keep at most this many characters of each text in the history."""
+
+
+def _num(value: Any) -> float | None:
+    return None if value is None else float(value)
+
+
+def _verdict_counts(record: Mapping[str, Any]) -> tuple[int, int, int]:
+    counts = {"passed": 0, "FAILED": 0, "skipped": 0}
+    for ev in record.get("evals", []):
+        for system in ev["systems"].values():
+            for verdict in system.get("verdicts", []):
+                counts[verdict["status"]] = counts.get(verdict["status"], 0) + 1
+    return counts["passed"], counts["FAILED"], counts["skipped"]
+
+
+def _pass_value(passed: Any) -> int | float | None:
+    """1 or 0, or the share of repeats that passed; None when the row errored."""
+    if passed is None or (isinstance(passed, float) and passed != passed):
+        return None
+    if isinstance(passed, bool | int):
+        return int(passed)
+    return float(passed)
+
+
+def run_status(record: Mapping[str, Any]) -> str:
+    """``failed`` when any gate failed, else ``passed``."""
+    return "failed" if _verdict_counts(record)[1] else "passed"
+
+
+def record_run(
+    path: Path,
+    record: Mapping[str, Any],
+    *,
+    results: Mapping[tuple[str, str], Mapping[str, Sequence[Any]]] | None = None,
+    flips: Iterable[FlipSet] = (),
+    folder: Path | None = None,
+) -> None:
+    """Store one run (``record`` is its run.json) in the history at ``path``.
+
+    ``results`` maps (eval, system) to the result columns (``row_id``, ``case_id``, ``family``,
+    ``passed``, ``answer``); ``flips`` holds each system's flipped cases. Recording a run id
+    again replaces the earlier entry.
+    """
+    results = results or {}
+    flip_sets = {(f.eval, f.system): f for f in flips}
+    passed, failed, skipped = _verdict_counts(record)
+    prepared = []
+    for ev in record.get("evals", []):
+        for name, system in ev["systems"].items():
+            key = (ev["name"], name)
+            columns = results.get(key)
+            rows = (
+                list(
+                    zip(
+                        columns["row_id"],
+                        columns["case_id"],
+                        columns["family"],
+                        [_pass_value(p) for p in columns["passed"]],
+                        columns["answer"],
+                        strict=True,
+                    )
+                )
+                if columns is not None
+                else []
+            )
+            prepared.append((ev["name"], name, system, rows, flip_sets.get(key)))
+    with connect(path, create=True) as conn:
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            conn.execute("DELETE FROM runs WHERE run_id = ?", (record["run_id"],))
+            conn.execute(
+                "INSERT INTO runs VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (
+                    record["run_id"],
+                    record.get("created") or "",
+                    record.get("finished"),
+                    record.get("git_commit"),
+                    record.get("git_branch"),
+                    record.get("brittle_version"),
+                    "failed" if failed else "passed",
+                    passed,
+                    failed,
+                    skipped,
+                    str(folder) if folder is not None else None,
+                    json.dumps(record, default=str),
+                ),
+            )
+            for eval_name, name, system, rows, flip_set in prepared:
+                _insert_system(conn, record["run_id"], eval_name, name, system, rows, flip_set)
+            conn.execute("COMMIT")
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+
+
+def _insert_system(
+    conn: sqlite3.Connection,
+    run_id: str,
+    eval_name: str,
+    name: str,
+    system: Mapping[str, Any],
+    rows: list[tuple[Any, ...]],
+    flip_set: FlipSet | None,
+) -> None:
+    metrics = system["metrics"]
+    overall = metrics["overall"]
+    cursor = conn.execute(
+        "INSERT INTO system_metrics (run_id, eval, system, kind, fingerprint, rows, "
+        + ", ".join(HEADLINE_COLUMNS)
+        + ", errors, "
+        + ", ".join(USAGE_COLUMNS)
+        + ", newly_flipped, against_baseline, metrics) VALUES ("
+        + ", ".join("?" * (6 + len(HEADLINE_COLUMNS) + 1 + len(USAGE_COLUMNS) + 3))
+        + ")",
+        (
+            run_id,
+            eval_name,
+            name,
+            system.get("kind"),
+            system.get("fingerprint"),
+            system.get("rows"),
+            *(_num(overall.get(c)) for c in HEADLINE_COLUMNS),
+            overall.get("errors"),
+            *(overall.get(c) for c in USAGE_COLUMNS),
+            flip_set.total if flip_set else None,
+            int(bool(flip_set and flip_set.against_baseline)),
+            json.dumps(metrics, default=str),
+        ),
+    )
+    sid = cursor.lastrowid
+    conn.executemany(
+        "INSERT INTO family_metrics VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        [
+            (sid, family, *(_num(block.get(c)) for c in HEADLINE_COLUMNS), block.get("pairs"))
+            for family, block in metrics.get("families", {}).items()
+        ],
+    )
+    conn.executemany(
+        "INSERT OR REPLACE INTO verdicts VALUES (?, ?, ?, ?, ?, ?)",
+        [
+            (sid, v["gate"], v["status"], _num(v.get("now")), _num(v.get("baseline")), v["message"])
+            for v in system.get("verdicts", [])
+        ],
+    )
+    conn.executemany(
+        "INSERT OR REPLACE INTO case_results VALUES (?, ?, ?, ?, ?, ?)",
+        ((sid, *row) for row in rows),
+    )
+    if flip_set is not None:
+        conn.executemany(
+            "INSERT INTO flipped_cases VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            [
+                (
+                    sid,
+                    position,
+                    c.variant_id,
+                    c.case_id,
+                    c.family,
+                    int(c.original_passed),
+                    int(c.variant_passed),
+                    c.original_input,
+                    c.variant_input,
+                    c.original_output,
+                    c.variant_output,
+                    c.original_answer,
+                    c.variant_answer,
+                )
+                for position, c in enumerate(flip_set.cases[:MAX_FLIPPED_STORED])
+            ],
+        )
+
+
+def _sort_key(flip: Any) -> tuple[bool, str, str]:
+    return (not flip.original_passed, flip.case_id, flip.variant_id)
+
+
+def flip_set(
+    eval_name: str,
+    system: str,
+    run: SystemRun,
+    flips: Sequence[Any],
+    *,
+    against_baseline: bool,
+    limit: int = MAX_FLIPPED_STORED,
+) -> FlipSet:
+    """The worst ``limit`` of ``flips`` (pass to fail first) with their texts from ``run``."""
+    ordered = sorted(flips, key=_sort_key)[:limit]
+    position: dict[str, int] = {}
+    for i, row in enumerate(run.columns["row_id"]):
+        position.setdefault(row, i)  # the first repeat, when an eval repeats its calls
+    cols = run.columns
+
+    def text(row_id: str, column: str) -> str | None:
+        i = position.get(row_id)
+        value = None if i is None else cols[column][i]
+        return None if value is None else str(value)[:MAX_STORED_TEXT]
+
+    cases = tuple(
+        FlippedCase(
+            case_id=f.case_id,
+            variant_id=f.variant_id,
+            family=f.family,
+            original_passed=bool(f.original_passed),
+            variant_passed=bool(f.variant_passed),
+            original_input=text(f.case_id, "input"),
+            variant_input=text(f.variant_id, "input"),
+            original_output=text(f.case_id, "output"),
+            variant_output=text(f.variant_id, "output"),
+            original_answer=f.original_answer,
+            variant_answer=f.variant_answer,
+        )
+        for f in ordered
+    )
+    return FlipSet(eval_name, system, against_baseline, len(flips), cases)
+
+
+def _outcome_columns(run: SystemRun) -> Mapping[str, Sequence[Any]]:
+    """One outcome per row id: the reduced outcomes when the eval repeats calls."""
+    outcome = getattr(run, "outcome", None)
+    if outcome is not None and len(outcome) != len(run):
+        return {name: outcome[name].tolist() for name in HISTORY_COLUMNS}
+    return run.columns
+
+
+def _current_trend(record: Mapping[str, Any], eval_name: str) -> list[TrendPoint]:
+    for ev in record.get("evals", []):
+        if ev["name"] == eval_name:
+            return [
+                TrendPoint(
+                    run_id=str(record.get("run_id")),
+                    created=str(record.get("created") or ""),
+                    system=name,
+                    metrics=headline(system["metrics"]["overall"]),
+                )
+                for name, system in ev["systems"].items()
+            ]
+    return []
+
+
+@dataclass(frozen=True)
+class Published:
+    """A run as the history took it: where it was recorded and each eval's trend to plot."""
+
+    history: Path | None
+    """The history file; None when the history is off or the run could not be recorded."""
+    trends: dict[str, list[TrendPoint]]
+    """Per eval, its systems' headline metrics over the last :data:`TREND_RUNS` runs (only this
+    run's when there is no history)."""
+    failure: str | None = None
+    """Why the run could not be recorded, to report once the run's files are all written."""
+
+
+def publish_run(
+    history: Path | None,
+    record: Mapping[str, Any],
+    states: Sequence[EvalState],
+    flips: Sequence[FlipSet],
+    folder: Path,
+) -> Published:
+    """Record the run (``record`` is its run.json, ``folder`` its report folder) in ``history``
+    (None: off) and read back the trends its report plots."""
+    failure: str | None = None
+    trends: dict[str, list[TrendPoint]] = {}
+    eval_names = [ev["name"] for ev in record.get("evals", [])]
+    if history is not None:
+        results = {
+            (state.spec.name, name): _outcome_columns(run)
+            for state in states
+            for name, run in state.run.systems.items()
+        }
+        try:
+            record_run(history, record, results=results, flips=flips, folder=folder.resolve())
+            for name in eval_names:
+                trends[name] = trend(history, name, until=str(record["run_id"]), limit=TREND_RUNS)
+        except (sqlite3.Error, ConfigError) as exc:
+            failure = f"could not record the run in the history {history}: {exc}"
+            history = None
+    for name in eval_names:
+        if not trends.get(name):
+            trends[name] = _current_trend(record, name)
+    return Published(history, trends, failure)

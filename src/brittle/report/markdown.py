@@ -1,0 +1,153 @@
+"""``reports/<run-id>/summary.md``: the run in markdown, fit for a CI job summary or a pull
+request comment (``$GITHUB_STEP_SUMMARY`` gets it appended, see :mod:`brittle.report.ci`).
+
+It is written from the safe run.json record, and every user or model text in it is made inert
+(no HTML, no markup, one line, shortened), because CI pages render it.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from brittle.report.phrases import (
+    cases_line,
+    counts,
+    delta,
+    fmt,
+    interval,
+    repeats_line,
+    template_line,
+)
+from brittle.sanitize import for_markdown
+
+
+def _md(text: Any) -> str:
+    """User or model text as inert markdown (no HTML, no markup, one line, shortened)."""
+    return for_markdown(text, limit=200)
+
+
+def _code(text: Any) -> str:
+    """Text for inside a markdown code span: one line, no backticks."""
+    return " ".join(str(text).replace("`", "'").split())[:200]
+
+
+def _problem_lines(name: str, sys: dict[str, Any], limit: int = 5) -> list[str]:
+    """The first failing cases (with an excerpt of the output) and errors of a system."""
+    lines = []
+    failing = sys.get("failing_cases") or []
+    for case in failing[:limit]:
+        lines.append(
+            f"- {_md(name)}: case {_md(case.get('case_id'))} fails its checks; output: "
+            f"{_md(case.get('output'))}"
+        )
+    if len(failing) > limit:
+        lines.append(f"- {_md(name)}: {len(failing) - limit} more failing case(s) in run.json")
+    errors = sys.get("errors") or []
+    for error in errors[:limit]:
+        lines.append(
+            f"- {_md(name)}: {_md(error.get('row_id'))} errored: {_md(error.get('error'))}"
+        )
+    if len(errors) > limit:
+        lines.append(f"- {_md(name)}: {len(errors) - limit} more error(s) in run.json")
+    return lines
+
+
+def _metrics_table(ev: dict[str, Any]) -> list[str]:
+    """One row per system: headline metrics with intervals, change since the baseline, gates."""
+    lines = [
+        "| system | kind | accuracy | variant acc. | flip rate | agreement | PDR | "
+        "worst-case | errors | gates |",
+        "|---|---|---|---|---|---|---|---|---|---|",
+    ]
+    for name, sys in ev["systems"].items():
+        m = sys["metrics"]["overall"]
+        b = (sys["baseline_metrics"] or {}).get("overall", {})
+        failed = sum(v["status"] == "FAILED" for v in sys["verdicts"])
+        passed = sum(v["status"] == "passed" for v in sys["verdicts"])
+        gates = f"{passed} passed" + (f", **{failed} FAILED**" if failed else "")
+        lines.append(
+            f"| {_md(name)} | {sys['kind']} | {fmt(m['accuracy'])}{interval(m, 'accuracy')}"
+            f"{delta(m['accuracy'], b.get('accuracy'))}"
+            f" | {fmt(m['variant_accuracy'])}{interval(m, 'variant_accuracy')}"
+            f" | {fmt(m['flip_rate'])}{interval(m, 'flip_rate')}"
+            f"{delta(m['flip_rate'], b.get('flip_rate'))}"
+            f" | {fmt(m['agreement'])}{interval(m, 'agreement')}"
+            f" | {fmt(m['pdr'])}{interval(m, 'pdr')}"
+            f" | {fmt(m['worst_case_accuracy'])}{interval(m, 'worst_case_accuracy')}"
+            f" | {m['errors']} | {gates} |"
+        )
+    return lines
+
+
+def _family_table(ev: dict[str, Any]) -> list[str]:
+    """Flip rate by perturbation family, one row per system (nothing when no family ran)."""
+    families = sorted({f for s in ev["systems"].values() for f in s["metrics"]["families"]})
+    if not families:
+        return []
+    lines = ["Flip rate by perturbation family:", ""]
+    lines.append("| system | " + " | ".join(families) + " |")
+    lines.append("|---" * (len(families) + 1) + "|")
+    for name, sys in ev["systems"].items():
+        fam = sys["metrics"]["families"]
+        cells = [
+            fmt(fam.get(f, {}).get("flip_rate")) + interval(fam.get(f), "flip_rate")
+            for f in families
+        ]
+        lines.append(f"| {_md(name)} | " + " | ".join(cells) + " |")
+    lines.append("")
+    return lines
+
+
+def _notes(ev: dict[str, Any]) -> list[str]:
+    """Failed gates, changed fingerprints, underpowered gates, changed cases, problems."""
+    lines = []
+    for name, sys in ev["systems"].items():
+        for v in sys["verdicts"]:
+            if v["status"] == "FAILED":
+                lines.append(
+                    f"- **{_md(name)}**: gate `{_code(v['gate'])}` failed: "
+                    f"{_md(v['message'].splitlines()[0])}"
+                )
+        if sys["fingerprint_changed"]:
+            lines.append(f"- {_md(name)}: fingerprint changed since the baseline (system edited)")
+        for line in sys.get("underpowered") or []:
+            lines.append(f"- {_md(name)}: {line}")
+        cases = sys.get("baseline_cases")
+        if cases and (cases["added"] or cases["removed"]):
+            lines.append(f"- {_md(name)}: {cases_line(cases, _md)}")
+        if sys.get("repeats"):
+            lines.append(f"- {_md(name)}: {repeats_line(sys['metrics'])}")
+    for name, sys in ev["systems"].items():
+        lines += _problem_lines(name, sys)
+    if ev["noops_per_family"]:
+        noops = ", ".join(f"{k}: {v}" for k, v in sorted(ev["noops_per_family"].items()))
+        lines.append(f"- perturbations that did not apply (no-ops): {noops}")
+    if ev.get("dropped_per_family"):
+        lines.append(
+            f"- variants dropped by the meaning filter: {counts(ev['dropped_per_family'])}"
+        )
+    for name, sys in ev["systems"].items():
+        line = template_line(
+            sys.get("template_variants_per_family"),
+            sys.get("template_noops_per_family"),
+            sys.get("template_dropped_per_family"),
+        )
+        if line:
+            lines.append(f"- {_md(name)}: {line}")
+    return lines
+
+
+def markdown_summary(record: dict[str, Any]) -> str:
+    """summary.md of the run.json ``record``."""
+    lines = [f"# brittle run {record['run_id']}", ""]
+    for ev in record["evals"]:
+        lines += [f"## {_md(ev['name'])} ({ev['cases']} cases)", ""]
+        lines += _metrics_table(ev)
+        lines += ["", "Metrics show their 95% confidence interval in brackets.", "", ""]
+        lines += _family_table(ev)
+        lines += _notes(ev)
+        lines.append("")
+    return "\n".join(lines)
+
+
+__all__ = ["markdown_summary"]

@@ -1,0 +1,85 @@
+"""Phrases that the terminal summary, summary.md and run.json share.
+
+Each is written once here so that the three say the same thing in the same words: a metric with
+its interval and its change since the baseline, the repeats line, the cases added or removed since
+the baseline, template variants, and underpowered gates.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from typing import Any
+
+from brittle._format import number as fmt
+from brittle.stats.gates import Verdict
+from brittle.stats.paired import Power
+
+
+def interval(block: Any, name: str, *, sep: str = ", ") -> str:
+    """`` [low, high]``: the metric's 95% confidence interval, when the run has one."""
+    found = ((block or {}).get("ci") or {}).get(name)
+    if not found or found[0] is None:
+        return ""
+    return f" [{found[0]:.2f}{sep}{found[1]:.2f}]"
+
+
+def delta(now: Any, before: Any) -> str:
+    if now is None or before is None:
+        return ""
+    return f" ({now - before:+.3f})"
+
+
+def power_lines(verdicts: Iterable[Verdict]) -> list[str]:
+    """``underpowered: ...`` for each relative gate that cannot see its own allowance."""
+    lines = []
+    for verdict in verdicts:
+        power = verdict.details.get("power")
+        if power and power.get("underpowered"):
+            fields = {k: power[k] for k in ("rate", "cases", "variants", "icc", "alpha", "mde")}
+            fields.update(cases_needed=power["cases_needed"], allowance=verdict.gate.value)
+            lines.append(Power(**fields).describe(verdict.gate))
+    return lines
+
+
+def repeats_line(metrics: Any) -> str | None:
+    info = metrics.get("repeats")
+    if not info:
+        return None
+    return (
+        f"repeats {info['k']} ({info['reduction']}): within-variant disagreement "
+        f"{fmt(info['within_variant_disagreement'])} (randomness) vs across-variant flip rate "
+        f"{fmt(info['across_variant_flip_rate'])} and disagreement "
+        f"{fmt(info['across_variant_disagreement'])} (brittleness)"
+    )
+
+
+def counts(per_family: dict[str, int], sep: str = ": ") -> str:
+    return ", ".join(f"{family}{sep}{count}" for family, count in sorted(per_family.items()))
+
+
+def template_line(
+    made: dict[str, int] | None, noops: dict[str, int] | None, dropped: dict[str, int] | None
+) -> str | None:
+    """Instruction- and format-level variants of one system: made, no-ops, dropped."""
+    parts = []
+    if made:
+        parts.append(f"template variants {sum(made.values())} ({counts(made, ' ')})")
+    if noops:
+        parts.append(f"no-ops {counts(noops, ' ')}")
+    if dropped:
+        parts.append(f"dropped by the meaning filter {counts(dropped, ' ')}")
+    return "; ".join(parts) or None
+
+
+def cases_line(cases: dict[str, Any], escape: Callable[[Any], str] = str) -> str:
+    parts = []
+    for what in ("added", "removed"):
+        if cases[what]:
+            ids = [escape(case) for case in cases[f"{what}_ids"][:5]]
+            more = ", ..." if cases[what] > len(ids) else ""
+            parts.append(f"{cases[what]} {what} ({', '.join(ids)}{more})")
+    return (
+        "cases since the baseline: "
+        + ", ".join(parts)
+        + f"; left out of the paired tests ({cases['common']} in common)"
+    )

@@ -1,0 +1,191 @@
+"""``reports/<run-id>/run.json``: the full record of a run (spec, metrics, verdicts with their
+statistics, flips, failing cases, errors), the source every other artifact is written from.
+
+The record is made safe once, here, before anything else reads it: credentials are masked and
+long case and model texts are shortened (results.parquet keeps every text whole).
+"""
+
+from __future__ import annotations
+
+import json
+import platform
+import subprocess
+import time
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from brittle.redact import scrub
+from brittle.report.phrases import power_lines
+from brittle.run.session import changes_since_baseline, newly_flipped
+from brittle.sanitize import clip
+from brittle.stats.baseline import atomic_write_text
+
+if TYPE_CHECKING:
+    from brittle.run.engine import SystemRun
+    from brittle.run.session import BrittleSession, EvalState
+
+RUN_FORMAT_VERSION = 1
+#: longest text kept in run.json and the summaries (results.parquet keeps every text whole)
+RECORD_TEXT_LIMIT = 4000
+#: fields of a run record that hold case or model text (shortened); specs, templates and
+#: metrics are kept whole
+CASE_TEXT_FIELDS = frozenset(
+    {
+        "output",
+        "original_output",
+        "variant_output",
+        "input",
+        "original_input",
+        "variant_input",
+        "prompt",
+        "answer",
+        "original_answer",
+        "variant_answer",
+        "detail",
+        "error",
+        "message",
+    }
+)
+
+
+def _git(*args: str) -> str | None:
+    try:
+        out = subprocess.run(
+            ["git", *args], capture_output=True, text=True, timeout=5, check=True
+        ).stdout.strip()
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return out or None
+
+
+def run_meta(started: float) -> dict[str, Any]:
+    """Provenance recorded in run files and baselines."""
+    from brittle import __version__
+
+    return {
+        "brittle_version": __version__,
+        "git_commit": _git("rev-parse", "HEAD"),
+        "git_branch": _git("rev-parse", "--abbrev-ref", "HEAD"),
+        "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(started)),
+    }
+
+
+_STATISTICS = (
+    "delta",
+    "ci",
+    "p_value",
+    "p_adjusted",
+    "alpha",
+    "family_size",
+    "test",
+    "cases",
+    "units_per_case",
+    "discordant",
+    "exceeds_allowance",
+    "significant",
+    "power",
+)
+
+
+def _statistics(details: Any) -> dict[str, Any] | None:
+    """The paired test behind a relative verdict (None for other verdicts)."""
+    if "p_value" not in details:
+        return None
+    return {key: details[key] for key in _STATISTICS if key in details}
+
+
+def _system_record(state: EvalState, name: str, run: SystemRun) -> dict[str, Any]:
+    base = state.baseline.systems.get(name) if state.baseline else None
+    verdicts = [
+        {
+            "gate": gate_name,
+            "status": v.status,
+            "message": v.message,
+            "now": v.now,
+            "baseline": v.baseline,
+            "statistics": _statistics(v.details),
+        }
+        for (system, gate_name), v in state.verdicts.items()
+        if system == name
+    ]
+    changes = changes_since_baseline(state, name)
+    return {
+        "kind": run.kind,
+        "fingerprint": run.fingerprint,
+        "baseline_fingerprint": base.fingerprint if base else None,
+        "fingerprint_changed": bool(base and base.fingerprint != run.fingerprint),
+        "spec": run.spec,
+        "rows": len(run),
+        "wall_s": run.wall_s,
+        "metrics": run.metrics,
+        "baseline_metrics": base.metrics if base else None,
+        "baseline_cases": changes.to_dict() if changes is not None else None,
+        "repeats": run.metrics.get("repeats"),
+        "underpowered": power_lines(
+            v for (system, _), v in state.verdicts.items() if system == name
+        ),
+        "verdicts": verdicts,
+        "flips": [f.to_dict() for f in run.flips[:200]],
+        "newly_flipped": [f.to_dict() for f in newly_flipped(run, base)[:200]],
+        "failing_cases": run.failing_originals()[:200],
+        "errors": run.errors()[:50],
+        "template_variants_per_family": run.template_variants,
+        "template_noops_per_family": run.template_noops,
+        "template_dropped_per_family": run.template_dropped,
+    }
+
+
+def _eval_record(state: EvalState) -> dict[str, Any]:
+    spec = state.spec
+    return {
+        "name": spec.name,
+        "source": str(spec.source),
+        "golden": str(spec.golden_path) if spec.golden_path else None,
+        "cases": len(spec.cases),
+        "checks": [c.describe() for c in spec.checks],
+        "suites": [s.spec() for s in spec.suites],
+        "seed": spec.seed,
+        "gates": [g.name for g in spec.gates],
+        "error_budget": spec.error_budget.describe(),
+        "variants_per_family": state.run.variants_per_family,
+        "noops_per_family": state.run.noops,
+        "dropped_per_family": state.run.dropped,
+        "baseline": str(spec.baseline_path) if state.baseline else None,
+        "systems": {n: _system_record(state, n, r) for n, r in state.run.systems.items()},
+    }
+
+
+def run_record(session: BrittleSession, run_id: str, states: list[EvalState]) -> dict[str, Any]:
+    """The run.json document of ``states`` (the evals that ran), already made safe."""
+    record = {
+        "brittle_run_version": RUN_FORMAT_VERSION,
+        "run_id": run_id,
+        **run_meta(session.started),
+        "finished": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        "python": platform.python_version(),
+        "platform": platform.platform(),
+        "evals": [_eval_record(s) for s in states],
+    }
+    return safe_record(record)  # no credentials, no megabyte texts: run.json, summaries, HTML
+
+
+def write_run_json(path: Path, record: dict[str, Any]) -> Path:
+    atomic_write_text(path, json.dumps(record, indent=1, default=str) + "\n")
+    return path
+
+
+def safe_record(value: Any, field: str | None = None) -> Any:
+    """A run record with secrets masked and long case and model texts shortened."""
+    if isinstance(value, str):
+        return scrub(clip(value, RECORD_TEXT_LIMIT) if field in CASE_TEXT_FIELDS else value)
+    if isinstance(value, dict):
+        return {
+            scrub(k) if isinstance(k, str) else k: safe_record(v, k if isinstance(k, str) else None)
+            for k, v in value.items()
+        }
+    if isinstance(value, list | tuple):
+        return [safe_record(v, field) for v in value]
+    return value
+
+
+__all__ = ["RUN_FORMAT_VERSION", "run_meta", "run_record", "safe_record", "write_run_json"]

@@ -1,0 +1,142 @@
+"""``reports/<run-id>/summary.json``: the verdict and headline metrics of a run in a stable
+schema for other programs (dashboards, bots, CI steps).
+
+Unlike run.json, which follows the code, this document is versioned
+(:data:`SUMMARY_SCHEMA_VERSION`) and documented in docs/reports.md: a field is only ever added,
+and a change to an existing one bumps the version.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+from typing import Any
+
+from brittle.report.history import (
+    HEADLINE_COLUMNS,
+    USAGE_COLUMNS,
+    FlipSet,
+    headline,
+    run_status,
+)
+from brittle.stats.baseline import atomic_write_text
+from brittle.stats.intervals import reported_interval
+
+SUMMARY_SCHEMA_VERSION = 1
+
+
+def _gates(system: Mapping[str, Any], counts: dict[str, int]) -> list[dict[str, Any]]:
+    """The system's verdicts, lower-case statuses; ``counts`` gathers them for the run."""
+    gates = []
+    for v in system.get("verdicts", []):
+        status = str(v["status"]).lower()
+        counts[status] = counts.get(status, 0) + 1
+        gates.append(
+            {
+                "gate": v["gate"],
+                "status": status,
+                "now": v.get("now"),
+                "baseline": v.get("baseline"),
+                "message": str(v.get("message") or "").split("\n", 1)[0],
+            }
+        )
+    return gates
+
+
+def _system(
+    name: str, system: Mapping[str, Any], gates: list[dict[str, Any]], newly: int | None
+) -> dict[str, Any]:
+    overall = system["metrics"]["overall"]
+    base = (system.get("baseline_metrics") or {}).get("overall")
+    failed = any(g["status"] == "failed" for g in gates)
+    rows = system.get("rows") or 0
+    cost = overall.get("cost")
+    metrics = {
+        **headline(overall),
+        "errors": overall.get("errors"),
+        **{column: overall.get(column) for column in USAGE_COLUMNS},
+        "cost_per_1k_calls": (cost / rows * 1000) if cost is not None and rows else None,
+    }
+    intervals = {}
+    for metric in HEADLINE_COLUMNS:
+        found = reported_interval(overall, metric)
+        if found is not None:
+            intervals[metric] = list(found)
+    pairs = overall.get("pairs") or 0
+    flip_rate = overall.get("flip_rate")
+    return {
+        "name": name,
+        "kind": system.get("kind"),
+        "fingerprint": system.get("fingerprint"),
+        "fingerprint_changed": bool(system.get("fingerprint_changed")),
+        "rows": rows,
+        "status": "failed" if failed else "passed",
+        "metrics": metrics,
+        "intervals": intervals,
+        "baseline": headline(base) if base else None,
+        "families": {
+            family: headline(block)
+            for family, block in system["metrics"].get("families", {}).items()
+        },
+        "gates": gates,
+        "flips": round(flip_rate * pairs) if flip_rate is not None else 0,
+        "newly_flipped": newly,
+    }
+
+
+def json_summary(
+    record: Mapping[str, Any],
+    *,
+    flips: Iterable[FlipSet] = (),
+    history: Path | None = None,
+    files: Mapping[str, str] | None = None,
+) -> dict[str, Any]:
+    """The summary.json document (schema :data:`SUMMARY_SCHEMA_VERSION`; docs/reports.md)."""
+    newly = {(f.eval, f.system): f.total for f in flips}
+    counts = {"passed": 0, "failed": 0, "skipped": 0}
+    evals = []
+    for ev in record.get("evals", []):
+        systems = []
+        for name, system in ev["systems"].items():
+            gates = _gates(system, counts)
+            systems.append(_system(name, system, gates, newly.get((ev["name"], name))))
+        evals.append(
+            {
+                "name": ev["name"],
+                "source": ev.get("source"),
+                "cases": ev.get("cases"),
+                "status": "failed" if any(s["status"] == "failed" for s in systems) else "passed",
+                "families": sorted(ev.get("variants_per_family") or {}),
+                "systems": systems,
+            }
+        )
+    return {
+        "schema_version": SUMMARY_SCHEMA_VERSION,
+        "run_id": record.get("run_id"),
+        "status": run_status(record),
+        "created": record.get("created"),
+        "finished": record.get("finished"),
+        "git": {"commit": record.get("git_commit"), "branch": record.get("git_branch")},
+        "brittle_version": record.get("brittle_version"),
+        "gates": counts,
+        "files": dict(files or {}),
+        "history": str(history) if history is not None else None,
+        "evals": evals,
+    }
+
+
+def write_summary_json(
+    path: Path,
+    record: Mapping[str, Any],
+    *,
+    flips: Iterable[FlipSet],
+    history: Path | None,
+    files: Mapping[str, str],
+) -> Path:
+    document = json_summary(record, flips=flips, history=history, files=files)
+    atomic_write_text(path, json.dumps(document, indent=1, default=str) + "\n")
+    return path
+
+
+__all__ = ["SUMMARY_SCHEMA_VERSION", "json_summary", "write_summary_json"]

@@ -1,0 +1,116 @@
+"""The terminal summary printed at the end of ``pytest`` and ``brittle run``: per eval and
+system, the headline metrics with their intervals and changes since the baseline, then each
+gate's verdict and what the run noticed (changed cases, fingerprints, underpowered gates).
+
+It reads the live session rather than run.json, and strips escape sequences from every line,
+because names and ids come from the user's files.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from brittle.report.phrases import (
+    cases_line,
+    counts,
+    delta,
+    fmt,
+    interval,
+    power_lines,
+    repeats_line,
+    template_line,
+)
+from brittle.run.session import changes_since_baseline
+from brittle.sanitize import for_terminal
+
+if TYPE_CHECKING:
+    from brittle.run.engine import SystemRun
+    from brittle.run.session import BrittleSession, EvalState
+
+
+def _system_lines(state: EvalState, name: str, run: SystemRun) -> list[str]:
+    m = run.metrics["overall"]
+    base = state.baseline.systems.get(name) if state.baseline else None
+    b = base.metrics["overall"] if base else {}
+    lines = [
+        f"  {name:<18} acc {fmt(m['accuracy'])}{interval(m, 'accuracy', sep=',')}"
+        f"{delta(m['accuracy'], b.get('accuracy'))}"
+        f"  var-acc {fmt(m['variant_accuracy'])}"
+        f"  flip {fmt(m['flip_rate'])}{interval(m, 'flip_rate', sep=',')}"
+        f"{delta(m['flip_rate'], b.get('flip_rate'))}"
+        f"  agree {fmt(m['agreement'])}  errors {m['errors']}"
+        f"  ({len(run)} rows, {run.wall_s:.1f}s)"
+    ]
+    repeats = repeats_line(run.metrics)
+    if repeats:
+        lines.append(f"    {repeats}")
+    changes = changes_since_baseline(state, name)
+    if changes is not None and (changes.added or changes.removed):
+        lines.append(f"    {cases_line(changes.to_dict())}")
+    if base and base.fingerprint != run.fingerprint:
+        lines.append(
+            f"    fingerprint changed since the baseline ({base.fingerprint} -> {run.fingerprint})"
+        )
+    fam = run.metrics["families"]
+    if fam:
+        lines.append(
+            "    flip by family: " + ", ".join(f"{k} {fmt(v['flip_rate'])}" for k, v in fam.items())
+        )
+    failing = [c["case_id"] for i, c in enumerate(run.failing_originals()) if i < 8]
+    if failing:
+        count = len(run.failing_originals())
+        lines.append(
+            f"    {count} case(s) fail their checks: {', '.join(failing)}"
+            + (" ..." if count > len(failing) else "")
+        )
+    for (system, gate_name), verdict in state.verdicts.items():
+        if system == name:
+            first = verdict.message.splitlines()[0]
+            lines.append(f"    [{verdict.status}] {gate_name}: {first}")
+    mine = [v for (system, _), v in state.verdicts.items() if system == name]
+    lines.extend(f"    {line}" for line in power_lines(mine))
+    template = template_line(run.template_variants, run.template_noops, run.template_dropped)
+    if template:
+        lines.append(f"    {template}")
+    return lines
+
+
+def _eval_lines(state: EvalState) -> list[str]:
+    spec = state.spec
+    families = sorted(state.run.variants_per_family)
+    lines = [
+        f"{spec.name}: {len(spec.cases)} cases, "
+        f"{sum(state.run.variants_per_family.values())} variants"
+        + (f" ({', '.join(families)})" if families else "")
+    ]
+    if state.baseline is None:
+        lines.append(
+            "  no baseline: relative gates skipped; create one with "
+            "pytest evals/ --brittle-update-baseline"
+        )
+    for name, run in state.run.systems.items():
+        lines += _system_lines(state, name, run)
+    if state.run.noops:
+        lines.append(
+            "  no-op perturbations (did not apply): "
+            + ", ".join(f"{k} {v}" for k, v in sorted(state.run.noops.items()))
+        )
+    if state.run.dropped:
+        lines.append(f"  dropped by the meaning filter: {counts(state.run.dropped, ' ')}")
+    return lines
+
+
+def summary_lines(session: BrittleSession) -> list[str]:
+    """The terminal summary: per eval and system, headline metrics, deltas and gate verdicts."""
+    lines: list[str] = []
+    for state in session.evals.values():
+        if state.run.systems:
+            lines += _eval_lines(state)
+    if session.written:
+        lines.append(f"report: {session.written[0].parent}")
+    for path in session.baselines_written:
+        lines.append(f"baseline written: {path}")
+    return [for_terminal(line) for line in lines]  # names and ids: no escape sequences
+
+
+__all__ = ["summary_lines"]
