@@ -9,11 +9,11 @@ from __future__ import annotations
 
 from typing import Any
 
+from brittle._format import number
 from brittle.report.phrases import (
     cases_line,
     counts,
     delta,
-    fmt,
     interval,
     repeats_line,
     template_line,
@@ -66,14 +66,14 @@ def _metrics_table(ev: dict[str, Any]) -> list[str]:
         passed = sum(v["status"] == "passed" for v in sys["verdicts"])
         gates = f"{passed} passed" + (f", **{failed} FAILED**" if failed else "")
         lines.append(
-            f"| {_md(name)} | {sys['kind']} | {fmt(m['accuracy'])}{interval(m, 'accuracy')}"
+            f"| {_md(name)} | {sys['kind']} | {number(m['accuracy'])}{interval(m, 'accuracy')}"
             f"{delta(m['accuracy'], b.get('accuracy'))}"
-            f" | {fmt(m['variant_accuracy'])}{interval(m, 'variant_accuracy')}"
-            f" | {fmt(m['flip_rate'])}{interval(m, 'flip_rate')}"
+            f" | {number(m['variant_accuracy'])}{interval(m, 'variant_accuracy')}"
+            f" | {number(m['flip_rate'])}{interval(m, 'flip_rate')}"
             f"{delta(m['flip_rate'], b.get('flip_rate'))}"
-            f" | {fmt(m['agreement'])}{interval(m, 'agreement')}"
-            f" | {fmt(m['pdr'])}{interval(m, 'pdr')}"
-            f" | {fmt(m['worst_case_accuracy'])}{interval(m, 'worst_case_accuracy')}"
+            f" | {number(m['agreement'])}{interval(m, 'agreement')}"
+            f" | {number(m['pdr'])}{interval(m, 'pdr')}"
+            f" | {number(m['worst_case_accuracy'])}{interval(m, 'worst_case_accuracy')}"
             f" | {m['errors']} | {gates} |"
         )
     return lines
@@ -90,7 +90,7 @@ def _family_table(ev: dict[str, Any]) -> list[str]:
     for name, sys in ev["systems"].items():
         fam = sys["metrics"]["families"]
         cells = [
-            fmt(fam.get(f, {}).get("flip_rate")) + interval(fam.get(f), "flip_rate")
+            number(fam.get(f, {}).get("flip_rate")) + interval(fam.get(f), "flip_rate")
             for f in families
         ]
         lines.append(f"| {_md(name)} | " + " | ".join(cells) + " |")

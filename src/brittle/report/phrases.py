@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from brittle._format import number as fmt
+from brittle._format import number
 from brittle.stats.gates import Verdict
 from brittle.stats.paired import Power
 
@@ -47,9 +47,9 @@ def repeats_line(metrics: Any) -> str | None:
         return None
     return (
         f"repeats {info['k']} ({info['reduction']}): within-variant disagreement "
-        f"{fmt(info['within_variant_disagreement'])} (randomness) vs across-variant flip rate "
-        f"{fmt(info['across_variant_flip_rate'])} and disagreement "
-        f"{fmt(info['across_variant_disagreement'])} (brittleness)"
+        f"{number(info['within_variant_disagreement'])} (randomness) vs across-variant flip rate "
+        f"{number(info['across_variant_flip_rate'])} and disagreement "
+        f"{number(info['across_variant_disagreement'])} (brittleness)"
     )
 
 

@@ -9,20 +9,21 @@ from __future__ import annotations
 
 import json
 import platform
-import subprocess
 import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from brittle.redact import scrub
 from brittle.report.phrases import power_lines
+from brittle.run.provenance import run_meta
 from brittle.run.session import changes_since_baseline, newly_flipped
 from brittle.sanitize import clip
 from brittle.stats.baseline import atomic_write_text
 
 if TYPE_CHECKING:
     from brittle.run.engine import SystemRun
-    from brittle.run.session import BrittleSession, EvalState
+    from brittle.run.provenance import run_meta
+from brittle.run.session import BrittleSession, EvalState
 
 RUN_FORMAT_VERSION = 1
 #: longest text kept in run.json and the summaries (results.parquet keeps every text whole)
@@ -46,28 +47,6 @@ CASE_TEXT_FIELDS = frozenset(
         "message",
     }
 )
-
-
-def _git(*args: str) -> str | None:
-    try:
-        out = subprocess.run(
-            ["git", *args], capture_output=True, text=True, timeout=5, check=True
-        ).stdout.strip()
-    except (OSError, subprocess.SubprocessError):
-        return None
-    return out or None
-
-
-def run_meta(started: float) -> dict[str, Any]:
-    """Provenance recorded in run files and baselines."""
-    from brittle import __version__
-
-    return {
-        "brittle_version": __version__,
-        "git_commit": _git("rev-parse", "HEAD"),
-        "git_branch": _git("rev-parse", "--abbrev-ref", "HEAD"),
-        "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(started)),
-    }
 
 
 _STATISTICS = (
@@ -188,4 +167,4 @@ def safe_record(value: Any, field: str | None = None) -> Any:
     return value
 
 
-__all__ = ["RUN_FORMAT_VERSION", "run_meta", "run_record", "safe_record", "write_run_json"]
+__all__ = ["RUN_FORMAT_VERSION", "run_record", "safe_record", "write_run_json"]

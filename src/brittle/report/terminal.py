@@ -10,11 +10,11 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from brittle._format import number
 from brittle.report.phrases import (
     cases_line,
     counts,
     delta,
-    fmt,
     interval,
     power_lines,
     repeats_line,
@@ -33,12 +33,12 @@ def _system_lines(state: EvalState, name: str, run: SystemRun) -> list[str]:
     base = state.baseline.systems.get(name) if state.baseline else None
     b = base.metrics["overall"] if base else {}
     lines = [
-        f"  {name:<18} acc {fmt(m['accuracy'])}{interval(m, 'accuracy', sep=',')}"
+        f"  {name:<18} acc {number(m['accuracy'])}{interval(m, 'accuracy', sep=',')}"
         f"{delta(m['accuracy'], b.get('accuracy'))}"
-        f"  var-acc {fmt(m['variant_accuracy'])}"
-        f"  flip {fmt(m['flip_rate'])}{interval(m, 'flip_rate', sep=',')}"
+        f"  var-acc {number(m['variant_accuracy'])}"
+        f"  flip {number(m['flip_rate'])}{interval(m, 'flip_rate', sep=',')}"
         f"{delta(m['flip_rate'], b.get('flip_rate'))}"
-        f"  agree {fmt(m['agreement'])}  errors {m['errors']}"
+        f"  agree {number(m['agreement'])}  errors {m['errors']}"
         f"  ({len(run)} rows, {run.wall_s:.1f}s)"
     ]
     repeats = repeats_line(run.metrics)
@@ -54,7 +54,8 @@ def _system_lines(state: EvalState, name: str, run: SystemRun) -> list[str]:
     fam = run.metrics["families"]
     if fam:
         lines.append(
-            "    flip by family: " + ", ".join(f"{k} {fmt(v['flip_rate'])}" for k, v in fam.items())
+            "    flip by family: "
+            + ", ".join(f"{k} {number(v['flip_rate'])}" for k, v in fam.items())
         )
     failing = [c["case_id"] for i, c in enumerate(run.failing_originals()) if i < 8]
     if failing:
