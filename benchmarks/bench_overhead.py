@@ -578,7 +578,7 @@ def _run_harness(
     warmup: Callable[[], Awaitable[Any]] | None,
 ) -> dict[str, Any]:
     from brittle.gateway import Gateway
-    from brittle.report.writer import write_parquet
+    from brittle.report.parquet import write_parquet
     from brittle.run.engine import run_eval_async
     from brittle.run.session import EvalState
 

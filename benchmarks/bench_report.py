@@ -3,10 +3,10 @@
     python -m benchmarks.bench_report                 # 100,000 rows, 30 nights of history
     python -m benchmarks.bench_report --rows 20000 --nights 5
 
-Builds synthetic runs (tests/synthetic_runs.py: three systems, four perturbation families; the
-first nights small, the last one with ``--rows`` rows), then times the end of the last run:
-``session.finish()`` writes run.json, results.parquet, summary.md, records the run in the
-history, and writes index.html and summary.json. It also times ``brittle report`` (the HTML
+Builds synthetic runs (tests/support/synthetic_runs.py: three systems, four perturbation
+families; the first nights small, the last one with ``--rows`` rows), then times the end of the
+last run: ``session.finish()`` writes run.json, results.parquet, summary.md, records the run in
+the history, and writes index.html and summary.json. It also times ``brittle report`` (the HTML
 alone, regenerated from the history). Targets: at most 10 s and an index.html of at most 5 MB,
 with every metric present (a heatmap cell per family x system, an interval per system). Exits 1
 when a target is missed.
@@ -24,8 +24,8 @@ from pathlib import Path
 
 from tests.support.synthetic_runs import FAMILIES, SYSTEMS, synthetic_session
 
+from brittle.report.artifacts import render_run
 from brittle.report.history import list_runs
-from brittle.report.publish import render_run
 
 MAX_SECONDS = 10.0
 MAX_BYTES = 5_000_000

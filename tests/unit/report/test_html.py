@@ -23,7 +23,7 @@ from brittle.report.html.cases import MAX_CASES_SHOWN
 from brittle.report.html.comparison import reading
 from brittle.report.html.page import ReportData, render_report
 from brittle.report.html.text import word_diff
-from brittle.report.publish import SUMMARY_SCHEMA_VERSION
+from brittle.report.summary_json import SUMMARY_SCHEMA_VERSION
 from tests.support.synthetic_runs import (
     FAMILIES,
     IMG_PAYLOAD,
