@@ -10,12 +10,12 @@ change to this module.
 
 from __future__ import annotations
 
-import difflib
 import inspect
 import random
 from collections.abc import Callable, Mapping
 from typing import Any, Protocol, TypeVar, runtime_checkable
 
+from brittle import _registry
 from brittle._errors import ConfigError
 
 
@@ -44,7 +44,7 @@ class Perturbation(Protocol):
 
 F = TypeVar("F", bound=Callable[..., Perturbation])
 
-_FACTORIES: dict[str, Callable[..., Perturbation]] = {}
+_FACTORIES: dict[str, Callable[..., Perturbation] | str] = {}
 
 
 def register_family(name: str) -> Callable[[F], F]:
@@ -59,12 +59,12 @@ def register_family(name: str) -> Callable[[F], F]:
         raise ValueError(f"perturbation family names are lower-case words, got {name!r}")
 
     def decorate(factory: F) -> F:
-        known = _FACTORIES.get(name)
-        if known is not None and _qualified(known) != _qualified(factory):
-            raise ValueError(
-                f"perturbation family {name!r} is already registered by {_qualified(known)}"
-            )
-        _FACTORIES[name] = factory
+        _registry.register(
+            _FACTORIES,
+            name,
+            factory,
+            taken="perturbation family {name!r} is already registered by {module}.{qualname}",
+        )
         return factory
 
     return decorate
@@ -83,14 +83,15 @@ def make_perturbation(
     ``where`` (a file, ``file:line`` or a description of the suite entry) is put into any
     ``ConfigError`` raised, so the user sees which suite entry is wrong.
     """
-    factory = _FACTORIES.get(family) if isinstance(family, str) else None
+    factory = _registry.lookup(_FACTORIES, family)
     if factory is None:
-        known = families()
-        raise ConfigError(
-            f"unknown perturbation family {family!r}",
+        raise _registry.unknown(
+            "perturbation family",
+            family,
+            _FACTORIES,
+            listing="use one of the known families: ",
             where=where,
             key="family",
-            fix=_suggest(str(family), known, "use one of the known families: " + ", ".join(known)),
         )
     if params is None:
         params = {}
@@ -121,7 +122,10 @@ def make_perturbation(
 
 def parameter_names(family: str) -> list[str]:
     """The parameters family ``family`` accepts, in the factory's order (for help and errors)."""
-    return list(_parameters(_FACTORIES[family]))
+    factory = _registry.lookup(_FACTORIES, family)
+    if factory is None:
+        raise KeyError(family)
+    return list(_parameters(factory))
 
 
 def _check_names(
@@ -139,7 +143,7 @@ def _check_names(
                 f"perturbation family '{family}' has no parameter {name!r}",
                 where=where,
                 key=str(name),
-                fix=_suggest(str(name), list(accepted), f"parameters of '{family}': {allowed}"),
+                fix=_registry.suggest(name, accepted) + f"parameters of '{family}': {allowed}",
             )
     missing = [
         name
@@ -161,12 +165,3 @@ def _parameters(factory: Callable[..., Perturbation]) -> dict[str, inspect.Param
         for name, parameter in inspect.signature(factory).parameters.items()
         if parameter.kind in (parameter.KEYWORD_ONLY, parameter.POSITIONAL_OR_KEYWORD)
     }
-
-
-def _suggest(name: str, known: list[str], fix: str) -> str:
-    close = difflib.get_close_matches(name, known, n=1)
-    return f"did you mean '{close[0]}'? {fix}" if close else fix
-
-
-def _qualified(factory: Callable[..., Any]) -> str:
-    return f"{factory.__module__}.{factory.__qualname__}"
