@@ -607,7 +607,7 @@ def test_a_run_with_deepeval_and_its_plugin_makes_no_network_attempt(tmp_path: P
         '{"id": "g1", "text": "great phone", "expected": "positive"}\n'
         '{"id": "g2", "text": "bad phone", "expected": "negative"}\n'
     )
-    (tmp_path / "conftest.py").write_text("import sys, os\nsys.path.insert(0, os.getcwd())\n")
+    # runner.py runs from tmp_path, so that folder is sys.path[0] and rules.py imports as is.
     (tmp_path / "home").mkdir()
     env = {
         key: value
