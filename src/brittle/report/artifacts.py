@@ -14,12 +14,14 @@ from __future__ import annotations
 import os
 import secrets
 import time
+from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import Any
 
 from brittle._errors import ConfigError
 from brittle.report.ci import append_step_summary
 from brittle.report.history import (
+    OUTCOME_COLUMNS,
     TREND_RUNS,
     FlipSet,
     flip_set,
@@ -33,11 +35,9 @@ from brittle.report.markdown import markdown_summary
 from brittle.report.parquet import write_parquet
 from brittle.report.run_json import run_record, write_run_json
 from brittle.report.summary_json import write_summary_json
-from brittle.run.session import newly_flipped
+from brittle.run.engine import SystemRun
+from brittle.run.session import BrittleSession, EvalState, newly_flipped
 from brittle.stats.baseline import atomic_write_text
-
-if TYPE_CHECKING:
-    from brittle.run.session import BrittleSession, EvalState
 
 
 def flip_sets(state: EvalState) -> list[FlipSet]:
@@ -46,8 +46,17 @@ def flip_sets(state: EvalState) -> list[FlipSet]:
     for name, run in state.run.systems.items():
         base = state.baseline.systems.get(name) if state.baseline else None
         flips = newly_flipped(run, base)
-        out.append(flip_set(state.spec.name, name, run, flips, against_baseline=base is not None))
+        against = base is not None
+        out.append(flip_set(state.spec.name, name, run.columns, flips, against_baseline=against))
     return out
+
+
+def _outcome_columns(run: SystemRun) -> Mapping[str, Sequence[Any]]:
+    """One outcome per row id: the reduced outcomes when the eval repeats calls."""
+    outcome = getattr(run, "outcome", None)
+    if outcome is not None and len(outcome) != len(run):
+        return {name: outcome[name].tolist() for name in OUTCOME_COLUMNS}
+    return run.columns
 
 
 def _point_latest(report_dir: Path, run_id: str) -> None:
@@ -90,7 +99,14 @@ def write_reports(session: BrittleSession, report_dir: Path) -> list[Path]:
 
     flips = [f for state in states for f in flip_sets(state)]
     setting = getattr(session.options, "history", None)
-    published = publish_run(history_path(setting, folder.parent), record, states, flips, folder)
+    history = history_path(setting, folder.parent)
+    results = {
+        (state.spec.name, name): _outcome_columns(run)
+        for state in states
+        for name, run in state.run.systems.items()
+        if history is not None
+    }
+    published = publish_run(history, record, results=results, flips=flips, folder=folder)
     index = folder / "index.html"
     page = ReportData(record, flips, published.trends, _shown(published.history))
     atomic_write_text(index, render_report(page))

@@ -12,13 +12,11 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from brittle.report.history import HEADLINE_COLUMNS
+from brittle.stats.gates import Gate
 from brittle.stats.intervals import reported_interval
-
-if TYPE_CHECKING:
-    from brittle.stats.gates import Gate
 
 
 def append_step_summary(text: str) -> Path | None:

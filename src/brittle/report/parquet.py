@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -17,9 +16,7 @@ import pyarrow.parquet as pq
 
 from brittle.redact import MASK, pattern_source
 from brittle.run.engine import RESULT_COLUMNS
-
-if TYPE_CHECKING:
-    from brittle.run.session import EvalState
+from brittle.run.session import EvalState
 
 PARQUET_CHUNK = 20_000
 _TYPES = {

@@ -11,19 +11,15 @@ import json
 import platform
 import time
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from brittle.redact import scrub
 from brittle.report.phrases import power_lines
+from brittle.run.engine import SystemRun
 from brittle.run.provenance import run_meta
-from brittle.run.session import changes_since_baseline, newly_flipped
+from brittle.run.session import BrittleSession, EvalState, changes_since_baseline, newly_flipped
 from brittle.sanitize import clip
 from brittle.stats.baseline import atomic_write_text
-
-if TYPE_CHECKING:
-    from brittle.run.engine import SystemRun
-    from brittle.run.provenance import run_meta
-from brittle.run.session import BrittleSession, EvalState
 
 RUN_FORMAT_VERSION = 1
 #: longest text kept in run.json and the summaries (results.parquet keeps every text whole)

@@ -27,6 +27,7 @@ imported here; the package loads only the standard library.
 
 from brittle.report.history.queries import case_outcomes, list_runs, load_run, resolve_run, trend
 from brittle.report.history.recording import (
+    OUTCOME_COLUMNS,
     TREND_RUNS,
     Published,
     flip_set,
@@ -51,6 +52,7 @@ from brittle.report.history.store import SCHEMA_VERSION, connect, history_path, 
 __all__ = [
     "HEADLINE_COLUMNS",
     "MAX_FLIPPED_STORED",
+    "OUTCOME_COLUMNS",
     "SCHEMA_VERSION",
     "TREND_RUNS",
     "USAGE_COLUMNS",

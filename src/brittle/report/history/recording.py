@@ -12,7 +12,7 @@ import sqlite3
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from brittle._errors import ConfigError
 from brittle.report.history.queries import trend
@@ -27,13 +27,10 @@ from brittle.report.history.records import (
 )
 from brittle.report.history.store import connect
 
-if TYPE_CHECKING:
-    from brittle.run.engine import SystemRun
-    from brittle.run.session import EvalState
-
 TREND_RUNS = 30
 """Runs a report's trend plots go back."""
-HISTORY_COLUMNS = ("row_id", "case_id", "family", "passed", "answer")
+OUTCOME_COLUMNS = ("row_id", "case_id", "family", "passed", "answer")
+"""The result columns :func:`record_run` keeps of each row."""
 MAX_STORED_TEXT = 20_000
 """Flipped cases keep at most this many characters of each text in the history."""
 
@@ -215,18 +212,19 @@ def _sort_key(flip: Any) -> tuple[bool, str, str]:
 def flip_set(
     eval_name: str,
     system: str,
-    run: SystemRun,
+    columns: Mapping[str, Sequence[Any]],
     flips: Sequence[Any],
     *,
     against_baseline: bool,
     limit: int = MAX_FLIPPED_STORED,
 ) -> FlipSet:
-    """The worst ``limit`` of ``flips`` (pass to fail first) with their texts from ``run``."""
+    """The worst ``limit`` of ``flips`` (pass to fail first) with their texts from ``columns``
+    (a system's result columns)."""
     ordered = sorted(flips, key=_sort_key)[:limit]
     position: dict[str, int] = {}
-    for i, row in enumerate(run.columns["row_id"]):
+    for i, row in enumerate(columns["row_id"]):
         position.setdefault(row, i)  # the first repeat, when an eval repeats its calls
-    cols = run.columns
+    cols = columns
 
     def text(row_id: str, column: str) -> str | None:
         i = position.get(row_id)
@@ -250,14 +248,6 @@ def flip_set(
         for f in ordered
     )
     return FlipSet(eval_name, system, against_baseline, len(flips), cases)
-
-
-def _outcome_columns(run: SystemRun) -> Mapping[str, Sequence[Any]]:
-    """One outcome per row id: the reduced outcomes when the eval repeats calls."""
-    outcome = getattr(run, "outcome", None)
-    if outcome is not None and len(outcome) != len(run):
-        return {name: outcome[name].tolist() for name in HISTORY_COLUMNS}
-    return run.columns
 
 
 def _current_trend(record: Mapping[str, Any], eval_name: str) -> list[TrendPoint]:
@@ -291,21 +281,20 @@ class Published:
 def publish_run(
     history: Path | None,
     record: Mapping[str, Any],
-    states: Sequence[EvalState],
+    *,
+    results: Mapping[tuple[str, str], Mapping[str, Sequence[Any]]],
     flips: Sequence[FlipSet],
     folder: Path,
 ) -> Published:
-    """Record the run (``record`` is its run.json, ``folder`` its report folder) in ``history``
-    (None: off) and read back the trends its report plots."""
+    """Record the run in ``history`` (None: off) and read back the trends its report plots.
+
+    ``record`` is its run.json, ``results`` and ``flips`` as :func:`record_run` takes them,
+    ``folder`` its report folder.
+    """
     failure: str | None = None
     trends: dict[str, list[TrendPoint]] = {}
     eval_names = [ev["name"] for ev in record.get("evals", [])]
     if history is not None:
-        results = {
-            (state.spec.name, name): _outcome_columns(run)
-            for state in states
-            for name, run in state.run.systems.items()
-        }
         try:
             record_run(history, record, results=results, flips=flips, folder=folder.resolve())
             for name in eval_names:
