@@ -15,7 +15,7 @@ from typing import Any
 
 from brittle._errors import ConfigError
 from brittle.spec.cases import Case
-from brittle.spec.yamlio import read_utf8
+from brittle.spec.yamlio import load_yaml_with_lines, read_utf8
 
 RESERVED = ("id", "expected", "tags", "inputs")
 SUFFIXES = (".jsonl", ".csv", ".yaml", ".yml")
@@ -98,8 +98,6 @@ def _read_csv(path: Path) -> Iterator[tuple[int, Any]]:
 
 
 def _read_yaml(path: Path) -> Iterator[tuple[int, Any]]:
-    from brittle.spec.yamlio import load_yaml_with_lines
-
     data, lines = load_yaml_with_lines(path)
     if isinstance(data, Mapping) and "cases" in data:
         data = data["cases"]

@@ -366,7 +366,7 @@ def _search_spec(raw: Any, source: str, line: int | None) -> SearchSpec | None:
         numbers[name] = value
     families = raw.get("families")
     if families is not None:
-        from brittle.strategies import operator_families
+        from brittle.strategies import operator_families  # lazy: it imports hypothesis
 
         known = operator_families()
         if isinstance(families, str) or not isinstance(families, list) or not families:

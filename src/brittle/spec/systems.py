@@ -23,6 +23,7 @@ import jinja2.meta
 
 from brittle._errors import ConfigError
 from brittle.gateway import CallRequest, CallResult, Gateway
+from brittle.local import local_fingerprint
 from brittle.redact import public_params
 
 _JINJA = jinja2.Environment(
@@ -163,8 +164,6 @@ class LLMSystem(System):
             "system_prompt": self.system_prompt,
         }
         if self.model.startswith("local/"):
-            from brittle.local import local_fingerprint
-
             spec["model_files"] = local_fingerprint(self.call_model or self.model)
         return spec
 
