@@ -210,7 +210,7 @@ def test_statistics_keys_are_validated(project: pytest.Pytester, extra: str, mes
 
 def test_brittle_power_command(capsys: pytest.CaptureFixture[str]) -> None:
     from brittle.cli import main
-    from brittle.stats import inference as stats
+    from brittle.stats import power as stats
 
     args = ["power", "--cases", "200", "--variants", "5", "--baseline-rate", "0.1"]
     assert main([*args, "--delta", "0.05", "--icc", "0.2"]) == 0

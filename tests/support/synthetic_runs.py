@@ -21,14 +21,13 @@ from typing import Any
 
 import pandas as pd
 
-import brittle.stats.metrics
 from brittle.run.engine import OUTCOME_COLUMNS, RESULT_COLUMNS, SystemRun
 from brittle.run.session import BrittleSession, Options
 from brittle.spec.cases import Case
 from brittle.spec.eval import EvalSpec
 from brittle.spec.systems import CallableSystem
 from brittle.stats.gates import Gate
-from brittle.stats.metrics import compute_metrics, find_flips
+from brittle.stats.results import add_intervals, compute_metrics, find_flips
 
 SCRIPT_PAYLOAD = "<script>alert(1)</script>"
 IMG_PAYLOAD = '<img src="https://example.invalid/pixel.png">'
@@ -199,8 +198,7 @@ def _metrics(columns: dict[str, list[Any]], *, intervals: bool) -> dict[str, Any
     present = [c for c in OUTCOME_COLUMNS if c in columns]
     outcome = pd.DataFrame({c: columns[c] for c in present})
     metrics = compute_metrics(outcome)
-    add_intervals = getattr(brittle.stats.metrics, "add_intervals", None)
-    if intervals and add_intervals is not None:
+    if intervals:
         add_intervals(metrics, outcome, resamples=200)
     latencies = sorted(columns["latency_s"])
     overall = metrics["overall"]

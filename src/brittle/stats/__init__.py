@@ -1,1 +1,23 @@
-"""Measuring: metrics, intervals, paired tests, gates and baselines. No model calls."""
+"""Measuring: metrics, intervals, paired tests, gates and baselines. No model calls.
+
+The modules, from the results table to the verdict:
+
+- :mod:`.metrics`: what each metric means and which way is better (the one ``METRICS`` table);
+  light, so gates and reports can name metrics without pandas.
+- :mod:`.results`: metrics, flips and per-case sums computed from a results table, and the
+  intervals added to every metric.
+- :mod:`.intervals`: the Wilson score interval and the intervals a run reported.
+- :mod:`.bootstrap`: the case-level (clustered) bootstrap, alone and paired.
+- :mod:`.significance`: McNemar's exact test, the paired permutation test and Holm's correction.
+- :mod:`.power`: design effect, cases needed and minimum detectable effect of a paired test.
+- :mod:`.paired`: a run against its baseline on the same rows, behind the relative gates.
+- :mod:`.gates`: the rules that decide the build; :mod:`.baseline`: the committed baselines;
+  :mod:`.repeats`: ``k`` samples per row, reduced to one outcome.
+
+Every statistic works on *per-case sums*: an array with one row per golden case and one column
+per count (passes, variants, flips, pairs, ...). A metric is a function of the column totals
+(``flips / pairs``), so resampling or swapping whole rows resamples or swaps whole cases, and the
+variants of a case always move together. That is what "clustered by case" means here: the
+variants of one case are not independent evidence, and treating them as such would make every
+interval too narrow and every p-value too small.
+"""

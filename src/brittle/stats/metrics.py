@@ -1,6 +1,6 @@
-"""Brittleness metrics, computed from a results table. Pure functions: no model, no disk.
+"""What each brittleness metric means, and which way is better: the one ``METRICS`` table.
 
-The table has one row per (case, variant) of one system, with the columns
+A results table has one row per (case, variant) of one system, with the columns
 
 - ``case_id``: the golden case; ``row_id``: the case id for the original, the variant id otherwise;
 - ``family``: ``""`` for the original, else the perturbation family (``typo``, ``casing``, ...);
@@ -16,14 +16,14 @@ agreement             share of (original, variant) pairs whose normalised answer
 pdr                   performance drop rate, 1 - variant_accuracy / accuracy
 worst_case_accuracy   share of cases that pass on the original and on every one of its variants
 error_rate            share of all rows (originals and variants) that errored
+
+:mod:`brittle.stats.results` computes them from a results table. This module stays light (no
+pandas, no numpy): gates, ``brittle compare`` and the reports name metrics through it.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any
-
-import pandas as pd
 
 METRICS: dict[str, str] = {
     "accuracy": "higher",
@@ -37,117 +37,12 @@ METRICS: dict[str, str] = {
 """Every metric a gate may name, with the direction in which it is better."""
 
 ORIGINAL = ""
-
-
-def _share(numerator: float, denominator: int) -> float | None:
-    return numerator / denominator if denominator else None
-
-
-@dataclass(frozen=True)
-class Flip:
-    """A (case, variant) pair whose outcome differs from the original's."""
-
-    case_id: str
-    variant_id: str
-    family: str
-    original_passed: bool
-    variant_passed: bool
-    original_answer: str | None
-    variant_answer: str | None
-
-    def to_dict(self) -> dict[str, Any]:
-        return dict(self.__dict__)
-
-
-def _pass_values(passed: pd.Series) -> pd.Series:
-    """Pass as a number: 1 or 0, or the share of repeats that pass (the ``mean`` reduction)."""
-    if pd.api.types.is_float_dtype(passed):
-        return passed.fillna(0.0)
-    return passed.astype(bool).astype(float)
-
-
-def _metric_block(originals: pd.DataFrame, variants: pd.DataFrame) -> dict[str, Any]:
-    """Metrics for one scope: all variants, or one family's."""
-    ok_orig = originals[originals["error"].isna()]
-    ok_var = variants[variants["error"].isna()]
-    accuracy = _share(float(_pass_values(ok_orig["passed"]).sum()), len(ok_orig))
-    variant_accuracy = _share(float(_pass_values(ok_var["passed"]).sum()), len(ok_var))
-
-    base = ok_orig.set_index("case_id")[["passed", "answer"]]
-    paired = ok_var.merge(
-        base, left_on="case_id", right_index=True, how="inner", suffixes=("", "_orig")
-    )
-    flips = (_pass_values(paired["passed"]) - _pass_values(paired["passed_orig"])).abs()
-    agree = paired["answer"].fillna("\0") == paired["answer_orig"].fillna("\0")
-
-    # worst case: the lowest pass (1/0, or pass share) over the original and every variant
-    variant_low = _pass_values(ok_var["passed"]).groupby(ok_var["case_id"]).min()
-    errored_cases = set(variants.loc[variants["error"].notna(), "case_id"])
-    original_pass = _pass_values(ok_orig["passed"]).set_axis(ok_orig["case_id"])
-    lowest = original_pass.combine(variant_low.reindex(original_pass.index).fillna(1.0), min).where(
-        ~original_pass.index.isin(errored_cases), 0.0
-    )
-    if accuracy and variant_accuracy is not None:
-        pdr: float | None = 1.0 - variant_accuracy / accuracy
-    else:
-        pdr = None
-    total = len(originals) + len(variants)
-    errors = int(originals["error"].notna().sum() + variants["error"].notna().sum())
-    return {
-        "cases": len(originals),
-        "variants": len(variants),
-        "pairs": len(paired),
-        "errors": errors,
-        "error_rate": _share(errors, total),
-        "accuracy": accuracy,
-        "variant_accuracy": variant_accuracy,
-        "flip_rate": _share(float(flips.sum()), len(paired)),
-        "agreement": _share(int(agree.sum()), len(paired)),
-        "pdr": pdr,
-        "worst_case_accuracy": _share(float(lowest.sum()), len(ok_orig)),
-    }
-
-
-def compute_metrics(table: pd.DataFrame) -> dict[str, Any]:
-    """Metrics of one system: ``{"overall": {...}, "families": {family: {...}}}``."""
-    originals = table[table["family"] == ORIGINAL]
-    variants = table[table["family"] != ORIGINAL]
-    result: dict[str, Any] = {"overall": _metric_block(originals, variants), "families": {}}
-    for family in sorted(variants["family"].unique()):
-        family_rows = variants[variants["family"] == family]
-        result["families"][str(family)] = _metric_block(originals, family_rows)
-    return result
-
-
-def find_flips(table: pd.DataFrame) -> list[Flip]:
-    """Every (original, variant) pair whose outcome differs, in table order."""
-    originals = table[(table["family"] == ORIGINAL) & table["error"].isna()]
-    variants = table[(table["family"] != ORIGINAL) & table["error"].isna()]
-    base = originals.set_index("case_id")[["passed", "answer"]]
-    paired = variants.merge(
-        base, left_on="case_id", right_index=True, how="inner", suffixes=("", "_orig")
-    )
-    flipped = paired[_pass_values(paired["passed"]) != _pass_values(paired["passed_orig"])]
-    return [
-        Flip(
-            case_id=str(row.case_id),
-            variant_id=str(row.row_id),
-            family=str(row.family),
-            original_passed=bool(row.passed_orig),
-            variant_passed=bool(row.passed),
-            original_answer=_text_or_none(row.answer_orig),
-            variant_answer=_text_or_none(row.answer),
-        )
-        for row in flipped.itertuples(index=False)
-    ]
-
-
-def _text_or_none(value: Any) -> str | None:
-    return None if value is None or bool(pd.isna(value)) else str(value)
+"""The ``family`` of an original (unperturbed) row."""
 
 
 def metric_value(metrics: dict[str, Any], name: str, family: str | None = None) -> float | None:
-    """Look a metric up in the output of :func:`compute_metrics` (None when undefined)."""
+    """Look a metric up in the output of :func:`~brittle.stats.results.compute_metrics`
+    (None when undefined)."""
     block = metrics["overall"] if family is None else metrics["families"].get(family)
     if block is None:
         return None
@@ -182,149 +77,4 @@ METRIC_SUMS: dict[str, tuple[str, str]] = {
 """Each metric as ``numerator / denominator`` of case sums (``pdr`` combines two of them)."""
 
 
-def case_sums(table: pd.DataFrame, family: str | None = None) -> pd.DataFrame:
-    """One row per case (in table order) of :data:`CASE_SUM_COLUMNS`, for one scope.
-
-    Summing a column over cases and dividing gives the metric of :func:`compute_metrics`
-    (``family=None``: all variants; else that family's variants).
-    """
-    import numpy as np
-
-    codes, cases = pd.factorize(table["case_id"], sort=False)
-    n = len(cases)
-    families = table["family"].to_numpy(dtype=object)
-    original = families == ORIGINAL
-    variant = ~original if family is None else families == family
-    ok = table["error"].isna().to_numpy()
-    passed = _pass_values(table["passed"]).to_numpy(dtype=float)
-    answers = table["answer"].fillna("\0").to_numpy(dtype=object)
-
-    def total(mask: Any, weights: Any = None) -> Any:
-        w = None if weights is None else weights[mask] if len(weights) == len(mask) else weights
-        return np.bincount(codes[mask], weights=w, minlength=n).astype(float)
-
-    ok_orig, ok_var = original & ok, variant & ok
-    orig_row = np.full(n, -1)
-    orig_row[codes[ok_orig]] = np.flatnonzero(ok_orig)
-    paired = ok_var & (orig_row[codes] >= 0)
-    partner = orig_row[codes[paired]]
-    flips = np.abs(passed[paired] - passed[partner])
-    agrees = (answers[paired] == answers[partner]).astype(float)
-
-    variant_low = np.ones(n)
-    np.minimum.at(variant_low, codes[ok_var], passed[ok_var])
-    orig_pass = np.zeros(n)
-    orig_pass[codes[ok_orig]] = passed[ok_orig]
-    errored_variant = total(variant & ~ok) > 0
-    has_original = total(ok_orig) > 0
-    worst = np.where(has_original & ~errored_variant, np.minimum(orig_pass, variant_low), 0.0)
-    scope = original | variant
-    return pd.DataFrame(
-        {
-            "orig_ok": total(ok_orig),
-            "orig_pass": total(ok_orig, passed),
-            "var_ok": total(ok_var),
-            "var_pass": total(ok_var, passed),
-            "pairs": total(paired),
-            "flips": total(paired, flips),
-            "agrees": total(paired, agrees),
-            "worst": worst,
-            "rows": total(scope),
-            "errors": total(scope & ~ok),
-        },
-        index=pd.Index(cases, name="case_id"),
-    )
-
-
-def metric_statistic(name: str) -> Any:
-    """The metric as a function of case-sum totals (``B x len(CASE_SUM_COLUMNS)`` -> ``B``)."""
-    from brittle.stats.inference import ratio
-
-    column = CASE_SUM_COLUMNS.index
-    if name == "pdr":
-        accuracy = ratio(column("orig_pass"), column("orig_ok"))
-        variant_accuracy = ratio(column("var_pass"), column("var_ok"))
-
-        def pdr(totals: Any) -> Any:
-            import numpy as np
-
-            acc, var = accuracy(totals), variant_accuracy(totals)
-            with np.errstate(divide="ignore", invalid="ignore"):
-                return np.where(acc > 0, 1.0 - var / np.where(acc > 0, acc, 1), np.nan)
-
-        return pdr
-    numerator, denominator = METRIC_SUMS[name]
-    return ratio(column(numerator), column(denominator))
-
-
-def _is_binary(table: pd.DataFrame) -> bool:
-    scored = table.loc[table["error"].isna(), "passed"]
-    return not pd.api.types.is_float_dtype(scored) or bool(scored.isin([0.0, 1.0]).all())
-
-
-def add_intervals(
-    metrics: dict[str, Any],
-    table: pd.DataFrame,
-    *,
-    confidence: float = 0.95,
-    resamples: int = 2000,
-    seed: int | None = None,
-) -> None:
-    """Add ``block["ci"][metric] = [low, high]`` to every block of :func:`compute_metrics`.
-
-    Wilson intervals for a proportion with at most one 0/1 unit per case (accuracy,
-    worst-case accuracy; the variant metrics when each case has one variant); a case-level
-    bootstrap otherwise, with the same resampled cases for every scope. Seeded: the same table
-    gives the same intervals.
-    """
-    import numpy as np
-
-    from brittle.stats import inference as stats
-
-    scopes: list[tuple[dict[str, Any], pd.DataFrame]] = [(metrics["overall"], case_sums(table))]
-    for family, block in metrics["families"].items():
-        scopes.append((block, case_sums(table, family)))
-    binary = _is_binary(table)
-    width = len(CASE_SUM_COLUMNS)
-    stacked = np.hstack([sums.to_numpy(dtype=float) for _, sums in scopes])
-    totals = stats.bootstrap_totals(
-        stacked, resamples=resamples, seed=stats.SEED if seed is None else seed
-    )
-    for position, (block, sums) in enumerate(scopes):
-        resampled = totals[:, position * width : (position + 1) * width]
-        intervals: dict[str, list[float] | None] = {}
-        for name in METRICS:
-            value = block.get(name)
-            interval: tuple[float, float] | None = None
-            if value is not None and len(sums):
-                interval = _interval(name, float(value), sums, resampled, binary, confidence)
-            intervals[name] = None if interval is None else [interval[0], interval[1]]
-        block["ci"] = intervals
-
-
-def _interval(
-    name: str,
-    value: float,
-    sums: pd.DataFrame,
-    resampled: Any,
-    binary: bool,
-    confidence: float,
-) -> tuple[float, float] | None:
-    from brittle.stats import inference as stats
-
-    if name != "pdr":
-        numerator, denominator = METRIC_SUMS[name]
-        units = sums[denominator]
-        one_unit = bool((units <= 1).all()) and (binary or name == "error_rate")
-        if one_unit:
-            return stats.wilson_interval(
-                float(sums[numerator].sum()), float(units.sum()), confidence
-            )
-    interval = stats.percentile_interval(metric_statistic(name)(resampled), confidence)
-    if interval is None:
-        return None
-    if interval[0] == interval[1] and name != "pdr" and value in (0.0, 1.0):
-        # resampling cannot show variation it never saw: one unit per case instead
-        cases = int((sums[METRIC_SUMS[name][1]] > 0).sum())
-        return stats.wilson_interval(value * cases, cases, confidence)
-    return interval
+__all__ = ["CASE_SUM_COLUMNS", "METRICS", "METRIC_SUMS", "ORIGINAL", "metric_value"]

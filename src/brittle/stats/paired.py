@@ -9,7 +9,8 @@ by :func:`case_changes` and left out; a row that errored on either side is left 
 exact test when every case carries one 0/1 outcome, else the paired permutation test over cases)
 and the gate's power. :func:`decide` turns that into a verdict once the p-values of all the
 eval's relative gates are Holm-corrected together: a gate fails only when the degradation is
-larger than allowed *and* significant. See :mod:`brittle.stats.inference` for the formulas.
+larger than allowed *and* significant. The formulas are written out in :mod:`.bootstrap`,
+:mod:`.significance` and :mod:`.power`.
 """
 
 from __future__ import annotations
@@ -24,15 +25,12 @@ import numpy as np
 import pandas as pd
 
 from brittle import _format
-from brittle.stats import inference as stats
+from brittle.stats.bootstrap import SEED, paired_bootstrap_interval
 from brittle.stats.gates import Gate, Verdict
-from brittle.stats.metrics import (
-    CASE_SUM_COLUMNS,
-    METRIC_SUMS,
-    METRICS,
-    case_sums,
-    metric_statistic,
-)
+from brittle.stats.metrics import CASE_SUM_COLUMNS, METRIC_SUMS, METRICS
+from brittle.stats.power import cases_needed, intra_case_correlation, minimum_detectable_effect
+from brittle.stats.results import case_sums, metric_statistic
+from brittle.stats.significance import mcnemar_exact, paired_permutation_test
 
 POWER = 0.8
 """The power at which the minimum detectable effect is quoted."""
@@ -240,7 +238,7 @@ def compare(
     *,
     alpha: float = 0.05,
     family_size: int = 1,
-    seed: int = stats.SEED,
+    seed: int = SEED,
 ) -> Comparison | None:
     """The paired comparison behind a relative gate; None when the metric is undefined."""
     run_table, base_table = paired_tables(table, outcomes, own_errors=gate.metric == "error_rate")
@@ -265,7 +263,7 @@ def compare(
     units = float(denominator[active].mean()) if cases else 0.0
     keep = active.to_numpy()
     run_arr, base_arr = run_arr[keep], base_arr[keep]
-    ci = stats.paired_bootstrap_interval(run_arr, base_arr, statistic, seed=seed)
+    ci = paired_bootstrap_interval(run_arr, base_arr, statistic, seed=seed)
     discordant: tuple[int, int] | None = None
     if gate.metric != "pdr":
         num = CASE_SUM_COLUMNS.index(METRIC_SUMS[gate.metric][0])
@@ -277,10 +275,10 @@ def compare(
             up = int(np.sum((base_arr[:, num] == 0) & (run_arr[:, num] == 1)))
             discordant = (down, up) if METRICS[gate.metric] == "higher" else (up, down)
     if discordant is not None:
-        p_value = stats.mcnemar_exact(*discordant)
+        p_value = mcnemar_exact(*discordant)
         test = "McNemar exact test"
     else:
-        p_value = stats.paired_permutation_test(run_arr, base_arr, statistic, seed=seed)
+        p_value = paired_permutation_test(run_arr, base_arr, statistic, seed=seed)
         test = "paired permutation test"
     power = _power(gate, base_arr, before, cases, units, alpha / max(family_size, 1))
     return Comparison(
@@ -308,7 +306,7 @@ def _power(
         return None
     num = CASE_SUM_COLUMNS.index(METRIC_SUMS[gate.metric][0])
     den = CASE_SUM_COLUMNS.index(METRIC_SUMS[gate.metric][1])
-    icc = stats.intra_case_correlation(base[:, num], base[:, den]) if units > 1 else 0.0
+    icc = intra_case_correlation(base[:, num], base[:, den]) if units > 1 else 0.0
     options: dict[str, Any] = {"variants": units, "icc": icc, "alpha": alpha, "power": POWER}
     return Power(
         rate=rate,
@@ -316,8 +314,8 @@ def _power(
         variants=units,
         icc=icc,
         alpha=alpha,
-        mde=stats.minimum_detectable_effect(cases, rate, **options),
-        cases_needed=stats.cases_needed(gate.value, rate, **options) if gate.value > 0 else None,
+        mde=minimum_detectable_effect(cases, rate, **options),
+        cases_needed=cases_needed(gate.value, rate, **options) if gate.value > 0 else None,
         allowance=gate.value,
     )
 

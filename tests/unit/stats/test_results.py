@@ -1,16 +1,27 @@
-"""The brittleness metrics, against values computed by hand from small tables."""
+"""The brittleness metrics, against values computed by hand from small tables; case sums and
+intervals, against the metrics."""
 
 from __future__ import annotations
 
+import math
 from fractions import Fraction
 from typing import Any
 
+import numpy as np
 import pandas as pd
 import pytest
 
-from brittle.stats.metrics import METRICS, Flip, compute_metrics, find_flips, metric_value
-
-COLUMNS = ["case_id", "row_id", "family", "passed", "answer", "error"]
+from brittle.stats.intervals import wilson_interval
+from brittle.stats.metrics import METRICS, metric_value
+from brittle.stats.results import (
+    Flip,
+    add_intervals,
+    case_sums,
+    compute_metrics,
+    find_flips,
+    metric_statistic,
+)
+from tests.unit.stats.simulation import COLUMNS, flip_table
 
 
 def table(rows: list[tuple[Any, ...]]) -> pd.DataFrame:
@@ -367,3 +378,64 @@ def test_metric_value_of_an_undefined_metric_is_none() -> None:
     metrics = compute_metrics(table([orig("c1", True, "a")]))
     assert metric_value(metrics, "flip_rate") is None
     assert metric_value(metrics, "accuracy") == 1.0
+
+
+# --- case sums: the same metrics as compute_metrics ----------------------------------------------
+
+
+def random_table(rng: np.random.Generator, cases: int = 30) -> pd.DataFrame:
+    rows: list[tuple[Any, ...]] = []
+    for i in range(cases):
+        case = f"c{i}"
+        for label in ["", "typo#1", "typo#2", "casing#1"][: rng.integers(1, 5)]:
+            error = "boom" if rng.random() < 0.08 else None
+            passed = None if error else bool(rng.random() < 0.7)
+            answer = None if error else str(rng.choice(["pos", "neg", None]))
+            family = label.split("#")[0]
+            rows.append(
+                (case, f"{case}[{label}]" if label else case, family, passed, answer, error)
+            )
+    return pd.DataFrame(rows, columns=COLUMNS)
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_case_sums_reproduce_compute_metrics(seed: int) -> None:
+    table = random_table(np.random.default_rng(seed))
+    metrics = compute_metrics(table)
+    scopes = [(None, metrics["overall"]), *metrics["families"].items()]
+    for family, block in scopes:
+        totals = case_sums(table, family).to_numpy(dtype=float).sum(axis=0)[None]
+        for name in METRICS:
+            value = float(metric_statistic(name)(totals)[0])
+            if block[name] is None:
+                assert not math.isfinite(value), (family, name)
+            else:
+                assert value == pytest.approx(block[name], abs=1e-12), (family, name)
+
+
+def test_add_intervals_wilson_for_accuracy_bootstrap_for_flip_rate() -> None:
+    table = random_table(np.random.default_rng(4), cases=60)
+    metrics = compute_metrics(table)
+    add_intervals(metrics, table)
+    overall = metrics["overall"]
+    sums = case_sums(table)
+    assert overall["ci"]["accuracy"] == pytest.approx(
+        list(wilson_interval(sums["orig_pass"].sum(), sums["orig_ok"].sum()) or ())
+    )
+    low, high = overall["ci"]["flip_rate"]
+    assert low < overall["flip_rate"] < high
+    for block in [overall, *metrics["families"].values()]:
+        for name in METRICS:
+            if block[name] is not None and name != "pdr":
+                assert block["ci"][name][0] <= block[name] + 1e-12 <= block["ci"][name][1] + 2e-12
+    again = compute_metrics(table)
+    add_intervals(again, table)
+    assert again["overall"]["ci"] == overall["ci"]  # seeded: reports are reproducible
+
+
+def test_a_flip_rate_of_zero_still_gets_an_interval_that_is_not_a_point() -> None:
+    table = flip_table(np.zeros((40, 3), dtype=bool))
+    metrics = compute_metrics(table)
+    add_intervals(metrics, table)
+    low, high = metrics["overall"]["ci"]["flip_rate"]
+    assert low == 0.0 and high == pytest.approx(wilson_interval(0, 40)[1])  # type: ignore[index]
