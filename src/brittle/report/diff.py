@@ -9,7 +9,6 @@ to pass, variants that newly flipped or stopped flipping, each with an exact McN
 
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -18,26 +17,8 @@ from typing import Any
 from brittle._format import mcnemar_p, number
 from brittle.report.history import CaseOutcome, RunInfo, case_outcomes, load_run
 from brittle.stats.intervals import reported_interval
-
-METRICS = (
-    ("accuracy", "higher"),
-    ("variant_accuracy", "higher"),
-    ("flip_rate", "lower"),
-    ("agreement", "higher"),
-    ("pdr", "lower"),
-    ("worst_case_accuracy", "higher"),
-    ("error_rate", "lower"),
-)
-
-
-def mcnemar_exact(b: int, c: int) -> float | None:
-    """Two-sided exact McNemar p-value for ``b`` and ``c`` discordant pairs (None if none)."""
-    n = b + c
-    if n == 0:
-        return None
-    k = min(b, c)
-    tail = sum(math.comb(n, i) for i in range(k + 1)) / 2**n
-    return min(1.0, 2 * tail)
+from brittle.stats.metrics import METRICS
+from brittle.stats.significance import mcnemar_exact
 
 
 @dataclass(frozen=True)
@@ -50,6 +31,9 @@ class PairedChange:
 
     @property
     def p_value(self) -> float | None:
+        """The exact McNemar p-value of the change (None: no discordant pairs to test)."""
+        if self.worse + self.better == 0:
+            return None
         return mcnemar_exact(self.worse, self.better)
 
 
@@ -168,7 +152,7 @@ def format_comparison(comparison: Comparison) -> list[str]:
         lines.append(head)
         lines.append(f"  {'metric':<22}{'A':>8}{'B':>8}{'delta':>9}  (! worse; intervals A -> B)")
         oa, ob = s.metrics_a["overall"], s.metrics_b["overall"]
-        for name, better in METRICS:
+        for name, better in METRICS.items():
             va, vb = oa.get(name), ob.get(name)
             delta = "" if va is None or vb is None else f"{vb - va:+.3f}"
             if delta and abs(vb - va) >= 5e-4:
@@ -236,7 +220,7 @@ def comparison_json(comparison: Comparison) -> dict[str, Any]:
                         if oa.get(name) is None or ob.get(name) is None
                         else ob[name] - oa[name],
                     }
-                    for name, _ in METRICS
+                    for name in METRICS
                 },
                 "families": {
                     family: {
@@ -267,5 +251,4 @@ __all__ = [
     "compare_runs",
     "comparison_json",
     "format_comparison",
-    "mcnemar_exact",
 ]

@@ -15,7 +15,6 @@ import pytest
 
 from brittle._errors import ConfigError
 from brittle.cli import main
-from brittle.report.diff import mcnemar_exact
 from brittle.report.history import (
     SCHEMA_VERSION,
     list_runs,
@@ -275,10 +274,3 @@ def test_recording_a_run_again_replaces_it(tmp_path: Path) -> None:
     assert [r.run_id for r in list_runs(path)] == ["one"]
     with sqlite3.connect(path) as conn:
         assert conn.execute("SELECT count(*) FROM system_metrics").fetchone()[0] == 1
-
-
-def test_mcnemar_exact() -> None:
-    assert mcnemar_exact(0, 0) is None
-    assert mcnemar_exact(3, 3) == 1.0
-    assert mcnemar_exact(10, 0) == pytest.approx(2 / 2**10)
-    assert mcnemar_exact(1, 6) == pytest.approx(2 * (1 + 7) / 2**7)
