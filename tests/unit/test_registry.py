@@ -1,0 +1,42 @@
+"""brittle._registry: the table shape behind the check and perturbation-family registries."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+
+from brittle import _registry
+from brittle._errors import ConfigError
+
+TAKEN = "{name!r} is taken by {module}:{qualname}"
+
+
+def test_a_lazy_entry_is_imported_on_first_lookup() -> None:
+    table: dict[str, Callable[..., Any] | str] = {"dumps": "json:dumps"}
+    assert _registry.lookup(table, "dumps") is json.dumps
+    assert table["dumps"] is json.dumps
+    assert _registry.lookup(table, "loads") is None
+    assert _registry.lookup(table, 3) is None
+
+
+def test_the_same_factory_may_register_twice_a_different_one_may_not() -> None:
+    table: dict[str, Callable[..., Any] | str] = {"dumps": "json:dumps"}
+    _registry.register(table, "dumps", json.dumps, taken=TAKEN)  # its lazy entry's own factory
+    _registry.register(table, "dumps", json.dumps, taken=TAKEN)
+    with pytest.raises(ValueError, match=r"^'dumps' is taken by json:dumps$"):
+        _registry.register(table, "dumps", json.loads, taken=TAKEN)
+    assert _registry.address(json.loads) == "json:loads"
+
+
+def test_an_unknown_name_gets_the_closest_and_all_known_names() -> None:
+    error = _registry.unknown(
+        "thing", "dumsp", {"dumps": 1, "loads": 2}, listing="known: ", where="f.yaml", key="k"
+    )
+    assert isinstance(error, ConfigError)
+    assert error.problem == "unknown thing 'dumsp'"
+    assert error.fix == "did you mean 'dumps'? known: dumps, loads"
+    assert (error.where, error.key) == ("f.yaml", "k")
+    assert _registry.suggest("zzz", ["dumps"]) == ""
