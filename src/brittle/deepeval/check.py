@@ -46,7 +46,8 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from brittle._errors import ConfigError
-from brittle.checks import Check, CheckResult, register_check
+from brittle.checks.base import Check, CheckResult
+from brittle.deepeval._sync import run_sync
 from brittle.gateway import CALL_SCOPE, CallScope, Gateway, describe_error
 from brittle.spec.cases import Case
 from brittle.stats.repeats import repeat_context
@@ -367,8 +368,6 @@ class DeepEvalCheck(Check):
 
     def check_batch(self, outputs: Sequence[str], cases: Sequence[Case]) -> list[CheckResult]:
         """Synchronous :meth:`acheck_batch`, through this check's gateway or a new one."""
-        from brittle.deepeval._sync import run_sync
-
         gateway = self._gateway or Gateway(concurrency=self._concurrency)
         return run_sync(lambda: self.acheck_batch(outputs, cases, gateway))
 
@@ -571,7 +570,8 @@ def deepeval_check(
     return check
 
 
-@register_check("deepeval")
+# Registered as the check "deepeval" by its address in brittle.checks.registry, so that this
+# module loads only for an eval that uses it.
 def _deepeval_from_config(
     metric: str = "geval",
     *,
