@@ -31,6 +31,7 @@ from typing import Any
 from brittle._errors import ConfigError
 from brittle.gateway import CallRequest, Gateway
 from brittle.perturb.template import instruction_of
+from brittle.search.embeddings import get_embedder
 from brittle.spec.golden import load_golden
 from brittle.spec.yamlio import read_jsonl
 
@@ -276,8 +277,6 @@ def _similarities(pairs: Sequence[tuple[str, str]], embedder: Any | None) -> lis
     if not pairs:
         return []
     if embedder is None:
-        from brittle.search.embeddings import get_embedder
-
         embedder = get_embedder()
     scores = embedder.cosine([a for a, _ in pairs], [b for _, b in pairs])
     return [round(float(score), 4) for score in scores]

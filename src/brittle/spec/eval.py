@@ -477,7 +477,7 @@ def _at(where: str, lines: Mapping[LinePath, int], key: str) -> str:
 
 def _validate_statistics(definition: Eval, *, where: str, lines: Mapping[LinePath, int]) -> None:
     """``alpha`` is a level in (0, 0.5], ``repeats`` a whole number >= 1, ``reduction`` known."""
-    from brittle.stats.repeats import REDUCTIONS
+    from brittle.stats.repeats import REDUCTIONS  # lazy: it imports pandas
 
     alpha = definition.alpha
     if isinstance(alpha, bool) or not isinstance(alpha, int | float) or not 0 < alpha <= 0.5:
