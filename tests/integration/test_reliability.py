@@ -17,18 +17,9 @@ import pytest
 
 from brittle._errors import AuthenticationFailed, ConfigError
 from brittle.gateway import CallRequest, CallResult, Gateway, configure_litellm
-from brittle.gateway.reliability import (
-    FAIL,
-    FATAL,
-    RETRY,
-    RateLimit,
-    RetryPolicy,
-    classify,
-    parse_rate_limits,
-    parse_retries,
-    parse_timeout,
-    retry_after,
-)
+from brittle.gateway.ratelimit import RateLimit
+from brittle.gateway.retry import FAIL, FATAL, RETRY, RetryPolicy, classify, retry_after
+from brittle.gateway.settings import parse_rate_limits, parse_retries, parse_timeout
 from brittle.run.progress import Progress, enabled
 from brittle.run.session import BrittleSession, Options
 from brittle.spec.eval import load_eval_file

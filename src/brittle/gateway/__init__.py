@@ -9,10 +9,10 @@ belong here too, wrapped around the transport.
 
 Around the transport, in order: the response cache (:mod:`brittle.gateway.cache`; a hit makes no
 call, replay mode makes none at all), one caller per key across processes (cache claims), the
-concurrency limit, per-model rate limits (:mod:`brittle.gateway.reliability`), a per-attempt
-timeout, and retries with backoff on 429, 5xx and timeouts. Authentication failures (401/403)
-stop all further calls (:attr:`Gateway.fatal`). Error messages are scrubbed of credentials
-(:mod:`brittle.redact`).
+concurrency limit, per-model rate limits (:mod:`brittle.gateway.ratelimit`), a per-attempt
+timeout, and retries with backoff on 429, 5xx and timeouts (:mod:`brittle.gateway.retry`).
+Authentication failures (401/403) stop all further calls (:attr:`Gateway.fatal`). Error messages
+are scrubbed of credentials (:mod:`brittle.redact`).
 """
 
 from __future__ import annotations
@@ -29,16 +29,15 @@ from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any, Protocol
 
 from brittle._errors import AuthenticationFailed
-from brittle.gateway.reliability import (
+from brittle.gateway.ratelimit import RateLimit, RateLimiter, estimate_tokens
+from brittle.gateway.retry import (
     DEFAULT_TIMEOUT_S,
     FATAL,
     NO_RETRIES,
     RETRY,
-    RateLimit,
-    RateLimiter,
+    CallTimeout,
     RetryPolicy,
     classify,
-    estimate_tokens,
 )
 from brittle.redact import SECRET_PARAMS, register, scrub, scrub_loggers
 
@@ -94,10 +93,6 @@ class CallScope:
 
 
 CALL_SCOPE: ContextVar[CallScope | None] = ContextVar("brittle_call_scope", default=None)
-
-
-class CallTimeout(TimeoutError):
-    """A call attempt ran past the gateway's per-call timeout."""
 
 
 class Transport(Protocol):
@@ -184,8 +179,8 @@ class Gateway:
     """Limits concurrency and records failures; every model call in brittle goes through here.
 
     Optional layers: ``cache`` (a :class:`~brittle.gateway.cache.ResponseCache`), ``retry`` (a
-    :class:`~brittle.gateway.reliability.RetryPolicy`; default: no retries), ``timeout`` (seconds
-    per attempt; default :data:`~brittle.gateway.reliability.DEFAULT_TIMEOUT_S` for API models,
+    :class:`~brittle.gateway.retry.RetryPolicy`; default: no retries), ``timeout`` (seconds
+    per attempt; default :data:`~brittle.gateway.retry.DEFAULT_TIMEOUT_S` for API models,
     none for ``local/`` models and callables) and ``rate_limits`` (per model
     string, ``"*"`` for any).
 

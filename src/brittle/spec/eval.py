@@ -35,13 +35,9 @@ from typing import Any
 
 from brittle._errors import ConfigError
 from brittle.checks import Check, checks_from_config
-from brittle.gateway.reliability import (
-    RateLimit,
-    RetryPolicy,
-    parse_rate_limits,
-    parse_retries,
-    parse_timeout,
-)
+from brittle.gateway.ratelimit import RateLimit
+from brittle.gateway.retry import RetryPolicy
+from brittle.gateway.settings import parse_rate_limits, parse_retries, parse_timeout
 from brittle.spec.cases import Case
 from brittle.spec.golden import load_golden
 from brittle.spec.suites import Suite, load_suite
@@ -103,7 +99,7 @@ class EvalSpec:
     reduction: str = "majority"
     #: per-attempt timeout of model calls in seconds (None: the gateway's default)
     timeout: float | None = None
-    #: retries on 429, 5xx and timeouts (:class:`brittle.gateway.reliability.RetryPolicy`)
+    #: retries on 429, 5xx and timeouts (:class:`brittle.gateway.retry.RetryPolicy`)
     retries: RetryPolicy = field(default_factory=RetryPolicy)
     #: per-model limits: ``{model: RateLimit(rpm, tpm, concurrency)}``, ``"*"`` for any model
     rate_limits: dict[str, RateLimit] = field(default_factory=dict)
