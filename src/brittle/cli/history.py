@@ -8,6 +8,8 @@ import json
 from pathlib import Path
 from typing import Any
 
+from brittle._format import number
+
 DEFAULT_HISTORY = "reports/history.sqlite"
 
 
@@ -67,10 +69,6 @@ def add_commands(sub: Any) -> None:
     report.set_defaults(handler=_cmd_report)
 
 
-def _f(value: Any) -> str:
-    return "–" if value is None else f"{value:.3f}"
-
-
 def _cmd_history(args: argparse.Namespace) -> int:
     from brittle.report.history import list_runs
 
@@ -113,7 +111,8 @@ def _cmd_history(args: argparse.Namespace) -> int:
         print(f"{r.run_id:<22} {r.created:<21} {where[:24]:<24} {r.status:<7} {gates}")
         if args.verbose:
             for eval_name, system, accuracy, flip_rate in r.systems:
-                print(f"    {eval_name} / {system}: accuracy {_f(accuracy)}, flip {_f(flip_rate)}")
+                scores = f"accuracy {number(accuracy)}, flip {number(flip_rate)}"
+                print(f"    {eval_name} / {system}: {scores}")
     return 0
 
 
