@@ -9,6 +9,8 @@ import socket
 import sqlite3
 import threading
 import time
+from collections.abc import Mapping
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -16,17 +18,12 @@ import pandas as pd
 import pytest
 
 import brittle.gateway
+from brittle import Case, Eval, System
 from brittle._errors import CacheError, ConfigError
 from brittle.gateway import CallRequest, CallResult, Gateway
-from brittle.gateway.cache import (
-    CacheMode,
-    ResponseCache,
-    callable_key,
-    request_key,
-    resolve_mode,
-    resolve_path,
-)
-from brittle.stats.repeats import repeat_context
+from brittle.gateway.cache import CacheMode, ResponseCache, resolve_mode, resolve_path
+from brittle.gateway.keys import callable_key, request_key
+from brittle.spec.eval import build_spec
 from tests.support.stubproject import (
     FAKE_KEY,
     add_preamble_suite,
@@ -40,8 +37,12 @@ from tests.support.stubproject import env as child_env
 MESSAGES = ({"role": "user", "content": "hello"},)
 
 
-def _request(**params: Any) -> CallRequest:
-    return CallRequest(model="openai/x", messages=MESSAGES, params=params)
+def _request(
+    fingerprint: str | None = "fp", repeat: int | None = None, **params: Any
+) -> CallRequest:
+    return CallRequest(
+        model="openai/x", messages=MESSAGES, params=params, fingerprint=fingerprint, repeat=repeat
+    )
 
 
 class EchoTransport:
@@ -79,19 +80,16 @@ def _run(gateway: Gateway, requests: list[CallRequest]) -> list[CallResult]:
 
 
 def test_key_ignores_credentials_and_covers_what_determines_the_output() -> None:
-    base = request_key(_request(temperature=0), fingerprint="fp")
-    assert request_key(_request(temperature=0, api_key="sk-a"), fingerprint="fp") == base
-    assert (
-        request_key(
-            _request(temperature=0, extra_headers={"Authorization": "Bearer x"}), fingerprint="fp"
-        )
-        == base
-    )
-    assert request_key(_request(temperature=0.7), fingerprint="fp") != base
-    assert request_key(_request(temperature=0), fingerprint="other") != base
-    assert request_key(_request(temperature=0), fingerprint="fp", repeat=1) != base
-    with_url = request_key(_request(api_base="https://user:pw@host/v1"), fingerprint=None)
-    assert with_url == request_key(_request(api_base="https://host/v1"), fingerprint=None)
+    base = request_key(_request(temperature=0))
+    assert request_key(_request(temperature=0, api_key="sk-a")) == base
+    assert request_key(_request(temperature=0, extra_headers={"Authorization": "Bearer x"})) == base
+    assert request_key(_request(temperature=0.7)) != base
+    assert request_key(_request("other", temperature=0)) != base
+    assert request_key(_request(repeat=1, temperature=0)) != base
+    assert request_key(_request(repeat=0, temperature=0)) == base  # no repeat index: repeat 0
+    assert request_key(replace(_request(temperature=0), label="eval / system / row")) == base
+    with_url = request_key(_request(None, api_base="https://user:pw@host/v1"))
+    assert with_url == request_key(_request(None, api_base="https://host/v1"))
     assert callable_key("fp", {"text": "a"}) != callable_key("fp", {"text": "b"})
     assert callable_key("fp", {"text": "a"}, 2) != callable_key("fp", {"text": "a"})
 
@@ -99,8 +97,27 @@ def test_key_ignores_credentials_and_covers_what_determines_the_output() -> None
 def test_model_path_is_not_in_the_key_when_the_fingerprint_covers_it() -> None:
     here = CallRequest(model="local/smollm2+/home/a/adapter", messages=MESSAGES)
     there = CallRequest(model="local/smollm2+/ci/b/adapter", messages=MESSAGES)
-    assert request_key(here, fingerprint="fp") == request_key(there, fingerprint="fp")
-    assert request_key(here, fingerprint=None) != request_key(there, fingerprint=None)
+    assert request_key(here) != request_key(there)
+    here, there = replace(here, fingerprint="fp"), replace(there, fingerprint="fp")
+    assert request_key(here) == request_key(there)
+
+
+def test_keys_stay_byte_identical() -> None:
+    """Keys of caches recorded by earlier versions: a change here makes every cache miss."""
+    request = CallRequest(
+        model="openai/x",
+        messages=({"role": "system", "content": "Be brief."}, {"role": "user", "content": "héllo"}),
+        params={"temperature": 0.5, "api_key": "sk-secret"},
+    )
+    assert request_key(request) == (
+        "76cb39e63833e8655595bd7f8f1f013ad25136bb2517d72e5342f7c324e06900"
+    )
+    assert request_key(replace(request, fingerprint="c50b41016997b83b", repeat=2)) == (
+        "d7a058d42b2be335071a57ffcfedf75a9f16f529877caa8e70883f6990ece1b1"
+    )
+    assert callable_key("aa17162ab823f789", {"text": "a"}, 1) == (
+        "49af6b49fe95c0612822307176247550a77a193c4620dac8925072a7c7b3baba"
+    )
 
 
 def test_repeats_are_distinct_calls(tmp_path: Path) -> None:
@@ -109,13 +126,46 @@ def test_repeats_are_distinct_calls(tmp_path: Path) -> None:
 
     async def go() -> None:
         for index in range(3):
-            with repeat_context(index):
-                await gateway.complete(_requests(1)[0])
+            await gateway.complete(replace(_requests(1)[0], repeat=index))
 
     asyncio.run(go())
     asyncio.run(go())
     assert transport.calls == {"p0": 3}
     assert gateway.cache_hits == 3
+
+
+def test_a_custom_systems_calls_are_keyed_by_its_fingerprint_and_the_repeat(
+    tmp_path: Path,
+) -> None:
+    class Shouting(System):
+        name, kind = "shouting", "custom"
+
+        def spec(self) -> dict[str, Any]:
+            return {"kind": "custom", "v": 1}
+
+        async def run(self, inputs: Mapping[str, Any], gateway: Gateway) -> CallResult:
+            text = str(inputs["text"])
+            return await gateway.complete(
+                CallRequest(model="m", messages=({"role": "user", "content": text},))
+            )
+
+    transport = EchoTransport()
+    definition = Eval(
+        golden=[Case("c1", {"text": "a"}, "A")], systems=[Shouting()], checks=["exact"], repeats=2
+    )
+    spec = build_spec(definition, source=tmp_path / "custom.py")
+    from brittle.run.engine import run_eval
+
+    gateway = Gateway(transport, cache=ResponseCache(tmp_path / "c.sqlite"))
+    run_eval(spec, gateway=gateway)
+    run_eval(spec, gateway=gateway)
+    assert transport.calls == {"a": 2}  # two repeats, each called once, then both cached
+    assert gateway.cache_hits == 2
+    stored = sqlite3.connect(tmp_path / "c.sqlite").execute(
+        "SELECT fingerprint, label FROM responses ORDER BY label"
+    )
+    fingerprint = Shouting().fingerprint()
+    assert stored.fetchall() == [(fingerprint, "custom / shouting / c1")] * 2
 
 
 # ----------------------------------------------------------------------------- modes

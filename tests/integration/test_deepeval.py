@@ -37,7 +37,6 @@ from brittle.gateway.cache import ResponseCache
 from brittle.run.engine import EvalRun, run_eval
 from brittle.spec.eval import build_spec
 from brittle.spec.golden import load_golden
-from brittle.stats.repeats import current_repeat
 from tests.support import ROOT
 from tests.support.stub_server import StubThread, start_in_thread
 
@@ -218,9 +217,10 @@ class WobblyJudge:
         self.requests: list[tuple[int, CallRequest]] = []
 
     async def complete(self, request: CallRequest) -> CallResult:
-        self.requests.append((current_repeat(), request))
+        repeat = request.repeat or 0
+        self.requests.append((repeat, request))
         prompt = request.messages[-1]["content"]
-        wobbly = "maybe" in prompt and current_repeat() == 2
+        wobbly = "maybe" in prompt and repeat == 2
         return CallResult(text=FAIL_JSON if wobbly else PASS_JSON, cost=0.001)
 
 

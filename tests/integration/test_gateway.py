@@ -1,18 +1,22 @@
-"""The gateway: failures become error results, the concurrency limit holds, litellm reaches a
-local OpenAI-compatible server (the benchmark's stub, on 127.0.0.1) and its HTTP errors are
-recorded, not raised."""
+"""The gateway: failures become error results, the concurrency limit holds, a scoped gateway
+carries its caller's scope, litellm reaches a local OpenAI-compatible server (the benchmark's
+stub, on 127.0.0.1) and its HTTP errors are recorded, not raised."""
 
 from __future__ import annotations
 
 import asyncio
 import json
+import subprocess
+import sys
 import urllib.request
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
 
 from brittle.gateway import CallRequest, CallResult, Gateway, LiteLLMTransport
+from brittle.gateway.cache import ResponseCache
 from tests.support.stub_server import StubThread, start_in_thread
 
 REQUEST = CallRequest(model="test/model", messages=({"role": "user", "content": "hi"},))
@@ -141,6 +145,75 @@ def test_callables_share_the_limit() -> None:
 def test_concurrency_must_be_positive() -> None:
     with pytest.raises(ValueError, match="at least 1"):
         Gateway(concurrency=0)
+
+
+# --------------------------------------------------------------------------- scope
+
+
+class RecordingTransport:
+    """Answers "ok" and keeps every request it was given."""
+
+    def __init__(self) -> None:
+        self.requests: list[CallRequest] = []
+
+    async def complete(self, request: CallRequest) -> CallResult:
+        self.requests.append(request)
+        return CallResult(text="ok")
+
+
+def test_a_scoped_gateway_fills_in_its_callers_scope_and_shares_the_rest() -> None:
+    transport = RecordingTransport()
+    gateway = Gateway(transport, concurrency=2)
+    scoped = gateway.scoped(fingerprint="fp", repeat=2, label="eval / system / r1")
+    own = CallRequest(model="m", messages=REQUEST.messages, fingerprint="judge", repeat=0)
+
+    async def run() -> None:
+        await scoped.complete(REQUEST)
+        await scoped.complete(own)
+        await scoped.scoped(label="another").complete(REQUEST)  # a new scope replaces the old
+
+    asyncio.run(run())
+    assert [(r.fingerprint, r.repeat, r.label) for r in transport.requests] == [
+        ("fp", 2, "eval / system / r1"),
+        ("judge", 0, "eval / system / r1"),  # the request's own values win
+        (None, None, "another"),
+    ]
+    assert gateway.calls == 3 and scoped.calls == 3  # one set of counters
+    assert scoped.concurrency == 2 and scoped.transport is transport
+    assert isinstance(scoped, Gateway)
+
+
+def test_callables_through_a_scoped_gateway_are_cached_by_the_scope(tmp_path: Path) -> None:
+    runs: list[str] = []
+
+    def system(inputs: dict[str, Any]) -> str:
+        runs.append(inputs["text"])
+        return inputs["text"].upper()
+
+    gateway = Gateway(cache=ResponseCache(tmp_path / "c.sqlite"))
+
+    async def run() -> list[CallResult]:
+        return [
+            await gateway.scoped(fingerprint="fp", repeat=repeat).run_callable(
+                system, {"text": "a"}
+            )
+            for repeat in (0, 1, 0, 1)
+        ]
+
+    results = asyncio.run(run())
+    assert runs == ["a", "a"]  # repeats are distinct calls; the second round is cached
+    assert [r.cached for r in results] == [False, False, True, True]
+    assert asyncio.run(gateway.run_callable(system, {"text": "a"})).cached is False  # unscoped:
+    assert runs == ["a", "a", "a"]  # no fingerprint, so not cached
+
+
+def test_importing_the_gateway_imports_no_heavy_library() -> None:
+    code = (
+        "import sys, brittle.gateway, brittle.gateway.cache, brittle.gateway.settings; "
+        "print(sorted(m for m in ('litellm', 'numpy', 'pandas', 'torch') if m in sys.modules))"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert done.stdout.strip() == "[]"
 
 
 # --------------------------------------------------------------------------- litellm + stub

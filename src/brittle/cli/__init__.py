@@ -247,7 +247,7 @@ def _open_cache(args: argparse.Namespace) -> Any:
 
 def _cmd_cache_export(args: argparse.Namespace) -> int:
     from brittle._errors import CacheError
-    from brittle.gateway.cache import eval_keys
+    from brittle.run.cache_keys import eval_keys
 
     cache = _open_cache(args)
     selector = str(args.selector)

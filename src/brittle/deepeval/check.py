@@ -20,7 +20,7 @@ goes through the run's gateway. The metric's own verdict (``is_successful``) is 
 score the check's score, its reason the detail of a failure.
 
 With ``judge_repeats: k`` every output is judged k times. Judge run r is made as repeat r
-(:func:`brittle.stats.repeats.repeat_context`), so a response cache keeps the k runs apart while a
+(:meth:`brittle.gateway.Gateway.scoped`), so a response cache keeps the k runs apart while a
 rerun of the eval asks the same k questions; give the judge a sampling temperature
 (``judge_params: {temperature: 0.7}``) and no fixed ``seed``, or the k runs are one run. The
 majority verdict counts; ``agreement`` is the share of the k verdicts that agree with it. An
@@ -48,9 +48,9 @@ from typing import TYPE_CHECKING, Any
 from brittle._errors import ConfigError
 from brittle.checks.base import Check, CheckResult
 from brittle.deepeval._sync import run_sync
-from brittle.gateway import CALL_SCOPE, CallScope, Gateway, describe_error
+from brittle.gateway import Gateway
+from brittle.gateway.calls import describe_error
 from brittle.spec.cases import Case
-from brittle.stats.repeats import repeat_context
 
 if TYPE_CHECKING:
     from deepeval.metrics import BaseMetric
@@ -280,12 +280,12 @@ class DeepEvalCheck(Check):
 
     # ------------------------------------------------------------------ judging
 
-    async def _run_once(self, test_case: LLMTestCase, gateway: Gateway, repeat: int) -> _Run:
+    async def _run_once(self, test_case: LLMTestCase, gateway: Gateway) -> _Run:
+        """One judge run, through ``gateway`` (scoped to the run's repeat index)."""
         metric = self.make_metric(gateway)
         judge = metric.model
         try:
-            with repeat_context(repeat):
-                await metric.a_measure(test_case, **self._quiet)
+            await metric.a_measure(test_case, **self._quiet)
         except asyncio.CancelledError:
             raise
         except Exception as exc:
@@ -298,11 +298,15 @@ class DeepEvalCheck(Check):
         return _Run(success, score, str(metric.reason or ""), cost)
 
     async def _judge(self, output: str, case: Case, gateway: Gateway) -> CheckResult:
-        # runs as its own task: the scope names the judge call in gateway messages (replay misses)
-        CALL_SCOPE.set(CallScope(label=f"judge {self.judge} on case {case.id}"))
+        # judge run r is repeat r; the label names the judge call in gateway messages (replay
+        # misses)
+        label = f"judge {self.judge} on case {case.id}"
         test_case = self.test_case(output, case)
         runs = await asyncio.gather(
-            *(self._run_once(test_case, gateway, repeat) for repeat in range(self.judge_repeats))
+            *(
+                self._run_once(test_case, gateway.scoped(repeat=repeat, label=label))
+                for repeat in range(self.judge_repeats)
+            )
         )
         return self._verdict(runs)
 

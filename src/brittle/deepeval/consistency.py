@@ -34,7 +34,8 @@ from deepeval.test_case import LLMTestCase
 from brittle._errors import ConfigError
 from brittle.checks import Check, checks_from_config
 from brittle.deepeval._sync import run_sync
-from brittle.gateway import CallResult, Gateway, describe_error
+from brittle.gateway import CallResult, Gateway
+from brittle.gateway.calls import describe_error
 from brittle.spec.cases import Case
 from brittle.spec.suites import Suite, load_suite, suite_from_mapping
 from brittle.spec.systems import CallableSystem, LLMSystem, System

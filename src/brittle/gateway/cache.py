@@ -4,9 +4,7 @@ brittle owns its cache (litellm's is unusable offline). It lives in ``.brittle/c
 the project root (``--brittle-cache-dir``, ``BRITTLE_RESPONSE_CACHE_DIR``), in WAL mode, so
 pytest-xdist workers and concurrent CI jobs share it safely.
 
-**Key**: a SHA-256 over canonical JSON of the system's fingerprint, the rendered messages, the call
-parameters without credentials (:func:`brittle.redact.public_params`) and the repeat index; for
-Python-callable systems, the fingerprint and the case's inputs. **Value**: the response text (with
+**Key**: a SHA-256 of the call (:mod:`brittle.gateway.keys`). **Value**: the response text (with
 known secrets masked), token usage, cost, latency and when it was recorded. Errors are never
 stored, so a rerun retries them.
 
@@ -38,7 +36,6 @@ from __future__ import annotations
 
 import asyncio
 import enum
-import hashlib
 import json
 import os
 import secrets
@@ -47,17 +44,14 @@ import sqlite3
 import tempfile
 import threading
 import time
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, cast
+from typing import Any
 
 from brittle._errors import CacheError, ConfigError
-from brittle.gateway import CallRequest, CallResult
-from brittle.redact import public_params, scrub
-
-if TYPE_CHECKING:
-    from brittle.spec.eval import EvalSpec
+from brittle.gateway.calls import CallResult
+from brittle.redact import scrub
 
 MODE_ENV = "BRITTLE_CACHE"
 DIR_ENV = "BRITTLE_RESPONSE_CACHE_DIR"
@@ -65,7 +59,6 @@ DEFAULT_DIR = ".brittle"
 FILE_NAME = "cache.sqlite"
 FORMAT_VERSION = 1
 EXPORT_VERSION = 1
-KEY_VERSION = 1
 EXPORT_HEADER = "brittle_cache_export"
 CLAIMED, DONE, BUSY = "claimed", "done", "busy"
 #: runs whose used keys are remembered for ``brittle cache export RUN_ID``
@@ -131,51 +124,6 @@ def resolve_path(value: str | Path | None = None, *, root: Path, ini: str | None
     if not folder.is_absolute():
         folder = root / folder
     return folder / FILE_NAME
-
-
-# ----------------------------------------------------------------------------- keys
-
-
-def canonical(value: Any) -> str:
-    """Canonical JSON: sorted keys, no spaces, non-JSON values as text."""
-    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str)
-
-
-def _digest(payload: Mapping[str, Any]) -> str:
-    return hashlib.sha256(canonical(payload).encode("utf-8", "surrogatepass")).hexdigest()
-
-
-def request_key(request: CallRequest, *, fingerprint: str | None, repeat: int = 0) -> str:
-    """The cache key of a chat call.
-
-    With a fingerprint (which covers the model string as written and the model files), the model
-    string actually called is left out: it may hold an absolute adapter path that differs
-    between checkouts.
-    """
-    payload: dict[str, Any] = {
-        "v": KEY_VERSION,
-        "kind": "chat",
-        "fingerprint": fingerprint,
-        "messages": [dict(m) for m in request.messages],
-        "params": public_params(request.params),
-        "repeat": repeat,
-    }
-    if fingerprint is None:
-        payload["model"] = request.model
-    return _digest(payload)
-
-
-def callable_key(fingerprint: str, inputs: Mapping[str, Any], repeat: int = 0) -> str:
-    """The cache key of a Python-callable system's run on ``inputs``."""
-    return _digest(
-        {
-            "v": KEY_VERSION,
-            "kind": "callable",
-            "fingerprint": fingerprint,
-            "inputs": dict(inputs),
-            "repeat": repeat,
-        }
-    )
 
 
 # ----------------------------------------------------------------------------- the store
@@ -632,42 +580,6 @@ def _read_export(path: Path) -> Iterable[dict[str, Any]]:
             yield row
 
 
-# ----------------------------------------------------------------------------- evals
-
-
-def eval_keys(spec: EvalSpec, systems: Sequence[str] | None = None) -> tuple[list[str], list[str]]:
-    """The cache keys an eval's run needs (its selected systems, every row), without running it.
-
-    Returns ``(keys, unknown)``: ``unknown`` names systems whose calls cannot be predicted
-    (custom :class:`~brittle.spec.systems.System` subclasses).
-    """
-    from brittle.run.engine import build_rows, call_rows, system_for_row
-    from brittle.spec.systems import CallableSystem, LLMSystem, System
-
-    rows, _, _ = build_rows(spec)
-    keys: list[str] = []
-    unknown: list[str] = []
-    for system in spec.systems:
-        if systems is not None and system.name not in systems:
-            continue
-        fingerprint = system.fingerprint()
-        if isinstance(system, LLMSystem):
-            rewritten: dict[str, System] = {}
-            for row in call_rows(spec, system, rows)[0]:
-                answering = system_for_row(system, row, rewritten)  # its rewritten copy, maybe
-                try:
-                    request = cast(LLMSystem, answering).request(row.inputs)
-                except Exception:
-                    continue
-                keys.append(request_key(request, fingerprint=fingerprint, repeat=row.repeat))
-        elif isinstance(system, CallableSystem):
-            calls = call_rows(spec, system, rows)[0]
-            keys.extend(callable_key(fingerprint, row.inputs, row.repeat) for row in calls)
-        else:
-            unknown.append(system.name)
-    return keys, unknown
-
-
 __all__ = [
     "DIR_ENV",
     "MODES",
@@ -675,10 +587,6 @@ __all__ = [
     "CacheMode",
     "CacheStats",
     "ResponseCache",
-    "callable_key",
-    "canonical",
-    "eval_keys",
-    "request_key",
     "resolve_mode",
     "resolve_path",
 ]

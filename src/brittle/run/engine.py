@@ -17,13 +17,14 @@ from typing import Any, cast
 import pandas as pd
 
 from brittle.checks import CheckResult
-from brittle.gateway import CALL_SCOPE, CallResult, CallScope, Gateway
+from brittle.gateway import CallResult, Gateway
+from brittle.gateway.calls import describe_error
 from brittle.search.meaning import Candidate, MeaningRule, judge
 from brittle.spec.cases import Case, Variant
 from brittle.spec.eval import EvalSpec
 from brittle.spec.systems import LLMSystem, System, Template
 from brittle.stats.metrics import ORIGINAL, Flip, add_intervals, compute_metrics, find_flips
-from brittle.stats.repeats import disagreement, reduce_repeats, repeat_context
+from brittle.stats.repeats import disagreement, reduce_repeats
 
 RESULT_COLUMNS = (
     "system",
@@ -364,14 +365,13 @@ async def run_system(
     where = f"{spec.name} / {system.name} / "
 
     async def one(row: Row) -> CallResult:
-        # the cache keys the call by the system's fingerprint; messages name the row
-        CALL_SCOPE.set(CallScope(fingerprint=fingerprint, label=where + row.row_id))
+        # the cache keys the calls by the system's fingerprint and the repeat; messages name
+        # the row
+        label = where + row.row_id
+        scoped = gateway.scoped(fingerprint=fingerprint, repeat=row.repeat, label=label)
         try:
-            with repeat_context(row.repeat):
-                result = await system_for_row(system, row, rewritten).run(row.inputs, gateway)
+            result = await system_for_row(system, row, rewritten).run(row.inputs, scoped)
         except Exception as exc:  # rendering errors and the like: recorded, never raised
-            from brittle.gateway import describe_error
-
             result = CallResult(text=None, error=describe_error(exc))
         if on_result is not None:
             on_result(result)

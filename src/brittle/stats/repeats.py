@@ -2,8 +2,8 @@
 
 An eval with ``repeats: k`` calls the system ``k`` times on every original and variant, for
 sampling temperatures or nondeterministic providers. Each repeat is a distinct call: its index is
-:func:`current_repeat` while the call runs, and any cache in front of a model must make it part
-of its key (otherwise ``k`` repeats would be one answer read ``k`` times).
+part of the call (``CallRequest.repeat``, which the engine fills in), and any cache in front of a
+model must make it part of its key (otherwise ``k`` repeats would be one answer read ``k`` times).
 
 The ``k`` outcomes of a row are reduced with the eval's ``reduction``:
 
@@ -21,31 +21,11 @@ after reduction measure brittleness.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
-from contextvars import ContextVar
 from typing import Any
 
 import pandas as pd
 
 REDUCTIONS = ("majority", "mean")
-
-_REPEAT: ContextVar[int] = ContextVar("brittle_repeat", default=0)
-
-
-def current_repeat() -> int:
-    """The repeat index (0-based) of the call being made; 0 without repeats."""
-    return _REPEAT.get()
-
-
-@contextmanager
-def repeat_context(index: int) -> Iterator[None]:
-    """Make ``index`` the :func:`current_repeat` of the calls made inside."""
-    token = _REPEAT.set(index)
-    try:
-        yield
-    finally:
-        _REPEAT.reset(token)
 
 
 def reduce_repeats(table: pd.DataFrame, reduction: str = "majority") -> pd.DataFrame:
