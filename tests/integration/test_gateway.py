@@ -1,6 +1,7 @@
-"""The gateway: failures become error results, the concurrency limit holds, a scoped gateway
-carries its caller's scope, litellm reaches a local OpenAI-compatible server (the benchmark's
-stub, on 127.0.0.1) and its HTTP errors are recorded, not raised."""
+"""The gateway: failures become error results, the concurrency limit holds, one factory builds it
+from an eval, a scoped gateway carries its caller's scope, litellm reaches a local
+OpenAI-compatible server (the benchmark's stub, on 127.0.0.1) and its HTTP errors are recorded,
+not raised."""
 
 from __future__ import annotations
 
@@ -11,12 +12,16 @@ import sys
 import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
 
 from brittle.gateway import CallRequest, CallResult, Gateway, LiteLLMTransport
 from brittle.gateway.cache import ResponseCache
+from brittle.gateway.core import DEFAULT_CONCURRENCY
+from brittle.gateway.ratelimit import RateLimit
+from brittle.gateway.retry import NO_RETRIES, RetryPolicy
 from tests.support.stub_server import StubThread, start_in_thread
 
 REQUEST = CallRequest(model="test/model", messages=({"role": "user", "content": "hi"},))
@@ -147,7 +152,7 @@ def test_concurrency_must_be_positive() -> None:
         Gateway(concurrency=0)
 
 
-# --------------------------------------------------------------------------- scope
+# --------------------------------------------------------------------------- factory and scope
 
 
 class RecordingTransport:
@@ -159,6 +164,31 @@ class RecordingTransport:
     async def complete(self, request: CallRequest) -> CallResult:
         self.requests.append(request)
         return CallResult(text="ok")
+
+
+def test_for_spec_takes_an_evals_settings_and_defaults_without_one(tmp_path: Path) -> None:
+    plain = Gateway.for_spec()
+    assert (plain.concurrency, plain.retry, plain.timeout, plain.rate_limits) == (
+        DEFAULT_CONCURRENCY,
+        NO_RETRIES,
+        None,
+        {},
+    )
+    assert Gateway.for_spec(concurrency=1).concurrency == 1
+    limits = {"*": RateLimit(rpm=60)}
+    spec = SimpleNamespace(
+        concurrency=7, retries=RetryPolicy(max_retries=2), timeout=30.0, rate_limits=limits
+    )
+    cache = ResponseCache(tmp_path / "c.sqlite")
+    gateway = Gateway.for_spec(spec, cache=cache)
+    assert (gateway.concurrency, gateway.retry, gateway.timeout, gateway.rate_limits) == (
+        7,
+        RetryPolicy(max_retries=2),
+        30.0,
+        limits,
+    )
+    assert gateway.cache is cache
+    assert Gateway.for_spec(spec, concurrency=3).concurrency == 3  # --brittle-concurrency wins
 
 
 def test_a_scoped_gateway_fills_in_its_callers_scope_and_shares_the_rest() -> None:

@@ -372,7 +372,7 @@ class DeepEvalCheck(Check):
 
     def check_batch(self, outputs: Sequence[str], cases: Sequence[Case]) -> list[CheckResult]:
         """Synchronous :meth:`acheck_batch`, through this check's gateway or a new one."""
-        gateway = self._gateway or Gateway(concurrency=self._concurrency)
+        gateway = self._gateway or Gateway.for_spec(concurrency=self._concurrency)
         return run_sync(lambda: self.acheck_batch(outputs, cases, gateway))
 
     def check(self, output: str, case: Case) -> CheckResult:

@@ -198,7 +198,7 @@ class ConsistencyMetric(BaseMetric):
             expected=test_case.expected_output,
         )
         variants, _ = self._suite.variants(case, fields=[self._field], seed=self.seed)
-        gateway = self.gateway or Gateway(concurrency=self.concurrency)
+        gateway = self.gateway or Gateway.for_spec(concurrency=self.concurrency)
         inputs = [case.inputs] + [variant.inputs for variant in variants]
         results = await asyncio.gather(*(self._call(item, gateway) for item in inputs))
         costs = [r.cost for r in results if r.cost is not None]

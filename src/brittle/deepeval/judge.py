@@ -114,7 +114,7 @@ class GatewayJudge(DeepEvalBaseLLM):
             params=self.params,
             fingerprint=fingerprint,
         )
-        gateway = self.gateway or Gateway(concurrency=1)
+        gateway = self.gateway or Gateway.for_spec(concurrency=1)
         result = await gateway.complete(request)
         self.calls += 1
         if result.cost is not None:

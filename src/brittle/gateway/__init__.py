@@ -13,7 +13,7 @@ The modules, each one noun:
 ``calls``       :class:`CallRequest` (with the fingerprint and repeat index its cache key needs)
                 and :class:`CallResult`
 ``core``        :class:`Gateway`: cache, claims, concurrency, rate limits, timeout and retries
-                around the transport, in that order
+                around the transport, in that order; ``Gateway.for_spec`` builds one
 ``transport``   :class:`Transport` and :class:`LiteLLMTransport` (litellm is imported when the
                 first one is made, never by importing this package)
 ``keys``        response-cache keys: a function of the request alone

@@ -36,7 +36,11 @@ from brittle.gateway.retry import (
     RetryPolicy,
     classify,
 )
+from brittle.gateway.settings import CallSettings
 from brittle.gateway.transport import LiteLLMTransport, Transport
+
+#: model calls in flight at once when neither the eval nor the caller says
+DEFAULT_CONCURRENCY = 16
 
 
 class Gateway:
@@ -46,7 +50,7 @@ class Gateway:
     :class:`~brittle.gateway.retry.RetryPolicy`; default: no retries), ``timeout`` (seconds
     per attempt; default :data:`~brittle.gateway.retry.DEFAULT_TIMEOUT_S` for API models,
     none for ``local/`` models and callables) and ``rate_limits`` (per model
-    string, ``"*"`` for any).
+    string, ``"*"`` for any). :meth:`for_spec` builds one from an eval's settings.
 
     Counters: ``calls`` (calls made, retries not counted), ``errors``, ``retries``,
     ``timeouts``, ``cache_hits`` and ``missing`` (replay misses).
@@ -56,7 +60,7 @@ class Gateway:
         self,
         transport: Transport | None = None,
         *,
-        concurrency: int = 16,
+        concurrency: int = DEFAULT_CONCURRENCY,
         cache: ResponseCache | None = None,
         retry: RetryPolicy | None = None,
         timeout: float | None = None,
@@ -84,6 +88,33 @@ class Gateway:
         self.cache_failures = 0
         #: set on the first authentication failure: no further calls are made
         self.fatal: AuthenticationFailed | None = None
+
+    @classmethod
+    def for_spec(
+        cls,
+        spec: CallSettings | None = None,
+        *,
+        concurrency: int | None = None,
+        cache: ResponseCache | None = None,
+        transport: Transport | None = None,
+    ) -> Gateway:
+        """The gateway of an eval run, or of a tool that makes calls of its own.
+
+        With ``spec`` (an :class:`~brittle.spec.eval.EvalSpec`), its ``concurrency``, ``retries``,
+        ``timeout`` and ``rate_limits``; without, the defaults: no retries, the default timeout,
+        no rate limits. ``concurrency`` overrides the spec's (``--brittle-concurrency``); without
+        either it is :data:`DEFAULT_CONCURRENCY`.
+        """
+        if spec is None:
+            return cls(transport, concurrency=concurrency or DEFAULT_CONCURRENCY, cache=cache)
+        return cls(
+            transport,
+            concurrency=concurrency or spec.concurrency,
+            cache=cache,
+            retry=spec.retries,
+            timeout=spec.timeout,
+            rate_limits=spec.rate_limits,
+        )
 
     def scoped(
         self,

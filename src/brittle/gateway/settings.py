@@ -8,17 +8,34 @@ An eval sets them like this::
       openai/gpt-4o-mini: {rpm: 500, tpm: 200000, concurrency: 8}
       "*": {rpm: 60}               # every other model
 
-:func:`parse_timeout`, :func:`parse_retries` and :func:`parse_rate_limits` read them.
+:func:`parse_timeout`, :func:`parse_retries` and :func:`parse_rate_limits` read them;
+:class:`CallSettings` is what :meth:`brittle.gateway.Gateway.for_spec` takes from a parsed eval.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, Protocol
 
 from brittle._errors import ConfigError
 from brittle.gateway.ratelimit import RateLimit
 from brittle.gateway.retry import RetryPolicy
+
+
+class CallSettings(Protocol):
+    """An eval's call settings, as :class:`~brittle.spec.eval.EvalSpec` holds them."""
+
+    @property
+    def concurrency(self) -> int: ...
+
+    @property
+    def timeout(self) -> float | None: ...
+
+    @property
+    def retries(self) -> RetryPolicy: ...
+
+    @property
+    def rate_limits(self) -> Mapping[str, RateLimit]: ...
 
 
 def _positive_number(value: Any, *, where: str | None, key: str, fix: str) -> float:
@@ -113,4 +130,4 @@ def parse_rate_limits(value: Any, *, where: str | None = None) -> dict[str, Rate
     return out
 
 
-__all__ = ["parse_rate_limits", "parse_retries", "parse_timeout"]
+__all__ = ["CallSettings", "parse_rate_limits", "parse_retries", "parse_timeout"]

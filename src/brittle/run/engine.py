@@ -500,12 +500,7 @@ async def run_eval_async(
     on_result: Callable[[CallResult], None] | None = None,
 ) -> EvalRun:
     """Run the named systems (default: all) of an eval."""
-    gateway = gateway or Gateway(
-        concurrency=spec.concurrency,
-        retry=spec.retries,
-        timeout=spec.timeout,
-        rate_limits=spec.rate_limits,
-    )
+    gateway = gateway or Gateway.for_spec(spec)
     dropped: dict[str, int] = {}
     rows, noops, per_family = build_rows(spec, dropped=dropped)
     run = EvalRun(spec=spec, noops=noops, variants_per_family=per_family, dropped=dropped)

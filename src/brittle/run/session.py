@@ -115,12 +115,8 @@ class BrittleSession:
         if self.fatal is not None:
             raise self.fatal
         if state.gateway is None:
-            state.gateway = Gateway(
-                concurrency=self.options.concurrency or spec.concurrency,
-                cache=self.response_cache(),
-                retry=spec.retries,
-                timeout=spec.timeout,
-                rate_limits=spec.rate_limits,
+            state.gateway = Gateway.for_spec(
+                spec, concurrency=self.options.concurrency, cache=self.response_cache()
             )
         system = spec.system(system_name)
         on_result, progress = self._progress(spec, system_name, state.gateway)

@@ -177,7 +177,7 @@ def find_flip(
     text = str(case.inputs[name])
     strategy = perturbed(text, families, max_ops=max_ops)
     key = search_key(system, case, name, checks, families, max_ops)
-    gateway = gateway or Gateway(concurrency=1)
+    gateway = gateway or Gateway.for_spec(concurrency=1)
     loop = asyncio.new_event_loop()
     memo: dict[str, Outcome] = {}
 

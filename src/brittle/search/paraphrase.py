@@ -238,7 +238,7 @@ def paraphrase_file(
     report.removed = len(existing) - report.kept
     if todo:
         if gateway is None:
-            gateway = Gateway(concurrency=concurrency)
+            gateway = Gateway.for_spec(concurrency=concurrency)
         generated = asyncio.run(
             _generate([jobs[i] for i in todo], model=model, max_tokens=max_tokens, gateway=gateway)
         )
