@@ -14,7 +14,6 @@ or litellm, and prints the wall and CPU time of each phase. Target: replay at mo
 from __future__ import annotations
 
 import argparse
-import asyncio
 import json
 import os
 import tempfile
@@ -99,9 +98,11 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
 
     (_, import_s, _) = timed(lambda: __import__("brittle.run.session"))
+    from tests.support.sessions import finish, run_eval
+
     from brittle.gateway import Gateway
     from brittle.gateway.cache import CacheMode, ResponseCache
-    from brittle.run.engine import build_rows, run_eval_async
+    from brittle.run.engine import build_rows
     from brittle.run.session import BrittleSession, Options
     from brittle.spec.eval import load_eval_file
 
@@ -114,7 +115,7 @@ def main(argv: list[str] | None = None) -> int:
 
     transport = InstantTransport()
     recorder = Gateway(transport, concurrency=64, cache=ResponseCache(cache_path))
-    _, record_s, _ = timed(lambda: asyncio.run(run_eval_async(spec, gateway=recorder)))
+    _, record_s, _ = timed(lambda: run_eval(spec, gateway=recorder))
     assert transport.calls == calls, (transport.calls, calls)
 
     print(f"eval: {cases} cases x (1 + {VARIANTS} variants) = {calls} calls, 2 checks")
@@ -144,10 +145,10 @@ def main(argv: list[str] | None = None) -> int:
         assert run.metrics["overall"]["errors"] == 0
         line = f"replay {attempt}: {wall:.2f} s wall, {cpu:.2f} s CPU ({calls} cache hits, 0 calls)"
         if args.reports:
-            _, report_s, _ = timed(session.finish)
+            _, report_s, _ = timed(lambda session=session: finish(session))
             line += f"; reports {report_s:.2f} s"
         else:
-            session.finish()
+            finish(session)
         print(line)
         if best is None or wall < best[0]:
             best = (wall, cpu)

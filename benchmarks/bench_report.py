@@ -3,13 +3,13 @@
     python -m benchmarks.bench_report                 # 100,000 rows, 30 nights of history
     python -m benchmarks.bench_report --rows 20000 --nights 5
 
-Builds synthetic runs (tests/support/synthetic_runs.py: three systems, four perturbation
-families; the first nights small, the last one with ``--rows`` rows), then times the end of the
-last run: ``session.finish()`` writes run.json, results.parquet, summary.md, records the run in
+Builds synthetic runs (tests/support/synthetic_runs.py: three systems, four perturbation families;
+the first nights small, the last one with ``--rows`` rows), then times the end of the last run:
+``tests.support.sessions.finish`` writes run.json, results.parquet, summary.md, records the run in
 the history, and writes index.html and summary.json. It also times ``brittle report`` (the HTML
-alone, regenerated from the history). Targets: at most 10 s and an index.html of at most 5 MB,
-with every metric present (a heatmap cell per family x system, an interval per system). Exits 1
-when a target is missed.
+alone, regenerated from the history). Targets: at most 10 s and an index.html of at most 5 MB, with
+every metric present (a heatmap cell per family x system, an interval per system). Exits 1 when a
+target is missed.
 """
 
 from __future__ import annotations
@@ -22,6 +22,7 @@ import tempfile
 import time
 from pathlib import Path
 
+from tests.support.sessions import finish
 from tests.support.synthetic_runs import FAMILIES, SYSTEMS, synthetic_session
 
 from brittle.report.artifacts import render_run
@@ -43,7 +44,7 @@ def main(argv: list[str] | None = None) -> int:
         folder = Path(tmp)
         start = time.perf_counter()
         for night in range(args.nights - 1):
-            synthetic_session(folder, run_index=night, cases=40, intervals=False).finish()
+            finish(synthetic_session(folder, run_index=night, cases=40, intervals=False))
         history_s = time.perf_counter() - start
         start = time.perf_counter()
         session = synthetic_session(
@@ -52,7 +53,7 @@ def main(argv: list[str] | None = None) -> int:
         build_s = time.perf_counter() - start
         rows = sum(len(r) for s in session.evals.values() for r in s.run.systems.values())
         start = time.perf_counter()
-        session.finish()
+        finish(session)
         finish_s = time.perf_counter() - start
         latest = (folder / "reports" / "latest").resolve()
         history = folder / "reports" / "history.sqlite"

@@ -2,4 +2,13 @@
 
 from __future__ import annotations
 
+# pytester's in-process runs (``pytester.runpytest``) drop the modules first imported inside
+# them when they end, and numpy's extension modules cannot be loaded twice in one process. The
+# plugin imports brittle's run and report modules (pandas, numpy, scipy, pyarrow) only once an
+# eval is collected, so they are imported here, once, before any such run.
+import brittle.report.artifacts
+import brittle.report.ci
+import brittle.report.terminal
+import brittle.run.verdicts  # noqa: F401
+
 pytest_plugins = ["pytester"]

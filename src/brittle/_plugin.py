@@ -4,38 +4,63 @@ Each gate of each system becomes its own test item
 (``evals/x.eval.yaml::zero-shot::accuracy>=0.8``), so CI shows exactly which gate of which
 system failed. A system runs once, when its first gate item runs; reports and baseline updates
 are written once, at the end of the session.
+
+pytest loads this module in every run of an environment where brittle is installed, evals or
+not, so it imports nothing heavy and changes no environment variable at import: the eval
+definitions, the run and the reports are imported inside the hooks, once an eval is collected
+(:func:`_brittle_run`), and the libraries' environment defaults are set then too.
 """
 
 from __future__ import annotations
 
 import os
 import sys
+import time
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
 from brittle._errors import AuthenticationFailed, BrittleError, ConfigError
-from brittle.options import OPTIONS
-from brittle.report.publish import gate_properties, history_setting
-from brittle.run.session import BrittleSession, Options
-from brittle.spec.eval import EvalSpec, build_spec, load_eval_file
-from brittle.stats.gates import Gate
+from brittle.options import OPTIONS, Options
+from brittle.sanitize import for_terminal
 
-SESSION_KEY = pytest.StashKey[BrittleSession]()
+if TYPE_CHECKING:
+    from brittle.run.session import BrittleSession
+    from brittle.spec.eval import EvalSpec
+    from brittle.stats.gates import Gate
+
 EVAL_SUFFIXES = (".eval.yaml", ".eval.yml")
 
-for _name, _value in (
+#: what the libraries brittle runs need in a test run, unless the user set them: litellm reads
+#: its price list from the package, deepeval sends no telemetry, the Hugging Face libraries
+#: print no download bars and warn about no forked tokenizers
+LIBRARY_DEFAULTS = (
     ("LITELLM_LOCAL_MODEL_COST_MAP", "True"),
     ("DEEPEVAL_TELEMETRY_OPT_OUT", "YES"),
     ("HF_HUB_DISABLE_PROGRESS_BARS", "1"),
     ("TOKENIZERS_PARALLELISM", "false"),
-):
-    os.environ.setdefault(_name, _value)
+)
 
 #: whether stderr is a terminal, read at import: before pytest's capture redirects it
 _STDERR_TTY = bool(sys.__stderr__ is not None and sys.__stderr__.isatty())
+
+
+@dataclass
+class _BrittleRun:
+    """What the plugin keeps for one pytest run (in ``config.stash``): the options read at
+    configure, and the brittle session, made when the first eval is collected."""
+
+    options: Options
+    started: float
+    session: BrittleSession | None = None
+    #: a failure writing the reports or baselines, shown in the terminal summary
+    finish_error: str | None = None
+
+
+RUN_KEY = pytest.StashKey[_BrittleRun]()
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -67,6 +92,8 @@ def _distributing(config: pytest.Config) -> bool:
 
 
 def pytest_configure(config: pytest.Config) -> None:
+    from brittle.report.history import history_setting
+
     if _distributing(config) and config.getoption("brittle_update_baseline"):
         raise pytest.UsageError(
             "brittle: --brittle-update-baseline cannot be used with pytest-xdist (-n): each "
@@ -88,13 +115,7 @@ def pytest_configure(config: pytest.Config) -> None:
         history=history_setting(config.getoption("brittle_history"), root),
     )
     _configure_cache(config, options, root)
-    session = BrittleSession(options)
-    workerinput = getattr(config, "workerinput", None)
-    if workerinput is not None:  # xdist: one run id for all workers of this test run
-        session.run_id = str(workerinput.get("testrunuid") or session.run_id)
-    else:
-        session.progress_write = _progress_writer(config)
-    config.stash[SESSION_KEY] = session
+    config.stash[RUN_KEY] = _BrittleRun(options, started=time.time())
 
 
 def _configure_cache(config: pytest.Config, options: Options, root: Path) -> None:
@@ -131,7 +152,21 @@ def _progress_writer(config: pytest.Config) -> Callable[[str], None]:
 
 
 def _session(config: pytest.Config) -> BrittleSession:
-    return config.stash[SESSION_KEY]
+    """The brittle session of this pytest run, made when the first eval is collected."""
+    run = config.stash[RUN_KEY]
+    if run.session is None:
+        for name, value in LIBRARY_DEFAULTS:
+            os.environ.setdefault(name, value)
+        from brittle.run.session import BrittleSession
+
+        session = BrittleSession(run.options, started=run.started)
+        workerinput = getattr(config, "workerinput", None)
+        if workerinput is not None:  # xdist: one run id for all workers of this test run
+            session.run_id = str(workerinput.get("testrunuid") or session.run_id)
+        else:
+            session.progress_write = _progress_writer(config)
+        run.session = session
+    return run.session
 
 
 def pytest_collect_file(file_path: Path, parent: pytest.Collector) -> pytest.Collector | None:
@@ -169,6 +204,9 @@ class EvalFile(pytest.File):
         return _brittle_failure(excinfo) or super().repr_failure(excinfo)
 
     def collect(self) -> Iterator[pytest.Collector]:
+        _session(self.config)
+        from brittle.spec.eval import load_eval_file
+
         spec = load_eval_file(self.path)
         yield from _system_collectors(self, spec)
 
@@ -184,6 +222,9 @@ class PythonEval(pytest.Collector):
         self.function = function
 
     def collect(self) -> Iterator[pytest.Collector]:
+        _session(self.config)
+        from brittle.spec.eval import build_spec
+
         definition = self.function()
         if definition.name is None:
             definition.name = self.name.removeprefix("test_")
@@ -199,10 +240,11 @@ class EvalSystem(pytest.Collector):
         self.spec = spec
 
     def collect(self) -> Iterator[pytest.Item]:
-        if not self.spec.gates:
-            yield GateItem.from_parent(self, name="run", spec=self.spec, gate=None)
-        for gate in self.spec.gates:
-            yield GateItem.from_parent(self, name=gate.item_name, spec=self.spec, gate=gate)
+        from brittle.run.verdicts import gates_of
+
+        for gate in gates_of(self.spec):
+            name = gate.item_name if gate is not None else "run"
+            yield GateItem.from_parent(self, name=name, spec=self.spec, gate=gate)
 
 
 class GateFailed(Exception):
@@ -220,16 +262,19 @@ class GateItem(pytest.Item):
         self.system_name = self.parent.name
 
     def runtest(self) -> None:
+        from brittle.report.ci import gate_properties
+        from brittle.run.verdicts import NOT_CHECKED, check, updating_baseline
+
         self.user_properties.append(("brittle_eval", self.spec.name))
         session = _session(self.config)
-        if self.gate is not None and self.gate.relative and session.options.update_baseline:
-            session.run_system(self.spec, self.system_name)
-            pytest.skip("updating the baseline: relative gate not checked")
         try:
-            verdict = session.check_gate(self.spec, self.system_name, self.gate)
+            verdict = check(session, self.spec, self.system_name, self.gate)
         except AuthenticationFailed:
-            self.session.shouldstop = "brittle: authentication failed; see the first failure"
+            if not updating_baseline(session, self.gate):  # a gate that was to be checked
+                self.session.shouldstop = "brittle: authentication failed; see the first failure"
             raise
+        if verdict is None:
+            pytest.skip(NOT_CHECKED)
         for key, value in (("now", verdict.now), ("baseline", verdict.baseline)):
             if value is not None:
                 self.user_properties.append((f"brittle_{key}", value))
@@ -245,8 +290,6 @@ class GateItem(pytest.Item):
             )
 
     def repr_failure(self, excinfo: pytest.ExceptionInfo[BaseException]) -> str:  # type: ignore[override]
-        from brittle.sanitize import for_terminal
-
         if isinstance(excinfo.value, GateFailed):
             return for_terminal(excinfo.value)  # model text: no escape sequences, no secrets
         if isinstance(excinfo.value, BrittleError):
@@ -260,24 +303,32 @@ class GateItem(pytest.Item):
 
 def pytest_collection_finish(session: pytest.Session) -> None:
     """Tell the brittle session which systems this run checks (the Holm family of an eval)."""
-    state = session.config.stash.get(SESSION_KEY, None)
-    if state is None:
+    items = [item for item in session.items if isinstance(item, GateItem)]
+    if not items:
         return
-    for item in session.items:
-        if isinstance(item, GateItem):
-            state.select(item.spec, item.system_name)
+    from brittle.run.verdicts import select
+
+    state = _session(session.config)
+    for item in items:
+        select(state, item.spec, [item.system_name])
 
 
 def pytest_sessionfinish(session: pytest.Session) -> None:
-    state = session.config.stash.get(SESSION_KEY, None)
+    run = session.config.stash.get(RUN_KEY, None)
+    state = run.session if run is not None else None
     if state is not None:
         state.close_cache()  # xdist workers too: the cache file is complete once closed
-    if state is None or hasattr(session.config, "workerinput"):
+    if run is None or state is None or hasattr(session.config, "workerinput"):
         return
     try:
         state.finish()
+        report_dir = state.options.report_dir
+        if report_dir is not None and state.ran():
+            from brittle.report.artifacts import write_reports
+
+            state.written = write_reports(state, report_dir)
     except (BrittleError, OSError) as exc:
-        state.finish_error = f"brittle: could not write reports or baselines: {exc}"  # type: ignore[attr-defined]
+        run.finish_error = f"brittle: could not write reports or baselines: {exc}"
 
 
 class _XdistNotice:
@@ -306,11 +357,13 @@ class _XdistNotice:
 
 
 def pytest_terminal_summary(terminalreporter: Any) -> None:
-    state = terminalreporter.config.stash.get(SESSION_KEY, None)
-    if state is None:
+    run = terminalreporter.config.stash.get(RUN_KEY, None)
+    if run is None or run.session is None:
         return
-    lines = state.summary_lines()
-    error = getattr(state, "finish_error", None)
+    from brittle.report.terminal import summary_lines
+
+    lines = summary_lines(run.session)
+    error = run.finish_error
     if not lines and not error:
         return
     terminalreporter.write_sep("=", "brittle summary")

@@ -1,8 +1,13 @@
-"""One set of option definitions for the pytest plugin and the ``brittle`` command line."""
+"""One set of option definitions for the pytest plugin and the ``brittle`` command line, and
+the :class:`Options` a run is given once they are parsed.
+
+Light on purpose: the plugin reads it at ``pytest_configure`` of every pytest run.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 
@@ -75,3 +80,22 @@ OPTIONS = (
         dest="cache_dir",
     ),
 )
+
+
+@dataclass
+class Options:
+    """Options common to ``pytest --brittle-*`` and ``brittle run``."""
+
+    update_baseline: bool = False
+    report_dir: Path | None = Path("reports")
+    concurrency: int | None = None
+    history: str | None = None  # run history file; None: <report_dir>/history.sqlite; "off"
+    #: response cache mode (rw, replay, record, off); None: BRITTLE_CACHE, else rw
+    cache: str | None = None
+    #: the response cache file; None: cache.sqlite in BRITTLE_RESPONSE_CACHE_DIR or ./.brittle
+    cache_path: Path | None = None
+    #: show a progress line; None: only on an interactive terminal outside CI
+    progress: bool | None = None
+
+
+__all__ = ["OPTIONS", "OptionDef", "Options"]

@@ -20,9 +20,12 @@ from brittle.gateway import CallRequest, CallResult, Gateway, configure_litellm
 from brittle.gateway.ratelimit import RateLimit
 from brittle.gateway.retry import FAIL, FATAL, RETRY, RetryPolicy, classify, retry_after
 from brittle.gateway.settings import parse_rate_limits, parse_retries, parse_timeout
+from brittle.report.terminal import summary_lines
 from brittle.run.progress import Progress, enabled
 from brittle.run.session import BrittleSession, Options
+from brittle.run.verdicts import check_gate
 from brittle.spec.eval import load_eval_file
+from tests.support.sessions import finish
 from tests.support.stubproject import (
     FAKE_KEY,
     add_preamble_suite,
@@ -292,9 +295,9 @@ def test_fault_injection_every_case_answered_or_an_explicit_error(
         )
         spec = load_eval_file(path)
         session = _session(tmp_path)
-        verdict = session.check_gate(spec, "echo", spec.gates[0])
-        down = session.check_gate(spec, "down", spec.gates[0])
-        session.finish()
+        verdict = check_gate(session, spec, "echo", spec.gates[0])
+        down = check_gate(session, spec, "down", spec.gates[0])
+        finish(session)
         detail = stub.detail()
     echo = session.state(spec).run.systems["echo"]
     gateway = session.state(spec).gateway
@@ -319,7 +322,7 @@ def test_fault_injection_every_case_answered_or_an_explicit_error(
     # the report says the same
     table = pd.read_parquet(tmp_path / "reports" / "latest" / "results.parquet")
     assert table.groupby("system")["error"].count().to_dict() == {"down": 100, "echo": 0}
-    assert "retries" in "\n".join(session.summary_lines())
+    assert "retries" in "\n".join(summary_lines(session))
 
 
 def test_authentication_failure_stops_the_pytest_run_with_a_clear_message(

@@ -2,9 +2,9 @@
 
 ``synthetic_session(folder, run_index=i)`` builds a :class:`~brittle.run.session.BrittleSession`
 holding one eval ("sentiment") whose three systems - two prompts and a fine-tuned model - have
-"run" on seeded random outcomes: no model, no engine, any size. Calling ``session.finish()``
-writes the reports (run.json, results.parquet, summary.md, index.html, summary.json) and records
-the run in the history, as a real run does.
+"run" on seeded random outcomes: no model, no engine, any size. Ending it with
+``tests.support.sessions.finish(session)`` writes the reports (run.json, results.parquet,
+summary.md, index.html, summary.json) and records the run in the history, as a real run does.
 
 Model texts include markup on purpose: case ``r00000``'s first typo variant flips for zero-shot
 with the output :data:`SCRIPT_PAYLOAD`, and its input holds :data:`IMG_PAYLOAD` (an external
@@ -23,6 +23,7 @@ import pandas as pd
 
 from brittle.run.engine import OUTCOME_COLUMNS, RESULT_COLUMNS, SystemRun
 from brittle.run.session import BrittleSession, Options
+from brittle.run.verdicts import check_gate
 from brittle.spec.cases import Case
 from brittle.spec.eval import EvalSpec
 from brittle.spec.systems import CallableSystem
@@ -294,7 +295,7 @@ def synthetic_session(
             wall_s=1.0,
         )
         for gate in spec.gates:
-            session.check_gate(spec, name, gate)
+            check_gate(session, spec, name, gate)
     return session
 
 

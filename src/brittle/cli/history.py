@@ -1,5 +1,6 @@
 """The ``brittle history``, ``brittle compare`` and ``brittle report`` commands, which read the
-run history (:mod:`brittle.report.history`)."""
+run history (:mod:`brittle.report.history`, which needs only the standard library). The run
+comparison (scipy) and the HTML page (the report writers) are imported when their command runs."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from brittle._format import number
+from brittle.report.history import list_runs
 
 DEFAULT_HISTORY = "reports/history.sqlite"
 
@@ -70,8 +72,6 @@ def add_commands(sub: Any) -> None:
 
 
 def _cmd_history(args: argparse.Namespace) -> int:
-    from brittle.report.history import list_runs
-
     runs = list_runs(Path(args.history), limit=args.limit)
     if args.json:
         print(
@@ -128,7 +128,7 @@ def _cmd_compare(args: argparse.Namespace) -> int:
 
 
 def _cmd_report(args: argparse.Namespace) -> int:
-    from brittle.report.publish import render_run
+    from brittle.report.artifacts import render_run
 
     out = render_run(
         Path(args.history),

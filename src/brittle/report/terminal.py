@@ -102,7 +102,8 @@ def _eval_lines(state: EvalState) -> list[str]:
 
 
 def summary_lines(session: BrittleSession) -> list[str]:
-    """The terminal summary: per eval and system, headline metrics, deltas and gate verdicts."""
+    """The terminal summary: per eval and system, headline metrics, deltas and gate verdicts;
+    then the run's model calls (made, cached, retried, errored)."""
     lines: list[str] = []
     for state in session.evals.values():
         if state.run.systems:
@@ -111,7 +112,16 @@ def summary_lines(session: BrittleSession) -> list[str]:
         lines.append(f"report: {session.written[0].parent}")
     for path in session.baselines_written:
         lines.append(f"baseline written: {path}")
-    return [for_terminal(line) for line in lines]  # names and ids: no escape sequences
+    lines = [for_terminal(line) for line in lines]  # names and ids: no escape sequences
+    calls = session.call_stats()
+    if any(calls.values()):
+        lines.append(
+            f"model calls: {calls['calls']} made, {calls['cache_hits']} from the response "
+            f"cache, {calls['retries']} retries ({calls['timeouts']} timeouts), "
+            f"{calls['errors']} errors"
+            + (f", {calls['missing']} missing in replay" if calls["missing"] else "")
+        )
+    return lines
 
 
 __all__ = ["summary_lines"]

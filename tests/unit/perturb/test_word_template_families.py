@@ -26,13 +26,14 @@ from brittle.gateway import CallRequest, CallResult, Gateway
 from brittle.perturb import generate_template_variants, generate_variants, make_perturbation
 from brittle.perturb.synonyms import lexicon
 from brittle.perturb.template import TAG, Blocks, instruction_of
-from brittle.run.engine import build_rows, run_eval
+from brittle.run.engine import build_rows
 from brittle.search.embeddings import DiskStore, Embedder, get_embedder
 from brittle.search.meaning import Candidate, MeaningRule, introduced_label, judge
 from brittle.spec.cases import Case
 from brittle.spec.eval import Eval, build_spec
 from brittle.spec.suites import suite_from_mapping
 from tests.support import ROOT
+from tests.support.sessions import run_eval
 
 PROMPTS = ROOT / "fixtures" / "prompts"
 TEMPLATES = {
@@ -639,7 +640,10 @@ def test_template_families_never_break_a_template(lines: list[str], seed: int) -
 
 
 def test_summary_shows_dropped_and_template_counts(tmp_path: Path) -> None:
+    from brittle.report.terminal import summary_lines
     from brittle.run.session import BrittleSession, Options
+    from brittle.run.verdicts import check_gate
+    from tests.support.sessions import finish
 
     suite = suite_from_mapping(
         {
@@ -654,9 +658,9 @@ def test_summary_shows_dropped_and_template_counts(tmp_path: Path) -> None:
     session = BrittleSession(Options(report_dir=tmp_path))
     session.state(spec).gateway = Gateway(LabelTransport())
     for system in spec.systems:
-        session.check_gate(spec, system.name, None)
-    session.finish()
-    text = "\n".join(session.summary_lines())
+        check_gate(session, spec, system.name, None)
+    finish(session)
+    text = "\n".join(summary_lines(session))
     assert "dropped by the meaning filter: synonyms" in text
     assert "template variants 3 (preamble 3)" in text  # the prompt system
     assert "no-ops preamble 3" in text  # the callable system has no template

@@ -23,6 +23,7 @@ from brittle.report.history import (
     resolve_run,
     trend,
 )
+from tests.support.sessions import finish
 from tests.support.synthetic_runs import FAMILIES, SYSTEMS, has_class, start_tags, synthetic_session
 
 NIGHTS = 30
@@ -33,7 +34,7 @@ def nightly(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """Thirty synthetic nightly runs recorded into one history; returns the project folder."""
     folder = tmp_path_factory.mktemp("nightly")
     for night in range(NIGHTS):
-        synthetic_session(folder, run_index=night, cases=12, variants=1, intervals=False).finish()
+        finish(synthetic_session(folder, run_index=night, cases=12, variants=1, intervals=False))
     return folder
 
 
@@ -198,7 +199,7 @@ def test_newer_schema_is_refused(tmp_path: Path) -> None:
 
 def test_history_off_writes_no_file(tmp_path: Path) -> None:
     session = synthetic_session(tmp_path, cases=4, variants=1, intervals=False, history="off")
-    session.finish()
+    finish(session)
     assert not (tmp_path / "reports" / "history.sqlite").exists()
     document = (tmp_path / "reports" / "latest" / "index.html").read_text()
     assert "history is off" in document

@@ -24,6 +24,7 @@ from brittle.report.html.comparison import reading
 from brittle.report.html.page import ReportData, render_report
 from brittle.report.html.text import word_diff
 from brittle.report.summary_json import SUMMARY_SCHEMA_VERSION
+from tests.support.sessions import finish
 from tests.support.synthetic_runs import (
     FAMILIES,
     IMG_PAYLOAD,
@@ -51,7 +52,7 @@ def report(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The folder of the third of three synthetic nightly runs (so trends have 3 points)."""
     folder = tmp_path_factory.mktemp("html")
     for night in range(3):
-        synthetic_session(folder, run_index=night, cases=30).finish()
+        finish(synthetic_session(folder, run_index=night, cases=30))
     return (folder / "reports" / "latest").resolve()
 
 
@@ -300,7 +301,7 @@ def test_step_summary_is_appended(tmp_path: Path, monkeypatch: pytest.MonkeyPatc
     target = tmp_path / "step-summary.md"
     target.write_text("earlier step\n")
     monkeypatch.setenv("GITHUB_STEP_SUMMARY", str(target))
-    synthetic_session(tmp_path, cases=6, variants=1, intervals=False).finish()
+    finish(synthetic_session(tmp_path, cases=6, variants=1, intervals=False))
     text = target.read_text()
     assert text.startswith("earlier step\n")
     assert "# brittle run" in text and "| lora |" in text

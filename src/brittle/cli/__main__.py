@@ -1,0 +1,7 @@
+"""``python -m brittle.cli``: the ``brittle`` command."""
+
+import sys
+
+from brittle.cli import main
+
+sys.exit(main())

@@ -1,0 +1,95 @@
+"""``brittle run``: one eval file outside pytest, through the same gate loop as the plugin
+(:mod:`brittle.run.verdicts`), with the same options (:mod:`brittle.options`).
+
+The run, the eval definitions and the reports are imported when the command runs, so that
+``brittle --help`` and the other commands stay quick.
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+from typing import Any
+
+from brittle.gateway.cache import resolve_mode, resolve_path
+from brittle.options import OPTIONS, Options
+from brittle.sanitize import for_terminal
+
+
+def add_commands(sub: Any) -> None:
+    """Register ``brittle run`` on the ``brittle`` parser's subparsers."""
+    run = sub.add_parser(
+        "run",
+        help="run one eval file with the same engine as the pytest plugin",
+        description="Run one *.eval.yaml file, print the summary, write the report; exit 1 if "
+        "a gate fails, 2 on bad input.",
+    )
+    run.add_argument("eval_file", help="path of an *.eval.yaml file")
+    run.add_argument(
+        "--system", action="append", help="run only this system (repeatable)", default=None
+    )
+    _add_shared_options(run)
+    run.set_defaults(handler=_cmd_run)
+
+
+def _add_shared_options(parser: argparse.ArgumentParser) -> None:
+    for option in OPTIONS:
+        kwargs: dict[str, object] = {
+            "action": option.action,
+            "help": option.help,
+            "dest": option.dest,
+        }
+        if option.action == "store":
+            kwargs.update(default=option.default, metavar=option.metavar)
+            if option.type is not None:
+                kwargs["type"] = option.type
+        parser.add_argument(f"--{option.flag}", **kwargs)  # type: ignore[arg-type]
+
+
+def _cmd_run(args: argparse.Namespace) -> int:
+    from brittle.report.artifacts import write_reports
+    from brittle.report.terminal import summary_lines
+    from brittle.run.session import BrittleSession
+    from brittle.run.verdicts import check_systems
+    from brittle.spec.eval import load_eval_file
+
+    session = BrittleSession(
+        Options(
+            update_baseline=args.update_baseline,
+            report_dir=None if args.no_report else Path(args.report_dir or "reports"),
+            concurrency=args.concurrency,
+            history=args.history,
+            cache=resolve_mode(args.cache).value,
+            cache_path=resolve_path(args.cache_dir, root=Path.cwd()),
+        )
+    )
+    missed: list[str] = []
+    spec = load_eval_file(Path(args.eval_file))
+    systems = [s.name for s in spec.systems if not args.system or s.name in args.system]
+    failed = False
+    for checked in check_systems(session, spec, systems):
+        if checked.missing is not None:  # this system's gates fail; the others still run
+            missed.append(f"\nFAILED {spec.name}::{checked.system}\nbrittle: {checked.missing}")
+            failed = True
+        elif checked.verdict is not None and checked.verdict.passed is False:
+            failed = True
+    session.finish()
+    report_dir = session.options.report_dir
+    if report_dir is not None and session.ran():
+        session.written = write_reports(session, report_dir)
+    for line in summary_lines(session):
+        print(line)
+    for state in session.evals.values():
+        for (system_name, gate_name), verdict in state.verdicts.items():
+            if verdict.passed is False:
+                print(
+                    for_terminal(
+                        f"\nFAILED {spec.name}::{system_name}::{gate_name}\n{verdict.message}"
+                    )
+                )
+    for message in missed:
+        print(for_terminal(message))
+    return 1 if failed else 0
+
+
+__all__ = ["add_commands"]
