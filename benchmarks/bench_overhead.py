@@ -23,11 +23,12 @@ The stub server (``stub_server.py``) runs as its own process and answers after `
 (``time.process_time()``, all threads) and its peak RSS (``ru_maxrss``) are its own; litellm is
 imported and warmed up (64 calls, same event loop) before the timed window in every variant that
 uses it, and all litellm variants use brittle's ``configure_litellm()`` settings. The harness
-window is ``run_eval_async`` end to end (variant generation, calls, checks, metrics); writing the
-results table with ``write_parquet`` is timed on its own. The compared variants run ``--repeat``
-times, interleaved, and keep their least wall time and CPU. The figures are printed as a table,
-with the harness/bare-litellm ratios (targets: at most 1.2 for wall time and for CPU per call),
-and written to ``--out`` as ``figures.parquet`` and ``figures.json``. See README.md.
+window is the engine's ``build_rows`` and ``run_system`` end to end (variant generation, calls,
+checks, metrics); writing the results table with ``write_parquet`` is timed on its own. The
+compared variants run ``--repeat`` times, interleaved, and keep their least wall time and CPU.
+The figures are printed as a table, with the harness/bare-litellm ratios (targets: at most 1.2
+for wall time and for CPU per call), and written to ``--out`` as ``figures.parquet`` and
+``figures.json``. See README.md.
 
     python -m benchmarks.bench_overhead                  # everything, about 10 min on 2 idle cores
     python -m benchmarks.bench_overhead --only harness-stub,bare-litellm --calls 2000
@@ -579,7 +580,7 @@ def _run_harness(
 ) -> dict[str, Any]:
     from brittle.gateway import Gateway
     from brittle.report.parquet import write_parquet
-    from brittle.run.engine import run_eval_async
+    from brittle.run.engine import EvalRun, build_rows, run_system
     from brittle.run.session import EvalState
 
     gc.collect()
@@ -588,12 +589,14 @@ def _run_harness(
     async def harness() -> tuple[Any, Window]:
         if warmup is not None:
             await warmup()
-        with Window() as window:
-            run = await run_eval_async(spec, gateway=Gateway(concurrency=args.concurrency))
-        return run, window
+        with Window() as window:  # the eval's one system, as a session runs it
+            gateway = Gateway(concurrency=args.concurrency)
+            rows, _, _ = build_rows(spec)
+            system_run = await run_system(spec, spec.systems[0], rows, gateway)
+        return system_run, window
 
-    run, window = asyncio.run(harness())
-    system_run = next(iter(run.systems.values()))
+    system_run, window = asyncio.run(harness())
+    run = EvalRun(spec=spec, systems={system_run.system: system_run})
     rows = len(system_run)
     errors = len(system_run.errors())
     overall = system_run.metrics["overall"]

@@ -24,6 +24,7 @@ from brittle.gateway import CallRequest, CallResult, Gateway
 from brittle.gateway.cache import CacheMode, ResponseCache, resolve_mode, resolve_path
 from brittle.gateway.keys import callable_key, request_key
 from brittle.spec.eval import build_spec
+from tests.support.sessions import run_eval
 from tests.support.stubproject import (
     FAKE_KEY,
     add_preamble_suite,
@@ -154,8 +155,6 @@ def test_a_custom_systems_calls_are_keyed_by_its_fingerprint_and_the_repeat(
         golden=[Case("c1", {"text": "a"}, "A")], systems=[Shouting()], checks=["exact"], repeats=2
     )
     spec = build_spec(definition, source=tmp_path / "custom.py")
-    from brittle.run.engine import run_eval
-
     gateway = Gateway(transport, cache=ResponseCache(tmp_path / "c.sqlite"))
     run_eval(spec, gateway=gateway)
     run_eval(spec, gateway=gateway)
@@ -365,7 +364,6 @@ def test_cli_export_of_an_eval_covers_template_variants_and_repeats(
 
 
 def test_callable_systems_are_cached_by_fingerprint_and_inputs(tmp_path: Path) -> None:
-    from brittle.run.engine import run_eval
     from brittle.spec.eval import Eval, build_spec
     from brittle.spec.systems import CallableSystem
 

@@ -34,10 +34,11 @@ from brittle.deepeval import (
 )
 from brittle.gateway import CallRequest, CallResult, Gateway, LiteLLMTransport
 from brittle.gateway.cache import ResponseCache
-from brittle.run.engine import EvalRun, run_eval
+from brittle.run.engine import EvalRun
 from brittle.spec.eval import build_spec
 from brittle.spec.golden import load_golden
 from tests.support import ROOT
+from tests.support.sessions import run_eval
 from tests.support.stub_server import StubThread, start_in_thread
 
 PASS_JSON = json.dumps(

@@ -23,8 +23,9 @@ from brittle.search.meaning import Candidate, MeaningRule, judge
 from brittle.spec.cases import Case, Variant
 from brittle.spec.eval import EvalSpec
 from brittle.spec.systems import LLMSystem, System, Template
-from brittle.stats.metrics import ORIGINAL, Flip, add_intervals, compute_metrics, find_flips
+from brittle.stats.metrics import ORIGINAL
 from brittle.stats.repeats import disagreement, reduce_repeats
+from brittle.stats.results import Flip, add_intervals, compute_metrics, find_flips
 
 RESULT_COLUMNS = (
     "system",
@@ -490,29 +491,3 @@ def _add_usage(metrics: dict[str, Any], columns: Mapping[str, list[Any]]) -> Non
     for name in ("prompt_tokens", "completion_tokens", "cost"):
         values = [x for x in columns[name] if x is not None]
         overall[name] = sum(values) if values else None
-
-
-async def run_eval_async(
-    spec: EvalSpec,
-    *,
-    systems: Sequence[str] | None = None,
-    gateway: Gateway | None = None,
-    on_result: Callable[[CallResult], None] | None = None,
-) -> EvalRun:
-    """Run the named systems (default: all) of an eval."""
-    gateway = gateway or Gateway.for_spec(spec)
-    dropped: dict[str, int] = {}
-    rows, noops, per_family = build_rows(spec, dropped=dropped)
-    run = EvalRun(spec=spec, noops=noops, variants_per_family=per_family, dropped=dropped)
-    for system in spec.systems:
-        if systems is not None and system.name not in systems:
-            continue
-        run.systems[system.name] = await run_system(
-            spec, system, rows, gateway, on_result=on_result
-        )
-    return run
-
-
-def run_eval(spec: EvalSpec, **kwargs: Any) -> EvalRun:
-    """Synchronous :func:`run_eval_async`."""
-    return asyncio.run(run_eval_async(spec, **kwargs))

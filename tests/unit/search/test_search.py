@@ -18,11 +18,11 @@ from hypothesis import given, settings
 from brittle import CallableSystem, checks, strategies
 from brittle._errors import ConfigError
 from brittle.cli import main
-from brittle.run.engine import run_eval
 from brittle.search import find_flip, promote, stored_flips
 from brittle.spec.cases import Case
 from brittle.spec.eval import Eval, build_spec
 from brittle.spec.suites import suite_from_mapping
+from tests.support.sessions import run_eval
 
 TEXT = "The battery lasts all week and charging is quick."
 CASE = Case("c01", {"text": TEXT}, expected="positive")
