@@ -75,6 +75,7 @@ class _RegisterAfterImport(importlib.abc.MetaPathFinder):
         run_module = loader.exec_module
 
         def exec_module(module: ModuleType) -> None:
+            os.environ.setdefault(COST_MAP_ENV, "True")  # litellm reads it as it loads
             run_module(module)
             with _hook_lock:
                 if self in sys.meta_path:
@@ -92,16 +93,18 @@ class _RegisterAfterImport(importlib.abc.MetaPathFinder):
 
 
 _hook_lock = threading.Lock()
+#: litellm reads its price list from the package, not the internet, when this is True
+COST_MAP_ENV = "LITELLM_LOCAL_MODEL_COST_MAP"
 
 
 def register_on_litellm_import() -> None:
     """Register the ``local/`` provider now if litellm is imported, else right after its import.
 
-    Also defaults ``LITELLM_LOCAL_MODEL_COST_MAP`` to ``True``, so that importing litellm reads
-    its price list from the package instead of fetching it from the internet (set it to
-    ``False`` before importing brittle to let litellm fetch it).
+    The hook also defaults ``LITELLM_LOCAL_MODEL_COST_MAP`` to ``True`` the moment litellm is
+    imported, so that litellm reads its price list from the package instead of fetching it from
+    the internet (set it to ``False`` to let litellm fetch it). Calling this function changes no
+    environment variable: the pytest plugin imports brittle in every pytest run.
     """
-    os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
     module = sys.modules.get("litellm")
     if module is not None and hasattr(module, "custom_provider_map"):
         register()
