@@ -8,8 +8,6 @@ because names and ids come from the user's files.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 from brittle._format import number
 from brittle.report.phrases import (
     cases_line,
@@ -20,12 +18,9 @@ from brittle.report.phrases import (
     repeats_line,
     template_line,
 )
-from brittle.run.session import changes_since_baseline
+from brittle.run.engine import SystemRun
+from brittle.run.session import BrittleSession, EvalState, changes_since_baseline
 from brittle.sanitize import for_terminal
-
-if TYPE_CHECKING:
-    from brittle.run.engine import SystemRun
-    from brittle.run.session import BrittleSession, EvalState
 
 
 def _system_lines(state: EvalState, name: str, run: SystemRun) -> list[str]:
