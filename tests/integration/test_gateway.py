@@ -210,6 +210,8 @@ def test_a_scoped_gateway_fills_in_its_callers_scope_and_shares_the_rest() -> No
     ]
     assert gateway.calls == 3 and scoped.calls == 3  # one set of counters
     assert scoped.concurrency == 2 and scoped.transport is transport
+    scoped.timeout = 5.0
+    assert gateway.timeout == 5.0  # set through the scope, on the gateway
     assert isinstance(scoped, Gateway)
 
 

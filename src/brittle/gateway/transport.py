@@ -46,8 +46,8 @@ def configure_litellm() -> Any:
         litellm.suppress_debug_info = True
         litellm.telemetry = False
         litellm.turn_off_message_logging = True
-        # the local/ provider, with litellm: lazy so that a gateway for hosted models never
-        # imports the local model machinery
+        # the local/ provider joins litellm here, when litellm itself is imported (kept out of
+        # this module's imports: gateway/ depends on local/ only once a call is made)
         from brittle.local import register as register_local
 
         register_local()
