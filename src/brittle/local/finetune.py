@@ -42,7 +42,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from brittle._errors import BrittleError, ConfigError
+from brittle._errors import BrittleError, ConfigError, ModelError
+from brittle.local.models import load_base_model
+from brittle.spec.golden import load_golden
+from brittle.spec.systems import Template
 
 BASE_MODEL = "smollm2"
 TRAINING_FILE = "training.json"
@@ -89,8 +92,6 @@ def _line_of(source: str | None) -> int | None:
 def load_template(template_file: Path) -> Any:
     """Read a Jinja2 template file the way an eval reads it
     (:class:`~brittle.spec.systems.Template`)."""
-    from brittle.spec.systems import Template
-
     if not template_file.is_file():
         raise ConfigError(
             "template file does not exist",
@@ -108,8 +109,6 @@ def load_examples(train_file: Path, template: Any) -> list[TrainingExample]:
     empty ``expected``, an input field the template needs but the row lacks, invalid JSON.
     """
     from jinja2 import TemplateError
-
-    from brittle.spec.golden import load_golden
 
     if not train_file.is_file():
         raise ConfigError(
@@ -331,8 +330,6 @@ def _train(
     import transformers
     from peft import LoraConfig, get_peft_model
 
-    from brittle.local.models import load_base_model
-
     started = time.perf_counter()
     cpu_started = time.process_time()
     random.seed(seed)
@@ -510,8 +507,6 @@ def _reload_check(loaded: Any, trained: Any, out_dir: Path, ids: list[int]) -> f
         actual = reloaded(input_ids=batch).logits
     diff = float((expected - actual).abs().max())
     if diff > 1e-3:
-        from brittle._errors import ModelError
-
         raise ModelError(
             f"the adapter saved to '{out_dir}' does not reproduce the trained model (logits "
             f"differ by up to {diff:.3g})\n  fix: check the disk, then train again"
