@@ -35,7 +35,6 @@ deepeval is imported when such a check is built, not when brittle is imported.
 from __future__ import annotations
 
 import asyncio
-import difflib
 import importlib
 import inspect
 import json
@@ -46,6 +45,8 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from brittle._errors import ConfigError
+from brittle._registry import suggest
+from brittle.checks._params import kind as _kind
 from brittle.checks.base import Check, CheckResult
 from brittle.deepeval._sync import run_sync
 from brittle.gateway import Gateway
@@ -83,22 +84,6 @@ _EVALUATION_PARAMS = (
 _SECRET_HINTS = ("key", "token", "secret", "password")
 
 
-def _kind(value: Any) -> str:
-    if value is None:
-        return "null"
-    if isinstance(value, str):
-        return f"a string ({value!r})"
-    if isinstance(value, bool):
-        return f"a boolean ({value!r})"
-    if isinstance(value, numbers.Number):
-        return f"a number ({value!r})"
-    if isinstance(value, Mapping):
-        return "a mapping"
-    if isinstance(value, list | tuple):
-        return "a list"
-    return f"a {type(value).__name__}"
-
-
 def _metric_class(metric: Any) -> tuple[type[BaseMetric], str]:
     """The deepeval metric class named by ``metric``, and the name to record."""
     from deepeval.metrics import BaseMetric
@@ -131,8 +116,7 @@ def _metric_class(metric: Any) -> tuple[type[BaseMetric], str]:
             )
         return target, metric
     if metric not in METRICS:
-        close = difflib.get_close_matches(metric, list(METRICS), n=1)
-        hint = f"did you mean '{close[0]}'? " if close else ""
+        hint = suggest(metric, METRICS)
         raise ConfigError(
             f"unknown deepeval metric {metric!r}",
             key="metric",
@@ -506,8 +490,7 @@ def deepeval_check(
             )
         if key not in accepted:
             public = sorted(p for p in accepted if p not in ("self", "model"))
-            close = difflib.get_close_matches(str(key), public, n=1)
-            hint = f"did you mean '{close[0]}'? " if close else ""
+            hint = suggest(key, public)
             raise ConfigError(
                 f"the metric {metric_name!r} takes no parameter {key!r}",
                 key=f"metric_params.{key}",
