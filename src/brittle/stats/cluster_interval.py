@@ -6,8 +6,8 @@ not of variants or pairs. Treating pairs as independent (``n = pairs``) makes an
 narrow by the square root of the design effect.
 
 Clustered Wilson interval (the fallback, no resampling)
-    The Wilson score interval for a proportion ``R`` on ``n_eff`` effective trials (``z`` the
-    normal quantile of the confidence)::
+    The Wilson score interval (:func:`brittle.stats.intervals.wilson_bounds`) for a proportion
+    ``R`` on ``n_eff`` effective trials (``z`` the normal quantile of the confidence)::
 
         centre = (R + z^2 / 2 n_eff) / (1 + z^2 / n_eff)
         half   = z / (1 + z^2 / n_eff) * sqrt(R (1 - R) / n_eff + z^2 / 4 n_eff^2)
@@ -23,15 +23,10 @@ Clustered Wilson interval (the fallback, no resampling)
     the same rule gives Wilson with ``n = cases``.
 
 BCa cluster bootstrap (ratio metrics)
-    ``B`` case-level resamples (``W[b, i]`` = how often case ``i`` is drawn; seeded), giving
-    ``R_b = (W num)_b / (W den)_b``. The bias-corrected and accelerated interval (Efron 1987)::
-
-        z0 = Phi^-1( (#{R_b < R} + #{R_b = R} / 2) / B )
-        a  = sum_i (Rbar - R_(i))^3 / (6 (sum_i (Rbar - R_(i))^2)^(3/2))   jackknife over cases,
-                                                                R_(i) leaves case i out
-        alpha_q = Phi(z0 + (z0 + z_q) / (1 - a (z0 + z_q)))      for q = (1 -+ c) / 2
-
-    and the interval is the ``alpha_q`` quantiles of the ``R_b``. It corrects the percentile
+    ``B`` case-level resamples from :mod:`brittle.stats.bootstrap` (the one resampling engine;
+    seeded), giving ``R_b = (W num)_b / (W den)_b``, and the bias-corrected and accelerated
+    interval written out there (:func:`brittle.stats.bootstrap.bca_bounds`), its acceleration
+    from the jackknife over the cases that carry the metric. It corrects the percentile
     interval's undercoverage at small ``n`` (skewed rates near 0 or 1). When every resample gives
     the same value, resampling cannot show variation it never saw: the clustered Wilson interval
     is used instead.
@@ -43,17 +38,13 @@ Few cases
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from dataclasses import dataclass
 
 import numpy as np
-from scipy import special
 
+from brittle.stats.bootstrap import RESAMPLES, SEED, bca_bounds, bootstrap_totals
+from brittle.stats.intervals import wilson_bounds
 from brittle.stats.margin import CONFIDENCE, FEW_CASES, ratio_influence, spread
-
-RESAMPLES = 2000
-SEED = 20240611
-_CHUNK = 2_000_000  # weights generated at a time (resamples x cases), to bound memory
 
 
 @dataclass(frozen=True)
@@ -77,23 +68,6 @@ def _as_2d(num: object, den: object) -> tuple[np.ndarray, np.ndarray]:
             f"num and den must have the same shape, (cases,) or (runs, cases): {n.shape}, {d.shape}"
         )
     return n, d
-
-
-def wilson_bounds(
-    share: np.ndarray, n: np.ndarray, confidence: float = CONFIDENCE
-) -> tuple[np.ndarray, np.ndarray]:
-    """The Wilson score interval of proportions ``share`` on ``n`` trials (elementwise)."""
-    share = np.asarray(share, dtype=float)
-    n = np.asarray(n, dtype=float)
-    z = float(special.ndtri(1 - (1 - confidence) / 2))
-    with np.errstate(divide="ignore", invalid="ignore"):
-        scale = 1 + z * z / n
-        centre = (share + z * z / (2 * n)) / scale
-        half = z / scale * np.sqrt(np.maximum(share * (1 - share) / n + z * z / (4 * n * n), 0))
-    low = np.where(share <= 0, 0.0, np.clip(centre - half, 0.0, 1.0))
-    high = np.where(share >= 1, 1.0, np.clip(centre + half, 0.0, 1.0))
-    empty = ~(n > 0) | ~np.isfinite(share)
-    return np.where(empty, np.nan, low), np.where(empty, np.nan, high)
 
 
 def clustered_wilson_intervals(
@@ -132,31 +106,6 @@ def clustered_wilson_interval(
     )
 
 
-def _weights(n: int, resamples: int, seed: int) -> Iterator[np.ndarray]:
-    """Case-level bootstrap weights, ``resamples x n`` in chunks (seeded)."""
-    rng = np.random.default_rng(seed)
-    rows = max(1, min(resamples, _CHUNK // max(n, 1)))
-    done = 0
-    while done < resamples:
-        size = min(rows, resamples - done)
-        draws = rng.integers(0, n, size=(size, n)) + (np.arange(size) * n)[:, None]
-        yield np.bincount(draws.ravel(), minlength=size * n).reshape(size, n).astype(float)
-        done += size
-
-
-def _quantiles(values: np.ndarray, q: np.ndarray) -> np.ndarray:
-    """Row-wise linear-interpolated quantiles ``q`` (one per row) of ``values`` (NaN ignored)."""
-    ordered = np.sort(values, axis=-1)  # NaN last
-    count = np.sum(np.isfinite(values), axis=-1)
-    position = np.clip(q, 0.0, 1.0) * np.maximum(count - 1, 0)
-    below = np.floor(position).astype(int)
-    above = np.minimum(below + 1, np.maximum(count - 1, 0))
-    rows = np.arange(values.shape[0])
-    fraction = position - below
-    result = ordered[rows, below] * (1 - fraction) + ordered[rows, above] * fraction
-    return np.where(count > 0, result, np.nan)
-
-
 def bca_intervals(
     num: np.ndarray,
     den: np.ndarray,
@@ -172,55 +121,19 @@ def bca_intervals(
     interval was used.
     """
     num, den = _as_2d(num, den)
-    runs, n = num.shape
-    ratio, _, cases = ratio_influence(num, den)
-    top = np.empty((runs, resamples))
-    bottom = np.empty((runs, resamples))
-    done = 0
-    for w in _weights(n, resamples, seed):
-        top[:, done : done + w.shape[0]] = num @ w.T
-        bottom[:, done : done + w.shape[0]] = den @ w.T
-        done += w.shape[0]
+    runs = num.shape[0]
+    ratio, _, _ = ratio_influence(num, den)
+    totals = bootstrap_totals(np.hstack([num.T, den.T]), resamples=resamples, seed=seed)
+    top, bottom = totals[:, :runs].T, totals[:, runs:].T
     with np.errstate(divide="ignore", invalid="ignore"):
         replicates = np.where(bottom > 0, top / np.where(bottom > 0, bottom, 1.0), np.nan)
-    finite = np.isfinite(replicates)
-    valid = np.maximum(finite.sum(axis=-1), 1)
-    centre = ratio[:, None]
-    below = np.sum(finite & (replicates < centre), axis=-1)
-    ties = np.sum(finite & (replicates == centre), axis=-1)
-    share = np.clip((below + ties / 2) / valid, 0.5 / valid, 1 - 0.5 / valid)
-    z0 = special.ndtri(share)
-
-    # jackknife over the active cases for the acceleration
-    active = den > 0
-    total_num = num.sum(axis=-1, keepdims=True)
-    total_den = den.sum(axis=-1, keepdims=True)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        left_out = (total_num - num) / (total_den - den)
-    left_out = np.where(active & np.isfinite(left_out), left_out, np.nan)
-    mean = np.nanmean(np.where(active.any(axis=-1, keepdims=True), left_out, 0.0), axis=-1)
-    gap = np.where(np.isfinite(left_out), mean[:, None] - left_out, 0.0)
-    square = np.sum(gap * gap, axis=-1)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        acceleration = np.where(square > 0, np.sum(gap**3, axis=-1) / (6 * square**1.5), 0.0)
-
-    tail = (1 - confidence) / 2
-    bounds = []
-    for q in (tail, 1 - tail):
-        zq = float(special.ndtri(q))
-        shifted = z0 + zq
-        with np.errstate(divide="ignore", invalid="ignore"):
-            level = special.ndtr(z0 + shifted / (1 - acceleration * shifted))
-        level = np.where(1 - acceleration * shifted > 0, level, 1.0 if q > 0.5 else 0.0)
-        bounds.append(_quantiles(replicates, level))
-    low, high = bounds
-    spread_seen = np.nanmax(np.where(finite, replicates, -np.inf), axis=-1) > np.nanmin(
-        np.where(finite, replicates, np.inf), axis=-1
-    )
-    bootstrapped = spread_seen & (cases >= 2)
+        # the jackknife: each case left out in turn, over the cases that carry the metric
+        left_out = (num.sum(axis=-1, keepdims=True) - num) / (den.sum(axis=-1, keepdims=True) - den)
+    left_out = np.where((den > 0) & np.isfinite(left_out), left_out, np.nan)
+    low, high, bootstrapped = bca_bounds(replicates, ratio, left_out, confidence)
     _, w_low, w_high, _ = clustered_wilson_intervals(num, den, confidence=confidence)
-    low = np.where(bootstrapped, np.minimum(low, ratio), w_low)
-    high = np.where(bootstrapped, np.maximum(high, ratio), w_high)
+    low = np.where(bootstrapped, low, w_low)
+    high = np.where(bootstrapped, high, w_high)
     return ratio, low, high, bootstrapped
 
 
@@ -254,12 +167,9 @@ def bca_interval(
 
 
 __all__ = [
-    "RESAMPLES",
-    "SEED",
     "RatioInterval",
     "bca_interval",
     "bca_intervals",
     "clustered_wilson_interval",
     "clustered_wilson_intervals",
-    "wilson_bounds",
 ]

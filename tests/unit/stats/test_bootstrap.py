@@ -1,4 +1,5 @@
-"""The case-level bootstrap: seeded, and covering the truth about 95 % of the time.
+"""The case-level bootstrap engine: seeded, the same cases for every column, and a BCa interval
+that matches scipy's and covers the truth about 95 % of the time.
 
 The simulations are seeded, so every figure here is the same on every run.
 """
@@ -8,35 +9,57 @@ from __future__ import annotations
 import math
 
 import numpy as np
+import pytest
+from scipy import stats as scipy_stats
 
 from brittle.stats import bootstrap as stats
-from brittle.stats.intervals import wilson_interval
 from tests.unit.stats.simulation import clustered_flips, propensities
 
 
-def test_cluster_bootstrap_is_seeded() -> None:
+def test_bootstrap_is_seeded() -> None:
     rng = np.random.default_rng(0)
     sums = clustered_flips(rng, propensities(rng, 50, 0.2), 4)
-    first = stats.cluster_bootstrap_interval(sums, stats.ratio(0, 1), seed=5)
-    assert first == stats.cluster_bootstrap_interval(sums, stats.ratio(0, 1), seed=5)
-    assert first != stats.cluster_bootstrap_interval(sums, stats.ratio(0, 1), seed=6)
+    first = stats.bootstrap_totals(sums, resamples=300, seed=5)
+    assert np.array_equal(first, stats.bootstrap_totals(sums, resamples=300, seed=5))
+    assert not np.array_equal(first, stats.bootstrap_totals(sums, resamples=300, seed=6))
 
 
-def test_cluster_bootstrap_covers_the_true_flip_rate_about_95_percent_of_the_time() -> None:
-    rng = np.random.default_rng(2024)
-    true_rate, runs, covered, naive_covered = 0.2, 300, 0, 0
-    for run in range(runs):
-        sums = clustered_flips(rng, propensities(rng, 200, true_rate), 5)
-        low, high = stats.cluster_bootstrap_interval(
-            sums, stats.ratio(0, 1), resamples=1000, seed=run
-        ) or (math.nan, math.nan)
-        covered += low <= true_rate <= high
-        naive = wilson_interval(sums[:, 0].sum(), sums[:, 1].sum())
-        assert naive is not None
-        naive_covered += naive[0] <= true_rate <= naive[1]
-    assert 0.92 <= covered / runs <= 0.98
-    # treating the 1000 pairs as independent makes the interval too narrow
-    assert naive_covered / runs < covered / runs - 0.05
+def test_columns_resampled_together_or_apart_see_the_same_cases() -> None:
+    """The weights depend on the cases, resamples and seed only, not on what is resampled."""
+    rng = np.random.default_rng(1)
+    a = clustered_flips(rng, propensities(rng, 37, 0.2), 3)
+    b = rng.random((37, 40))  # many columns: the products are chunked differently
+    together = stats.bootstrap_totals(np.hstack([a, b]), resamples=777, seed=3)
+    assert np.allclose(together[:, :2], stats.bootstrap_totals(a, resamples=777, seed=3))
+    assert np.allclose(together[:, 2:], stats.bootstrap_totals(b, resamples=777, seed=3))
+    weights = np.vstack(list(stats.case_weights(37, 777, 3)))
+    assert weights.shape == (777, 37) and (weights.sum(axis=1) == 37).all()
+    assert np.allclose(weights @ a, together[:, :2])
+
+
+def test_bca_matches_scipy_on_a_skewed_mean() -> None:
+    """BCa of a mean (den = 1 per case) against ``scipy.stats.bootstrap(method="BCa")``."""
+    rng = np.random.default_rng(7)
+    x = rng.exponential(1.0, 40)
+    sums = np.column_stack([x, np.ones_like(x)])
+    mean = stats.ratio(0, 1)
+    replicates = mean(stats.bootstrap_totals(sums, resamples=40_000, seed=1))
+    left_out = stats.jackknife(sums, mean, np.ones(40, dtype=bool))
+    low, high, varied = stats.bca_bounds(replicates[None], np.array([x.mean()]), left_out[None])
+    reference = scipy_stats.bootstrap(
+        (x,), np.mean, method="BCa", n_resamples=40_000, random_state=2
+    ).confidence_interval
+    assert varied[0]
+    assert (low[0], high[0]) == pytest.approx((reference.low, reference.high), abs=0.01)
+    # skewed data: BCa moves both bounds up from the percentile interval
+    percentile = stats.percentile_interval(replicates)
+    assert percentile is not None
+    assert low[0] > percentile[0] and high[0] > percentile[1]
+
+
+def test_bca_says_when_the_replicates_did_not_vary() -> None:
+    low, high, varied = stats.bca_bounds(np.zeros((1, 100)), np.array([0.0]), np.zeros((1, 30)))
+    assert not varied[0] and (low[0], high[0]) == (0.0, 0.0)
 
 
 def test_paired_bootstrap_interval_covers_the_true_delta() -> None:

@@ -16,8 +16,8 @@ from brittle.stats.cluster_interval import (
     bca_intervals,
     clustered_wilson_interval,
     clustered_wilson_intervals,
-    wilson_bounds,
 )
+from brittle.stats.intervals import wilson_bounds
 from brittle.stats.margin import FEW_CASES, ratio_t_interval
 
 RUNS = 2000
