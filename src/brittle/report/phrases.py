@@ -41,15 +41,22 @@ def power_lines(verdicts: Iterable[Verdict]) -> list[str]:
     return lines
 
 
-def repeats_line(metrics: Any) -> str | None:
+def repeats_line(metrics: Any, *, sep: str = ",") -> str | None:
+    """``repeats k (reduction): self-disagreement ... (randomness), excess flip rate ...
+    (brittleness)``, each with its interval; None without repeats."""
     info = metrics.get("repeats")
     if not info:
         return None
+    head = f"repeats {info['k']} ({info['reduction']})"
+    if "excess_flip_rate" not in info:  # a run recorded before these measures
+        return head
+    ci = {"ci": info.get("ci") or {}}
     return (
-        f"repeats {info['k']} ({info['reduction']}): within-variant disagreement "
-        f"{number(info['within_variant_disagreement'])} (randomness) vs across-variant flip rate "
-        f"{number(info['across_variant_flip_rate'])} and disagreement "
-        f"{number(info['across_variant_disagreement'])} (brittleness)"
+        f"{head}: self-disagreement {number(info['self_disagreement'])}"
+        f"{interval(ci, 'self_disagreement', sep=sep)} (randomness), excess flip rate "
+        f"{number(info['excess_flip_rate'])}{interval(ci, 'excess_flip_rate', sep=sep)} "
+        f"(brittleness: flips between draws {number(info['flip_rate_between_draws'])} beyond "
+        "self-disagreement)"
     )
 
 

@@ -24,7 +24,7 @@ from brittle.spec.cases import Case, Variant
 from brittle.spec.eval import EvalSpec
 from brittle.spec.systems import LLMSystem, System, Template
 from brittle.stats.metrics import ORIGINAL
-from brittle.stats.repeats import disagreement, reduce_repeats
+from brittle.stats.repeats import consistency, reduce_repeats
 from brittle.stats.results import Flip, add_intervals, compute_metrics, find_flips
 
 RESULT_COLUMNS = (
@@ -464,15 +464,16 @@ async def run_system(
 def _add_statistics(
     metrics: dict[str, Any], outcome: pd.DataFrame, per_call: pd.DataFrame, spec: EvalSpec
 ) -> None:
-    """Confidence intervals of every metric and, with repeats, randomness beside brittleness."""
+    """Confidence intervals of every metric and, with repeats, randomness beside brittleness
+    (self-disagreement and excess flip rate, measured on the calls before reduction)."""
+    if len(outcome):
+        add_intervals(metrics, outcome)
     if spec.repeats > 1:
         metrics["repeats"] = {
             "k": spec.repeats,
             "reduction": spec.reduction,
-            **disagreement(per_call, metrics),
+            **consistency(per_call, metrics),
         }
-    if len(outcome):
-        add_intervals(metrics, outcome)
 
 
 def _plain(value: Any) -> Any:

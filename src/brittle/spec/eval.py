@@ -51,6 +51,7 @@ from brittle.spec.systems import (
 )
 from brittle.spec.yamlio import LinePath, load_yaml_with_lines
 from brittle.stats.gates import ErrorBudget, Gate
+from brittle.stats.metrics import REPEAT_METRICS
 
 EVAL_KEYS = {
     "name",
@@ -437,6 +438,14 @@ def build_spec(
                 fix=f"use one of: {', '.join(sorted(families))}"
                 if families
                 else "add a suite with that family under 'suites', or drop the family",
+            )
+        if gate.metric in REPEAT_METRICS and definition.repeats < 2:
+            raise ConfigError(
+                f"gate '{gate.name}' measures the repeats, but this eval calls each row once",
+                where=where,
+                line=lines.get(("gates", index)),
+                key=f"gates[{index}]",
+                fix="add e.g. 'repeats: 5' (samples per case and variant), or drop the gate",
             )
     return EvalSpec(
         name=str(definition.name or source.stem),

@@ -178,6 +178,23 @@ def excess_flip_rate(outcomes: np.ndarray, *, confidence: float = CONFIDENCE) ->
     return _measure("excess_flip_rate", sums.excess_num, sums.excess_den, confidence, False)
 
 
+def repeat_measures(
+    outcomes: np.ndarray, *, confidence: float = CONFIDENCE
+) -> dict[str, RepeatMeasure]:
+    """The three measures of one run at once: ``self_disagreement``, ``flip_rate`` (between
+    draws) and ``excess_flip_rate``, keyed by name (the sums are computed once)."""
+    sums = _single(outcomes)
+    return {
+        "self_disagreement": _measure(
+            "self_disagreement", sums.self_num, sums.self_den, confidence, True
+        ),
+        "flip_rate": _measure("flip_rate", sums.flip_num, sums.flip_den, confidence, True),
+        "excess_flip_rate": _measure(
+            "excess_flip_rate", sums.excess_num, sums.excess_den, confidence, False
+        ),
+    }
+
+
 def outcome_cube(
     case: np.ndarray, input_index: np.ndarray, repeat: np.ndarray, value: np.ndarray
 ) -> np.ndarray:
@@ -208,6 +225,7 @@ __all__ = [
     "excess_flip_rate",
     "flip_rate_between_draws",
     "outcome_cube",
+    "repeat_measures",
     "repeat_sums",
     "self_disagreement",
 ]

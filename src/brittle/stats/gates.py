@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from brittle._errors import ConfigError
-from brittle.stats.metrics import METRICS, metric_value
+from brittle.stats.metrics import GATE_METRICS, REPEAT_METRICS, metric_value
 
 OPS = {"min": ">=", "max": "<=", "max_drop": "drop <=", "max_rise": "rise <="}
 _GATE_RE = re.compile(
@@ -37,15 +37,23 @@ def _parse_number(text: Any, *, where: str | None, key: str) -> float:
         ) from None
 
 
-def _check_metric(metric: str, *, where: str | None, key: str) -> None:
-    if metric not in METRICS:
-        close = difflib.get_close_matches(metric, METRICS, n=1)
+def _check_metric(metric: str, *, where: str | None, key: str, op: str | None = None) -> None:
+    if metric not in GATE_METRICS:
+        close = difflib.get_close_matches(metric, GATE_METRICS, n=1)
         hint = f" (did you mean '{close[0]}'?)" if close else ""
         raise ConfigError(
             f"unknown metric '{metric}'{hint}",
             where=where,
             key=key,
-            fix=f"use one of: {', '.join(METRICS)}",
+            fix=f"use one of: {', '.join(GATE_METRICS)}",
+        )
+    if metric in REPEAT_METRICS and op in ("max_drop", "max_rise"):
+        raise ConfigError(
+            f"'{metric}' can only be gated absolutely: the baseline keeps one outcome per row, "
+            "not each repeat, so there is nothing to pair a change with",
+            where=where,
+            key=key,
+            fix=f"write e.g. '{metric} <= 0.05'",
         )
 
 
@@ -148,8 +156,8 @@ class Gate:
                     "'accuracy drop <= 0.02' or 'flip_rate rise <= 0.03'",
                 )
             metric = match["metric"]
-            _check_metric(metric, where=where, key=key)
             op = _OP_FROM_TEXT[re.sub(r"\s+", "", match["op"])]
+            _check_metric(metric, where=where, key=key, op=op)
             value = _parse_number(match["value"], where=where, key=key)
             return cls(metric=metric, op=op, value=value, family=match["family"])
         if isinstance(spec, Mapping):
@@ -171,6 +179,7 @@ class Gate:
                     key=key,
                     fix="write e.g. {metric: flip_rate, family: typo, max: 0.1}",
                 )
+            _check_metric(metric, where=where, key=f"{key}.{ops[0]}", op=ops[0])
             value = _parse_number(spec[ops[0]], where=where, key=f"{key}.{ops[0]}")
             family = spec.get("family")
             return cls(metric=metric, op=ops[0], value=value, family=family and str(family))

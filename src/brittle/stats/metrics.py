@@ -17,8 +17,20 @@ pdr                   performance drop rate, 1 - variant_accuracy / accuracy
 worst_case_accuracy   share of cases that pass on the original and on every one of its variants
 error_rate            share of all rows (originals and variants) that errored
 
-:mod:`brittle.stats.results` computes them from a results table. This module stays light (no
-pandas, no numpy): gates, ``brittle compare`` and the reports name metrics through it.
+With ``repeats: k`` (k >= 2) the engine also measures, on the per-call outcomes before the
+repeats are reduced (:mod:`brittle.stats.repeats`; the estimators are written out in
+:mod:`brittle.stats.consistency`), on the scale of the flip rate (the chance two draws disagree):
+
+self_disagreement     randomness: the share of pairs of repeats of the same input (original or
+                      variant) whose pass/fail differs; unbiased whatever k, so it does not grow
+                      with the number of repeats
+excess_flip_rate      brittleness: the flip rate between draws of an original and of its variant,
+                      less the two inputs' mean self-disagreement, per (case, variant); ~0 for a
+                      system that answers variants exactly like originals (random or not), the
+                      flip rate itself for a deterministic system; may be negative
+
+:mod:`brittle.stats.results` computes the headline metrics from a results table. This module stays
+light (no pandas, no numpy): gates, ``brittle compare`` and the reports name metrics through it.
 """
 
 from __future__ import annotations
@@ -34,6 +46,17 @@ METRICS: dict[str, str] = {
     "worst_case_accuracy": "higher",
     "error_rate": "lower",
 }
+"""The headline metrics of every run, with the direction in which each is better."""
+
+REPEAT_METRICS: dict[str, str] = {
+    "self_disagreement": "lower",
+    "excess_flip_rate": "lower",
+}
+"""The metrics of an eval with ``repeats: k >= 2``, with their direction. They are gated
+absolutely only (``excess_flip_rate <= 0.05``): a baseline keeps one reduced outcome per row, not
+every repeat, so there are no per-case sums of them to pair with."""
+
+GATE_METRICS: dict[str, str] = {**METRICS, **REPEAT_METRICS}
 """Every metric a gate may name, with the direction in which it is better."""
 
 ORIGINAL = ""
@@ -77,4 +100,12 @@ METRIC_SUMS: dict[str, tuple[str, str]] = {
 """Each metric as ``numerator / denominator`` of case sums (``pdr`` combines two of them)."""
 
 
-__all__ = ["CASE_SUM_COLUMNS", "METRICS", "METRIC_SUMS", "ORIGINAL", "metric_value"]
+__all__ = [
+    "CASE_SUM_COLUMNS",
+    "GATE_METRICS",
+    "METRICS",
+    "METRIC_SUMS",
+    "ORIGINAL",
+    "REPEAT_METRICS",
+    "metric_value",
+]

@@ -14,16 +14,23 @@ mean       the same answer, and the row's pass is the share of its repeats that 
            ``|pass share of the variant - pass share of the original|``.
 
 A row with an errored repeat counts as errored: its reduction would rest on fewer samples than
-declared. Before reducing, :func:`disagreement` measures how often the repeats of one row disagree
-(within-variant disagreement: randomness); the flip rate and the disagreement between variants
-after reduction measure brittleness.
+declared. Before reducing, :func:`consistency` measures, on the per-call outcomes, how often two
+repeats of the same input disagree (``self_disagreement``: randomness) and how much more often a
+variant's draw disagrees with its original's (``excess_flip_rate``: brittleness), each with a
+case-clustered interval; :mod:`brittle.stats.consistency` writes the estimators out.
 """
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
+import numpy as np
 import pandas as pd
+
+from brittle.stats.consistency import RepeatMeasure, outcome_cube, repeat_measures
+from brittle.stats.margin import CONFIDENCE
+from brittle.stats.metrics import ORIGINAL, REPEAT_METRICS
 
 REDUCTIONS = ("majority", "mean")
 
@@ -69,27 +76,77 @@ def reduce_repeats(table: pd.DataFrame, reduction: str = "majority") -> pd.DataF
     return reduced.reset_index()[list(table.columns.drop("repeat"))]
 
 
-def disagreement(table: pd.DataFrame, metrics: dict[str, Any]) -> dict[str, Any]:
-    """Randomness (within a row's repeats) beside brittleness (between variants, reduced).
+def consistency(
+    per_call: pd.DataFrame, metrics: dict[str, Any], *, confidence: float = CONFIDENCE
+) -> dict[str, Any]:
+    """Randomness apart from brittleness, from the per-call outcomes (one row per repeat).
 
-    ``within_variant_disagreement``: share of rows (originals and variants) whose repeats gave
-    more than one answer; ``within_variant_pass_disagreement``: ... that both passed and failed
-    (rows with an errored repeat are left out). ``across_variant_flip_rate`` and
-    ``across_variant_disagreement`` (``1 - agreement``) are the reduced metrics.
+    Adds ``self_disagreement`` and ``excess_flip_rate`` (:mod:`brittle.stats.consistency`)
+    with their case-clustered intervals (``block["ci"][name]``) to every block of ``metrics``:
+    overall, and per family over the originals and that family's variants. Returns the run's
+    summary for ``metrics["repeats"]``: both measures, the flip rate between single draws that
+    the excess is taken from, the interval of each (``ci``), the cases and units behind them.
     """
-    ok = table[table["error"].isna()]
-    complete = ok.groupby("row_id")["repeat"].size()
-    errored = set(table.loc[table["error"].notna(), "row_id"])
-    rows = complete[(complete >= 2) & ~complete.index.isin(errored)].index
-    scoped = ok[ok["row_id"].isin(rows)]
-    answers = scoped.assign(_a=scoped["answer"].fillna("\0")).groupby("row_id")["_a"].nunique()
-    passes = scoped.assign(_p=scoped["passed"].astype(bool)).groupby("row_id")["_p"].nunique()
-    overall = metrics["overall"]
-    agreement = overall.get("agreement")
-    return {
-        "rows": len(rows),
-        "within_variant_disagreement": float((answers > 1).mean()) if len(rows) else None,
-        "within_variant_pass_disagreement": float((passes > 1).mean()) if len(rows) else None,
-        "across_variant_flip_rate": overall.get("flip_rate"),
-        "across_variant_disagreement": None if agreement is None else 1.0 - agreement,
-    }
+    scopes: list[tuple[dict[str, Any], pd.DataFrame]] = [(metrics["overall"], per_call)]
+    original = per_call["family"] == ORIGINAL
+    for family, block in metrics["families"].items():
+        scopes.append((block, per_call[original | (per_call["family"] == family)]))
+    summary: dict[str, Any] = {}
+    for position, (block, table) in enumerate(scopes):
+        measures = repeat_measures(_outcome_cube(table), confidence=confidence)
+        intervals = block.setdefault("ci", {})
+        for name in REPEAT_METRICS:
+            block[name] = _finite(measures[name].estimate)
+            intervals[name] = _interval(measures[name])
+        if position == 0:
+            own, flips, excess = (
+                measures[n] for n in ("self_disagreement", "flip_rate", "excess_flip_rate")
+            )
+            summary = {
+                "self_disagreement": block["self_disagreement"],
+                "excess_flip_rate": block["excess_flip_rate"],
+                "flip_rate_between_draws": _finite(flips.estimate),
+                "ci": {
+                    "self_disagreement": _interval(own),
+                    "excess_flip_rate": _interval(excess),
+                    "flip_rate_between_draws": _interval(flips),
+                },
+                "confidence": confidence,
+                "cases": excess.cases,
+                "inputs": own.units,  # originals and variants drawn at least twice
+                "pairs": excess.units,  # (case, variant) pairs, both drawn at least twice
+                "few_cases": excess.few_cases,
+            }
+    return summary
+
+
+def _outcome_cube(table: pd.DataFrame) -> np.ndarray:
+    """``outcomes[case, input, repeat]`` of pass (1.0) or fail (0.0); NaN for errored draws.
+
+    Input 0 is the case's original, 1.. its variants in table order.
+    """
+    cases, _ = pd.factorize(table["case_id"], sort=False)
+    rows = table["row_id"].astype(str)
+    variants = table.loc[table["family"] != ORIGINAL, ["case_id", "row_id"]].drop_duplicates()
+    number = variants.groupby("case_id", sort=False).cumcount() + 1
+    inputs = rows.map(dict(zip(variants["row_id"].astype(str), number, strict=True)))
+    passed = pd.to_numeric(table["passed"].astype(object), errors="coerce").astype(float)
+    value = passed.where(table["error"].isna().to_numpy())
+    return outcome_cube(
+        cases,
+        inputs.fillna(0).to_numpy(dtype=int),
+        table["repeat"].to_numpy(dtype=int),
+        value.to_numpy(dtype=float),
+    )
+
+
+def _finite(value: float) -> float | None:
+    return float(value) if math.isfinite(value) else None
+
+
+def _interval(measure: RepeatMeasure) -> list[float] | None:
+    """``[low, high]``, or None when there is none (fewer than two cases, no units)."""
+    finite = math.isfinite(measure.low) and math.isfinite(measure.high)
+    if measure.cases < 2 or not finite:
+        return None
+    return [measure.low, measure.high]
