@@ -97,3 +97,23 @@ def test_cli_run_records_history(project: pytest.Pytester) -> None:
     project.makefile(".eval.yaml", demo=eval_yaml({"stable": "stable"}, GATES))
     assert main(["run", "demo.eval.yaml", "--history", "cli.sqlite"]) == 0
     assert len(list_runs(project.path / "cli.sqlite")) == 1
+
+
+def test_few_cases_are_flagged_where_intervals_are_shown(project: pytest.Pytester) -> None:
+    """16 cases, below the 50 that intervals need to be more than approximate: the terminal's
+    system line, summary.md and summary.json say so."""
+    project.makefile(".eval.yaml", demo=eval_yaml({"stable": "stable"}, GATES))
+    result = project.runpytest()
+    result.assert_outcomes(passed=2)
+    result.stdout.fnmatch_lines(
+        ["*stable * acc 1.000 [[]*rows, *few cases (16 < 50): intervals approximate"]
+    )
+    latest = project.path / "reports" / "latest"
+    assert (
+        "Intervals on fewer than 50 cases are approximate: stable (16 cases), "
+        "stable typo (16 cases)." in (latest / "summary.md").read_text()
+    )
+    system = json.loads((latest / "summary.json").read_text())["evals"][0]["systems"][0]
+    assert system["few_cases"] is True and system["interval_cases"] == 16
+    overall = json.loads((latest / "run.json").read_text())["evals"][0]["systems"]["stable"]
+    assert overall["metrics"]["overall"]["ci_method"]["accuracy"] == "wilson"

@@ -14,11 +14,13 @@ from brittle.report.phrases import (
     cases_line,
     counts,
     delta,
+    few_cases,
     interval,
     repeats_line,
     template_line,
 )
 from brittle.sanitize import for_markdown
+from brittle.stats.margin import FEW_CASES
 
 
 def _md(text: Any) -> str:
@@ -50,6 +52,22 @@ def _problem_lines(name: str, sys: dict[str, Any], limit: int = 5) -> list[str]:
     if len(errors) > limit:
         lines.append(f"- {_md(name)}: {len(errors) - limit} more error(s) in run.json")
     return lines
+
+
+def _few_cases(ev: dict[str, Any]) -> str:
+    """`` Intervals on fewer than 50 cases are approximate: ...`` ("" when none is)."""
+    found = []
+    for name, sys in ev["systems"].items():
+        scopes = [(name, sys["metrics"]["overall"])]
+        scopes += [(f"{name} {f}", b) for f, b in sys["metrics"]["families"].items()]
+        found += [
+            f"{_md(label)} ({block.get('ci_cases')} cases)"
+            for label, block in scopes
+            if few_cases(block)
+        ]
+    if not found:
+        return ""
+    return f" Intervals on fewer than {FEW_CASES} cases are approximate: {', '.join(found)}."
 
 
 def _metrics_table(ev: dict[str, Any]) -> list[str]:
@@ -143,7 +161,12 @@ def markdown_summary(record: dict[str, Any]) -> str:
     for ev in record["evals"]:
         lines += [f"## {_md(ev['name'])} ({ev['cases']} cases)", ""]
         lines += _metrics_table(ev)
-        lines += ["", "Metrics show their 95% confidence interval in brackets.", "", ""]
+        lines += [
+            "",
+            "Metrics show their 95% confidence interval in brackets." + _few_cases(ev),
+            "",
+            "",
+        ]
         lines += _family_table(ev)
         lines += _notes(ev)
         lines.append("")

@@ -12,6 +12,7 @@ from typing import Any
 
 from brittle._format import number
 from brittle.stats.gates import Verdict
+from brittle.stats.margin import FEW_CASES
 from brittle.stats.paired import Power
 
 
@@ -21,6 +22,14 @@ def interval(block: Any, name: str, *, sep: str = ", ") -> str:
     if not found or found[0] is None:
         return ""
     return f" [{found[0]:.2f}{sep}{found[1]:.2f}]"
+
+
+def few_cases(block: Any) -> str | None:
+    """``few cases (16 < 50): intervals approximate`` when a metrics block's intervals rest on
+    fewer than :data:`~brittle.stats.margin.FEW_CASES` cases (None otherwise)."""
+    if not (block or {}).get("few_cases"):
+        return None
+    return f"few cases ({block.get('ci_cases')} < {FEW_CASES}): intervals approximate"
 
 
 def delta(now: Any, before: Any) -> str:

@@ -74,6 +74,8 @@ def _system(
         "status": "failed" if failed else "passed",
         "metrics": metrics,
         "intervals": intervals,
+        "interval_cases": overall.get("ci_cases"),  # the fewest cases behind an interval
+        "few_cases": overall.get("few_cases"),  # below 50 cases: intervals approximate
         "baseline": headline(base) if base else None,
         "families": {
             family: headline(block)

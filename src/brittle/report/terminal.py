@@ -13,6 +13,7 @@ from brittle.report.phrases import (
     cases_line,
     counts,
     delta,
+    few_cases,
     interval,
     power_lines,
     repeats_line,
@@ -36,6 +37,9 @@ def _system_lines(state: EvalState, name: str, run: SystemRun) -> list[str]:
         f"  agree {number(m['agreement'])}  errors {m['errors']}"
         f"  ({len(run)} rows, {run.wall_s:.1f}s)"
     ]
+    note = few_cases(m)
+    if note:
+        lines[0] += f"  {note}"
     repeats = repeats_line(run.metrics)
     if repeats:
         lines.append(f"    {repeats}")

@@ -18,11 +18,14 @@ from brittle.stats.bootstrap import (
     RESAMPLES,
     SEED,
     Statistic,
+    bca_bounds,
     bootstrap_totals,
-    percentile_interval,
+    jackknife,
     ratio,
 )
+from brittle.stats.cluster_interval import clustered_wilson_interval
 from brittle.stats.intervals import CONFIDENCE, wilson_interval
+from brittle.stats.margin import FEW_CASES
 from brittle.stats.metrics import CASE_SUM_COLUMNS, METRIC_SUMS, METRICS, ORIGINAL
 
 
@@ -215,12 +218,23 @@ def add_intervals(
     resamples: int = RESAMPLES,
     seed: int | None = None,
 ) -> None:
-    """Add ``block["ci"][metric] = [low, high]`` to every block of :func:`compute_metrics`.
+    """Add the interval of every metric to every block of :func:`compute_metrics`.
 
-    Wilson intervals for a proportion with at most one 0/1 unit per case (accuracy,
-    worst-case accuracy; the variant metrics when each case has one variant); a case-level
-    bootstrap otherwise, with the same resampled cases for every scope. Seeded: the same table
-    gives the same intervals.
+    Each block gets ``ci`` (``{metric: [low, high]}``, None where undefined), ``ci_method``
+    (``{metric: how}``), ``ci_cases`` (the fewest cases any of its intervals rests on) and
+    ``few_cases`` (``ci_cases`` below :data:`~brittle.stats.margin.FEW_CASES`: the intervals
+    are approximate). The cases are the independent units (clusters); ``how`` is
+
+    - ``wilson``: the Wilson interval of a proportion with at most one 0/1 unit per case
+      (accuracy, worst-case accuracy; the variant metrics when each case has one variant);
+    - ``bca``: the BCa case-level bootstrap (:mod:`brittle.stats.bootstrap`), with the same
+      resampled cases for every scope;
+    - ``clustered_wilson``: the resamples did not vary (no flip anywhere, say), so resampling
+      cannot show the uncertainty: the clustered Wilson interval
+      (:func:`~brittle.stats.cluster_interval.clustered_wilson_interval`; ``n`` = cases at 0 or
+      1); ``constant``: the same for ``pdr``, which has no Wilson interval: ``[value, value]``.
+
+    Seeded: the same table gives the same intervals.
     """
     scopes: list[tuple[dict[str, Any], pd.DataFrame]] = [(metrics["overall"], case_sums(table))]
     for family, block in metrics["families"].items():
@@ -229,40 +243,86 @@ def add_intervals(
     width = len(CASE_SUM_COLUMNS)
     stacked = np.hstack([sums.to_numpy(dtype=float) for _, sums in scopes])
     totals = bootstrap_totals(stacked, resamples=resamples, seed=SEED if seed is None else seed)
-    for position, (block, sums) in enumerate(scopes):
+    found: dict[tuple[int, str], tuple[float, float, str, int] | None] = {}
+    pending: list[_Pending] = []
+    for position, (block, _) in enumerate(scopes):
+        sums = stacked[:, position * width : (position + 1) * width]
         resampled = totals[:, position * width : (position + 1) * width]
-        intervals: dict[str, list[float] | None] = {}
         for name in METRICS:
             value = block.get(name)
-            interval: tuple[float, float] | None = None
-            if value is not None and len(sums):
-                interval = _interval(name, float(value), sums, resampled, binary, confidence)
-            intervals[name] = None if interval is None else [interval[0], interval[1]]
-        block["ci"] = intervals
+            if value is None or not len(sums):
+                found[position, name] = None
+                continue
+            numerator, denominator = METRIC_SUMS.get(name, ("var_pass", "var_ok"))
+            units = sums[:, _COLUMN[denominator]]
+            if name != "pdr" and (units <= 1).all() and (binary or name == "error_rate"):
+                wilson = wilson_interval(
+                    float(sums[:, _COLUMN[numerator]].sum()), float(units.sum()), confidence
+                )
+                cases = int((units > 0).sum())
+                found[position, name] = None if wilson is None else (*wilson, "wilson", cases)
+                continue
+            statistic = metric_statistic(name)
+            active = units > 0
+            if name == "pdr":
+                active = active | (sums[:, _COLUMN["orig_ok"]] > 0)
+            pending.append(
+                _Pending(
+                    position,
+                    name,
+                    float(value),
+                    statistic(resampled),
+                    jackknife(sums, statistic, active),
+                    sums[:, _COLUMN[numerator]],
+                    units,
+                )
+            )
+    if pending:
+        low, high, varied = bca_bounds(
+            np.vstack([p.replicates for p in pending]),
+            np.array([p.value for p in pending]),
+            np.vstack([p.left_out for p in pending]),
+            confidence,
+        )
+        for i, p in enumerate(pending):
+            found[p.position, p.name] = p.interval(low[i], high[i], bool(varied[i]), confidence)
+    for position, (block, _) in enumerate(scopes):
+        mine = {name: found[position, name] for name in METRICS}
+        shown = [f for f in mine.values() if f is not None]
+        fewest = min((f[3] for f in shown), default=None)
+        block["ci"] = {name: None if f is None else [f[0], f[1]] for name, f in mine.items()}
+        block["ci_method"] = {name: None if f is None else f[2] for name, f in mine.items()}
+        block["ci_cases"] = fewest
+        block["few_cases"] = fewest is not None and fewest < FEW_CASES
 
 
-def _interval(
-    name: str,
-    value: float,
-    sums: pd.DataFrame,
-    resampled: np.ndarray,
-    binary: bool,
-    confidence: float,
-) -> tuple[float, float] | None:
-    if name != "pdr":
-        numerator, denominator = METRIC_SUMS[name]
-        units = sums[denominator]
-        one_unit = bool((units <= 1).all()) and (binary or name == "error_rate")
-        if one_unit:
-            return wilson_interval(float(sums[numerator].sum()), float(units.sum()), confidence)
-    interval = percentile_interval(metric_statistic(name)(resampled), confidence)
-    if interval is None:
-        return None
-    if interval[0] == interval[1] and name != "pdr" and value in (0.0, 1.0):
-        # resampling cannot show variation it never saw: one unit per case instead
-        cases = int((sums[METRIC_SUMS[name][1]] > 0).sum())
-        return wilson_interval(value * cases, cases, confidence)
-    return interval
+_COLUMN = {name: i for i, name in enumerate(CASE_SUM_COLUMNS)}
+
+
+@dataclass(frozen=True, eq=False)
+class _Pending:
+    """A metric of one scope waiting for its BCa interval (all are computed in one batch)."""
+
+    position: int
+    name: str
+    value: float
+    replicates: np.ndarray
+    left_out: np.ndarray
+    num: np.ndarray
+    den: np.ndarray
+
+    def interval(
+        self, low: float, high: float, varied: bool, confidence: float
+    ) -> tuple[float, float, str, int] | None:
+        cases = int((self.den > 0).sum())
+        if varied:
+            return float(low), float(high), "bca", cases
+        if self.name == "pdr":
+            return self.value, self.value, "constant", cases
+        wilson = clustered_wilson_interval(self.num, self.den, confidence=confidence)
+        if not np.isfinite(wilson.low):
+            return None
+        return wilson.low, wilson.high, "clustered_wilson", cases
 
 
 __all__ = [

@@ -9,16 +9,19 @@ error 0.005 at 95%). Seeded.
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 import pytest
 
+from brittle.stats.bootstrap import bootstrap_totals
 from brittle.stats.cluster_interval import (
     bca_interval,
     bca_intervals,
     clustered_wilson_interval,
     clustered_wilson_intervals,
 )
-from brittle.stats.intervals import wilson_bounds
+from brittle.stats.intervals import metric_interval, wilson_bounds, wilson_interval
 from brittle.stats.margin import FEW_CASES, ratio_t_interval
+from brittle.stats.results import add_intervals, compute_metrics
 
 RUNS = 2000
 VARIANTS = 5
@@ -50,6 +53,18 @@ def test_intervals_cover_93_to_97_percent_at_200_cases(a: float, b: float) -> No
     assert 0.93 <= coverage(low, high, truth) <= 0.97, "clustered Wilson"
     _, low, high, _ = ratio_t_interval(num, den)
     assert 0.93 <= coverage(low, high, truth) <= 0.97, "linearized t"
+
+
+def test_bca_corrects_the_percentile_interval_at_20_cases() -> None:
+    """Rare events on 20 cases: the percentile interval undercovers, BCa does not."""
+    num, den, truth = simulate(5, 0.2, 3.8, cases=20)
+    _, low, high, _ = bca_intervals(num, den, resamples=1000)
+    assert coverage(low, high, truth) >= 0.93
+    totals = bootstrap_totals(np.hstack([num.T, den.T]), resamples=1000)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        replicates = (totals[:, :RUNS] / totals[:, RUNS:]).T
+    low, high = np.nanpercentile(replicates, [2.5, 97.5], axis=1)
+    assert coverage(low, high, truth) < 0.90
 
 
 def test_wilson_on_pairs_as_if_independent_undercovers() -> None:
@@ -91,3 +106,82 @@ def test_no_variation_falls_back_to_wilson_on_cases() -> None:
     assert interval.high == pytest.approx(wilson_bounds(np.array(0.0), np.array(30.0))[1])
     wilson = clustered_wilson_interval(np.zeros(30), den)
     assert (wilson.low, wilson.high) == (interval.low, interval.high)
+
+
+# --- the report path: add_intervals on simulated results tables ----------------------------------
+
+REPORT_RUNS = 1000
+ORIGINAL_PASS = (3.0, 1.0)  # Beta: a case's chance that its original passes (mean 0.75)
+VARIANT_FLIP = (0.6, 4.4)  # Beta: a case's chance that a variant flips its outcome (mean 0.12)
+TRUE_FLIP_RATE = 0.12
+TRUE_VARIANT_ACCURACY = 0.75 * (1 - 0.12) + 0.25 * 0.12
+
+
+def results_table(rng: np.random.Generator, cases: int) -> pd.DataFrame:
+    """One simulated run: every case has its own difficulty and brittleness; its variants
+    (3 to 5) share its original's outcome and flip it at the case's own rate."""
+    passes = rng.random(cases) < rng.beta(*ORIGINAL_PASS, cases)
+    flip = rng.beta(*VARIANT_FLIP, cases)
+    counts = rng.integers(3, 6, cases)
+    ids = np.array([f"c{i:03d}" for i in range(cases)], dtype=object)
+    variant_case = np.repeat(np.arange(cases), counts)
+    variant_pass = passes[variant_case] ^ (rng.random(variant_case.size) < flip[variant_case])
+    number = np.arange(variant_case.size) - np.repeat(np.cumsum(counts) - counts, counts)
+    case = np.concatenate([ids, ids[variant_case]])
+    passed = np.concatenate([passes, variant_pass])
+    row = np.concatenate(
+        [ids, [f"{c}[typo#{j}]" for c, j in zip(ids[variant_case], number, strict=True)]]
+    )
+    return pd.DataFrame(
+        {
+            "case_id": case,
+            "row_id": row,
+            "family": np.array([""] * cases + ["typo"] * variant_case.size, dtype=object),
+            "passed": passed.astype(object),
+            "answer": np.where(passed, "pos", "neg").astype(object),
+            "error": None,
+        }
+    )
+
+
+def test_report_intervals_cover_93_to_97_percent_at_200_cases() -> None:
+    """The intervals a report shows (compute_metrics, then add_intervals) on 1,000 runs of 200
+    clustered, heterogeneous cases; and the Wilson fallback of a report without intervals
+    (``metric_interval``, n = cases) errs on the wide side where n = pairs undercovers."""
+    rng = np.random.default_rng(13)
+    truth = {"flip_rate": TRUE_FLIP_RATE, "variant_accuracy": TRUE_VARIANT_ACCURACY}
+    covered = dict.fromkeys(truth, 0)
+    fallback = dict.fromkeys(truth, 0)
+    on_pairs = 0
+    for run in range(REPORT_RUNS):
+        table = results_table(rng, 200)
+        metrics = compute_metrics(table)
+        add_intervals(metrics, table, seed=run)
+        overall = metrics["overall"]
+        assert overall["ci_method"]["flip_rate"] == "bca" and not overall["few_cases"]
+        counts = {k: v for k, v in overall.items() if k not in ("ci", "ci_method")}
+        for name, value in truth.items():
+            low, high = overall["ci"][name]
+            covered[name] += low <= value <= high
+            found = metric_interval(counts, name)
+            assert found is not None and found[1] == "wilson"
+            fallback[name] += found[0][0] <= value <= found[0][1]
+        pairs = wilson_interval(overall["flip_rate"] * overall["pairs"], overall["pairs"])
+        assert pairs is not None
+        on_pairs += pairs[0] <= TRUE_FLIP_RATE <= pairs[1]
+    for name in truth:
+        assert 0.93 <= covered[name] / REPORT_RUNS <= 0.97, (name, covered[name])
+        assert fallback[name] / REPORT_RUNS >= 0.95, (name, fallback[name])
+    assert on_pairs / REPORT_RUNS < 0.90, on_pairs  # the old fallback, n = pairs
+
+
+@pytest.mark.parametrize(("cases", "few"), [(12, True), (FEW_CASES - 1, True), (FEW_CASES, False)])
+def test_report_flags_few_cases_below_the_threshold(cases: int, few: bool) -> None:
+    table = results_table(np.random.default_rng(cases), cases)
+    metrics = compute_metrics(table)
+    add_intervals(metrics, table)
+    overall = metrics["overall"]
+    assert overall["few_cases"] is few and overall["ci_cases"] == cases
+    assert metrics["families"]["typo"]["few_cases"] is few
+    low, high = overall["ci"]["flip_rate"]
+    assert low <= overall["flip_rate"] <= high

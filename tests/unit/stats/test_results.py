@@ -424,6 +424,11 @@ def test_add_intervals_wilson_for_accuracy_bootstrap_for_flip_rate() -> None:
     )
     low, high = overall["ci"]["flip_rate"]
     assert low < overall["flip_rate"] < high
+    assert overall["ci_method"]["accuracy"] == "wilson"
+    assert overall["ci_method"]["flip_rate"] == "bca"
+    # the fewest cases behind an interval: the 40 of 60 with a scored (original, variant) pair
+    assert overall["ci_cases"] == (sums["pairs"] > 0).sum() == 40
+    assert overall["few_cases"] is True
     for block in [overall, *metrics["families"].values()]:
         for name in METRICS:
             if block[name] is not None and name != "pdr":
@@ -439,3 +444,5 @@ def test_a_flip_rate_of_zero_still_gets_an_interval_that_is_not_a_point() -> Non
     add_intervals(metrics, table)
     low, high = metrics["overall"]["ci"]["flip_rate"]
     assert low == 0.0 and high == pytest.approx(wilson_interval(0, 40)[1])  # type: ignore[index]
+    assert metrics["overall"]["ci_method"]["flip_rate"] == "clustered_wilson"
+    assert metrics["overall"]["ci_cases"] == 40 and metrics["overall"]["few_cases"] is True
