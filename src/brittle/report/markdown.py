@@ -133,6 +133,8 @@ def _notes(ev: dict[str, Any]) -> list[str]:
         cases = sys.get("baseline_cases")
         if cases and (cases["added"] or cases["removed"]):
             lines.append(f"- {_md(name)}: {cases_line(cases, _md)}")
+        for note in (cases or {}).get("notes", ()):  # changed variants; an old baseline
+            lines.append(f"- {_md(name)}: {for_markdown(note, limit=500)}")
         if sys.get("repeats"):
             lines.append(f"- {_md(name)}: {repeats_line(sys['metrics'])}")
     for name, sys in ev["systems"].items():

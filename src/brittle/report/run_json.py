@@ -59,6 +59,7 @@ _STATISTICS = (
     "exceeds_allowance",
     "significant",
     "power",
+    "variants",
 )
 
 

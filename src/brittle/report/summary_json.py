@@ -84,6 +84,8 @@ def _system(
         "gates": gates,
         "flips": round(flip_rate * pairs) if flip_rate is not None else 0,
         "newly_flipped": newly,
+        # cases and variants since the baseline: paired, changed, added, removed per family
+        "baseline_changes": system.get("baseline_cases"),
     }
 
 

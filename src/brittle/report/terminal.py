@@ -46,6 +46,8 @@ def _system_lines(state: EvalState, name: str, run: SystemRun) -> list[str]:
     changes = changes_since_baseline(state, name)
     if changes is not None and (changes.added or changes.removed):
         lines.append(f"    {cases_line(changes.to_dict())}")
+    if changes is not None:  # variants whose text changed, or a baseline without fingerprints
+        lines.extend(f"    {note}" for note in changes.notes())
     if base and base.fingerprint != run.fingerprint:
         lines.append(
             f"    fingerprint changed since the baseline ({base.fingerprint} -> {run.fingerprint})"

@@ -19,6 +19,7 @@ import pandas as pd
 from brittle.checks import CheckResult
 from brittle.gateway import CallResult, Gateway
 from brittle.gateway.calls import describe_error
+from brittle.run.fingerprints import row_hash, template_edit
 from brittle.search.meaning import Candidate, MeaningRule, judge
 from brittle.spec.cases import Case, Variant
 from brittle.spec.eval import EvalSpec
@@ -47,8 +48,19 @@ RESULT_COLUMNS = (
     "completion_tokens",
     "cost",
     "error",
+    "text_hash",
 )
-OUTCOME_COLUMNS = ("case_id", "row_id", "family", "passed", "answer", "error", "repeat")
+#: ``text_hash``: the row's variant fingerprint (:mod:`brittle.run.fingerprints`)
+OUTCOME_COLUMNS = (
+    "case_id",
+    "row_id",
+    "family",
+    "passed",
+    "answer",
+    "error",
+    "repeat",
+    "text_hash",
+)
 
 
 @dataclass(frozen=True)
@@ -96,20 +108,24 @@ class SystemRun:
         return pd.DataFrame({name: self.columns[name] for name in columns})
 
     def outcomes(self) -> dict[str, list[Any]]:
-        """``{row_id: [passed, answer]}`` per row, as stored in baselines."""
+        """``{row_id: [passed, answer, text_hash]}`` per row, as stored in baselines (the hash
+        left out when the run has none)."""
         if self.outcome is not None and "repeat" in self.columns and any(self.columns["repeat"]):
             frame = self.outcome
-            return {
-                row: [_plain(passed), _plain(answer)]
-                for row, passed, answer in zip(
-                    frame["row_id"], frame["passed"], frame["answer"], strict=True
-                )
+            source: Mapping[str, Sequence[Any]] = {
+                name: frame[name].tolist() for name in ("row_id", "passed", "answer")
             }
-        cols = self.columns
+            source = {**source, "text_hash": _hashes_of(frame)}
+        else:
+            source = {**self.columns, "text_hash": _hashes_of(self.columns)}
         return {
-            row: [passed, answer]
-            for row, passed, answer in zip(
-                cols["row_id"], cols["passed"], cols["answer"], strict=True
+            row: [_plain(passed), _plain(answer), *([digest] if digest else [])]
+            for row, passed, answer, digest in zip(
+                source["row_id"],
+                source["passed"],
+                source["answer"],
+                source["text_hash"],
+                strict=True,
             )
         }
 
@@ -400,6 +416,7 @@ async def run_system(
 
     columns: dict[str, list[Any]] = {name: [] for name in RESULT_COLUMNS}
     fields = spec.perturb_fields
+    hashes: dict[str, str] = {}
     for index, (row, result) in enumerate(zip(rows, results, strict=True)):
         passed, answer, score, detail = scored.get(index, (None, None, None, ""))
         check_error, excluded = judged.get(index, (None, False))
@@ -429,6 +446,7 @@ async def run_system(
             "completion_tokens": result.completion_tokens,
             "cost": result.cost,
             "error": result.error or check_error,
+            "text_hash": _text_hash(row, system, hashes),
         }
         for name in RESULT_COLUMNS:
             columns[name].append(values[name])
@@ -474,6 +492,25 @@ def _add_statistics(
             "reduction": spec.reduction,
             **consistency(per_call, metrics),
         }
+
+
+def _text_hash(row: Row, system: System, memo: dict[str, str]) -> str:
+    """The row's variant fingerprint (:mod:`brittle.run.fingerprints`), once per row id."""
+    if row.row_id not in memo:
+        edit = None
+        if row.template is not None:
+            template = getattr(system, "template", None)
+            original = template.text if isinstance(template, Template) else ""
+            edit = template_edit(original, row.template)
+        memo[row.row_id] = row_hash(row.inputs, edit)
+    return memo[row.row_id]
+
+
+def _hashes_of(columns: Any) -> list[str | None]:
+    """The ``text_hash`` column of a frame or column dict, None per row where there is none."""
+    if "text_hash" not in columns:
+        return [None] * len(columns["row_id"])
+    return [value if isinstance(value, str) else None for value in columns["text_hash"]]
 
 
 def _plain(value: Any) -> Any:

@@ -21,11 +21,12 @@ from brittle.gateway.cache import CacheMode, ResponseCache, resolve_mode, resolv
 from brittle.options import Options
 from brittle.run import progress
 from brittle.run.engine import EvalRun, Row, SystemRun, build_rows, run_system
+from brittle.run.fingerprints import suite_fingerprints
 from brittle.run.provenance import run_meta
 from brittle.spec.eval import EvalSpec
 from brittle.stats.baseline import Baseline, SystemBaseline, merge_update, read_baseline
+from brittle.stats.changes import HASH_COLUMN, CaseChanges, case_changes, same_text
 from brittle.stats.gates import Verdict
-from brittle.stats.paired import CaseChanges, case_changes
 from brittle.stats.results import Flip
 
 
@@ -195,12 +196,14 @@ class BrittleSession:
         for state in self.evals.values():
             if not state.run.systems:
                 continue
+            suites = suite_fingerprints(state.spec)
             updates = {
                 name: SystemBaseline(
                     fingerprint=run.fingerprint,
                     metrics=run.metrics,
                     outcomes=run.outcomes(),
                     spec=run.spec,
+                    suites=suites,
                 )
                 for name, run in state.run.systems.items()
                 if not run.replay_missing  # incomplete: a replay that missed calls
@@ -217,18 +220,29 @@ class BrittleSession:
 
 
 def changes_since_baseline(state: EvalState, system_name: str) -> CaseChanges | None:
-    """Cases added or removed since the baseline (None without a baseline to compare with)."""
+    """Cases added or removed and variants changed since the baseline, with the suites that
+    changed (None without a baseline to compare with)."""
     run = state.run.systems.get(system_name)
     base = state.baseline.systems.get(system_name) if state.baseline else None
     if run is None or run.outcome is None or base is None or not base.outcomes:
         return None
-    return case_changes(run.outcome, base.outcomes)
+    return case_changes(
+        run.outcome,
+        base.outcomes,
+        suites=suite_fingerprints(state.spec),
+        baseline_suites=base.suites,
+    )
 
 
 def newly_flipped(run: SystemRun, baseline: SystemBaseline | None) -> list[Flip]:
-    """Flips of this run that were not flips in the baseline (all flips without a baseline)."""
+    """Flips of this run that were not flips in the baseline (all flips without a baseline).
+
+    A flip whose variant or original has another text than the baseline's row of that id is
+    new: the baseline never saw it."""
     if baseline is None:
         return list(run.flips)
+    hashes = run.columns.get(HASH_COLUMN)
+    now = dict(zip(run.columns["row_id"], hashes, strict=True)) if hashes else {}
     out = []
     for flip in run.flips:
         before_variant = baseline.outcomes.get(flip.variant_id)
@@ -236,6 +250,8 @@ def newly_flipped(run: SystemRun, baseline: SystemBaseline | None) -> list[Flip]
         if (
             before_variant is None
             or before_original is None
+            or not same_text(now.get(flip.variant_id), before_variant)
+            or not same_text(now.get(flip.case_id), before_original)
             or before_variant[0] == before_original[0]
         ):
             out.append(flip)

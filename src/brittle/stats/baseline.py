@@ -3,6 +3,13 @@
 A baseline holds, per system, its fingerprint, metrics and per-row outcomes, so a later run is
 compared with it (and later statistics can pair cases). The format is versioned: a file of another
 version fails loudly and says how to regenerate it. Writes are atomic (temporary file, rename).
+
+Variant fingerprints (added within format version 1, so older files still read): each outcome is
+``[passed, answer, text_hash]``, the hash of the row's text (:mod:`brittle.run.fingerprints`),
+and each system keeps ``suites``, suite name -> ``{"hash", "seed", "families"}``: the spec hash
+of each suite it ran. A relative gate pairs a row only with a stored row of the same id *and*
+hash (:mod:`brittle.stats.changes`); an outcome of two values (a file written before variant
+fingerprints) pairs by id alone, and the gate's message says how to refresh it.
 """
 
 from __future__ import annotations
@@ -25,13 +32,17 @@ UPDATE_HINT = "pytest evals/ --brittle-update-baseline (or brittle run EVAL --up
 class SystemBaseline:
     fingerprint: str
     metrics: dict[str, Any]
+    #: ``{row_id: [passed, answer, text_hash]}`` (two values in files before fingerprints)
     outcomes: dict[str, list[Any]] = field(default_factory=dict)
     spec: dict[str, Any] = field(default_factory=dict)
+    #: suite name -> ``{"hash", "seed", "families"}`` of the suites this system ran
+    suites: dict[str, Any] = field(default_factory=dict)
 
     def to_json(self) -> dict[str, Any]:
         return {
             "fingerprint": self.fingerprint,
             "spec": self.spec,
+            "suites": self.suites,
             "metrics": self.metrics,
             "outcomes": self.outcomes,
         }
@@ -85,6 +96,7 @@ def read_baseline(path: Path) -> Baseline | None:
                 metrics=entry["metrics"],
                 outcomes=entry.get("outcomes", {}),
                 spec=entry.get("spec", {}),
+                suites=entry.get("suites", {}),
             )
             for name, entry in data["systems"].items()
         }

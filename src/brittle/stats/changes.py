@@ -129,7 +129,7 @@ class CaseChanges:
         return self.families.get(ORIGINAL, FamilyChanges()).changed
 
     def describe(self) -> str:
-        """The cases and variants on one side only, in one phrase (changed texts: :meth:`lines`)."""
+        """The cases on one side only, in one phrase (variants: :meth:`notes`, per family)."""
         parts = []
         for count, what, ids in (
             (len(self.added), "added", self.added),
@@ -138,12 +138,6 @@ class CaseChanges:
             if count:
                 shown = ", ".join(ids[:5]) + (", ..." if count > 5 else "")
                 parts.append(f"{count} case(s) {what} ({shown})")
-        for count, what in (
-            (self.variants_added, "new variant(s)"),
-            (self.variants_removed, "dropped variant(s)"),
-        ):
-            if count:
-                parts.append(f"{count} {what} of common cases")
         return "; ".join(parts)
 
     def lines(self, family: str | None = None, *, hint: str = UPDATE_HINT) -> list[str]:
@@ -154,12 +148,10 @@ class CaseChanges:
         return head + self.notes(family, hint=hint)
 
     def notes(self, family: str | None = None, *, hint: str = UPDATE_HINT) -> list[str]:
-        """The note of a baseline without fingerprints, or one line per family (of the scope
-        ``family``; None: all) whose variants changed since the baseline, with the pairs left
-        and how to refresh the baseline (``hint``)."""
-        if not self.fingerprinted:
-            return [UNFINGERPRINTED + hint]
-        lines = []
+        """The note of a baseline without fingerprints, and one line per family (of the scope
+        ``family``; None: all) whose variants changed, were added or were removed since the
+        baseline, with the pairs left and how to refresh the baseline (``hint``)."""
+        lines = [] if self.fingerprinted else [UNFINGERPRINTED + hint]
         for name in sorted(self.families):
             if _in_scope(name, family):
                 line = self.family_line(name, hint=hint)
@@ -182,12 +174,25 @@ class CaseChanges:
 
     def family_line(self, family: str, *, hint: str = UPDATE_HINT) -> str | None:
         """``typo: 30 of 32 variants changed since the baseline (...); 2 pairs left: too few
-        to test; refresh the baseline: ...``, or None when nothing of ``family`` changed."""
+        to test; refresh the baseline: ...`` (added and removed variants too), or None when
+        every variant of ``family`` pairs."""
         counts = self.families.get(family)
-        if counts is None or not counts.changed:
+        if counts is None or not (counts.changed or counts.added or counts.removed):
             return None
         label = family if family != ORIGINAL else "originals"
         unit = "variants" if family != ORIGINAL else "originals"
+        parts = [
+            (n, word) for n, word in ((counts.changed, "changed"), (counts.added, "added")) if n
+        ]
+        if parts:
+            (first, word), *others = parts
+            head = f"{first} of {counts.total} {unit} {word} since the baseline"
+            head += "".join(f", {n} {what}" for n, what in others)
+            if counts.removed:
+                head += f", {counts.removed} removed"
+        else:
+            noun = unit[:-1] if counts.removed == 1 else unit
+            head = f"{counts.removed} {noun} removed since the baseline"
         left = counts.paired
         verdict = (
             ": nothing left to test"
@@ -197,9 +202,8 @@ class CaseChanges:
             else ""
         )
         return (
-            f"{label}: {counts.changed} of {counts.total} {unit} changed since the baseline"
-            f"{self._why(family)}; {left} pair{'s' if left != 1 else ''} left{verdict}; "
-            f"refresh the baseline: {hint}"
+            f"{label}: {head}{self._why(family)}; {left} pair{'s' if left != 1 else ''} left"
+            f"{verdict}; refresh the baseline: {hint}"
         )
 
     def _why(self, family: str) -> str:
@@ -211,8 +215,8 @@ class CaseChanges:
             return f" ({'; '.join(reasons)})"
         if self.suites_known:
             return (
-                " (its suite is unchanged: the cases' text, a variants file, the family's code "
-                "or the system's template changed)"
+                " (its suite is unchanged: the cases, a variants file, the meaning filter, the "
+                "family's code or the system's template changed)"
             )
         return ""
 

@@ -2,8 +2,10 @@
 
 A relative gate (``flip_rate rise <= 0.03``) compares the run with the committed baseline *on
 the same rows*: the baseline stores every row's outcome, so each case is compared with itself.
-Cases added or removed since the baseline (and variants that exist on one side only) are counted
-by :func:`case_changes` and left out; a row that errored on either side is left out of both.
+Cases added or removed since the baseline, variants that exist on one side only and variants
+whose text changed under the same id (variant fingerprints) are counted by
+:func:`~brittle.stats.changes.case_changes` and left out; a row that errored on either side is
+left out of both.
 
 :func:`compare` measures one gate: the paired delta, its bootstrap interval, a p-value (McNemar's
 exact test when every case carries one 0/1 outcome, else the paired permutation test over cases)
@@ -16,7 +18,6 @@ larger than allowed *and* significant. The formulas are written out in :mod:`.bo
 from __future__ import annotations
 
 import math
-import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -26,6 +27,7 @@ import pandas as pd
 
 from brittle import _format
 from brittle.stats.bootstrap import SEED, paired_bootstrap_interval
+from brittle.stats.changes import CaseChanges, case_changes, paired_mask
 from brittle.stats.gates import Gate, Verdict
 from brittle.stats.metrics import CASE_SUM_COLUMNS, METRIC_SUMS, METRICS
 from brittle.stats.power import cases_needed, intra_case_correlation, minimum_detectable_effect
@@ -35,99 +37,20 @@ from brittle.stats.significance import mcnemar_exact, paired_permutation_test
 POWER = 0.8
 """The power at which the minimum detectable effect is quoted."""
 
-MAX_IDS = 20
-_VARIANT_ID = re.compile(r"^(?P<case>.*)\[[^\[\]]*#\d+\]$")
 _BOTH_ERRORED = "errored in the run or the baseline"
-
-
-@dataclass(frozen=True)
-class CaseChanges:
-    """Cases (and variants of common cases) on one side of the comparison only."""
-
-    added: tuple[str, ...] = ()
-    removed: tuple[str, ...] = ()
-    common: int = 0
-    variants_added: int = 0
-    variants_removed: int = 0
-
-    @property
-    def changed(self) -> bool:
-        return bool(self.added or self.removed or self.variants_added or self.variants_removed)
-
-    def describe(self) -> str:
-        parts = []
-        for count, what, ids in (
-            (len(self.added), "added", self.added),
-            (len(self.removed), "removed", self.removed),
-        ):
-            if count:
-                shown = ", ".join(ids[:5]) + (", ..." if count > 5 else "")
-                parts.append(f"{count} case(s) {what} ({shown})")
-        for count, what in (
-            (self.variants_added, "new variant(s)"),
-            (self.variants_removed, "dropped variant(s)"),
-        ):
-            if count:
-                parts.append(f"{count} {what} of common cases")
-        return "; ".join(parts)
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "added": len(self.added),
-            "removed": len(self.removed),
-            "common": self.common,
-            "added_ids": list(self.added[:MAX_IDS]),
-            "removed_ids": list(self.removed[:MAX_IDS]),
-            "variants_added": self.variants_added,
-            "variants_removed": self.variants_removed,
-        }
-
-
-def _case_of(row_id: str) -> tuple[str, bool]:
-    match = _VARIANT_ID.match(row_id)
-    return (match["case"], True) if match else (row_id, False)
-
-
-def case_changes(table: pd.DataFrame, outcomes: Mapping[str, Any]) -> CaseChanges:
-    """What differs between the run's rows (``table``) and the baseline's stored outcomes."""
-    run_cases = list(pd.unique(table["case_id"]))
-    base_cases: list[str] = []
-    base_variants: list[tuple[str, str]] = []
-    for row_id in outcomes:
-        case, is_variant = _case_of(row_id)
-        if is_variant:
-            base_variants.append((case, row_id))
-        else:
-            base_cases.append(case)
-    run_set, base_set = set(run_cases), set(base_cases)
-    common = run_set & base_set
-    run_rows = set(table["row_id"])
-    variants_added = sum(
-        1
-        for case, row in zip(table["case_id"], table["row_id"], strict=True)
-        if case in common and row != case and row not in outcomes
-    )
-    return CaseChanges(
-        added=tuple(str(c) for c in run_cases if c not in base_set),
-        removed=tuple(c for c in base_cases if c not in run_set),
-        common=len(common),
-        variants_added=variants_added,
-        variants_removed=sum(
-            1 for case, row in base_variants if case in common and row not in run_rows
-        ),
-    )
 
 
 def paired_tables(
     table: pd.DataFrame, outcomes: Mapping[str, Any], *, own_errors: bool = False
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """The run's and the baseline's outcome tables on the rows both have, in the run's order.
+    """The run's and the baseline's outcome tables on the rows both have, in the run's order:
+    the same row id and the same text (:func:`brittle.stats.changes.paired_mask`).
 
     A row errored on either side is errored on both (so both sides score the same units),
     unless ``own_errors`` (for the error rate itself).
     """
     row_ids = table["row_id"].to_numpy(dtype=object)
-    present = np.fromiter((row in outcomes for row in row_ids), dtype=bool, count=len(row_ids))
+    present = paired_mask(table, outcomes)
     stored = [outcomes[row] for row in row_ids[present]]
     run = table.loc[present, ["case_id", "row_id", "family", "passed", "answer", "error"]]
     run = run.reset_index(drop=True)
@@ -360,8 +283,8 @@ def decide(
         else ""
     )
     lines = [head, how]
-    if changes is not None and changes.changed:
-        lines.append(f"  left out of the comparison: {changes.describe()}")
+    if changes is not None:
+        lines += [f"  {line}" for line in changes.lines(gate.family)]
     power = comparison.power
     if power is not None and power.underpowered:
         lines.append("  " + power.describe(gate))
@@ -385,6 +308,8 @@ def decide(
         }
     if power is not None:
         details["power"] = power.to_dict()
+    if changes is not None:  # the variants of the gate's scope: paired, changed, added, removed
+        details["variants"] = changes.scope(gate.family)
     return Verdict(
         gate,
         not failed,

@@ -24,11 +24,13 @@ METRICS: dict[str, Any] = {
     "overall": {"cases": 4, "variants": 8, "accuracy": 0.75, "flip_rate": 0.25, "pdr": None},
     "families": {"typo": {"flip_rate": 0.25}},
 }
+#: ``[passed, answer, text_hash]``; the two-value entry is how files before fingerprints store it
 OUTCOMES: dict[str, list[Any]] = {
-    "c1": [True, "positive"],
-    "c1[typo#1]": [False, "negative"],
+    "c1": [True, "positive", "0123456789ab"],
+    "c1[typo#1]": [False, "negative", "ba9876543210"],
     "c2": [None, None],
 }
+SUITES = {"typos": {"hash": "5f0e1d2c3b4a", "seed": 7, "families": ["typo"]}}
 
 
 def system(fingerprint: str, accuracy: float = 0.75) -> SystemBaseline:
@@ -37,6 +39,7 @@ def system(fingerprint: str, accuracy: float = 0.75) -> SystemBaseline:
         metrics={**METRICS, "overall": {**METRICS["overall"], "accuracy": accuracy}},
         outcomes=dict(OUTCOMES),
         spec={"kind": "prompt", "model": "local/smollm2", "params": {"temperature": 0}},
+        suites=SUITES,
     )
 
 
@@ -70,7 +73,9 @@ def test_written_file_is_versioned_sorted_json(tmp_path: Path) -> None:
     assert data[VERSION_KEY] == FORMAT_VERSION == 1
     assert data["eval"] == "demo"
     assert list(data["systems"]) == ["aa", "zz"]  # stable diffs
-    assert set(data["systems"]["aa"]) == {"fingerprint", "spec", "metrics", "outcomes"}
+    assert set(data["systems"]["aa"]) == {"fingerprint", "spec", "suites", "metrics", "outcomes"}
+    assert data["systems"]["aa"]["suites"] == SUITES
+    assert data["systems"]["aa"]["outcomes"]["c1"] == [True, "positive", "0123456789ab"]
 
 
 def test_missing_file_is_no_baseline(tmp_path: Path) -> None:
@@ -91,6 +96,7 @@ def test_optional_system_entries_default_to_empty(tmp_path: Path) -> None:
     baseline = read_baseline(path)
     assert baseline is not None
     assert baseline.systems["s"] == SystemBaseline("123", METRICS, {}, {})
+    assert baseline.systems["s"].suites == {}  # a file from before variant fingerprints
 
 
 def test_merge_update_keeps_systems_not_updated(tmp_path: Path) -> None:

@@ -124,9 +124,11 @@ def test_changed_variants_are_counted_per_family_and_said_plainly() -> None:
         "typo: 100 of 120 variants changed since the baseline (suite 'typos' changed: seed 7 "
         f"-> 8); 20 pairs left: too few to test; refresh the baseline: {UPDATE_HINT}"
     ]
-    assert changes.notes("casing") == []  # casing's texts are the same: nothing to say
+    # casing's texts are the same; one of its variants is gone
     assert changes.lines("casing") == [
-        "left out of the comparison: 1 dropped variant(s) of common cases"
+        "casing: 1 variant removed since the baseline (its suite is unchanged: the cases, a "
+        "variants file, the meaning filter, the family's code or the system's template "
+        f"changed); 119 pairs left; refresh the baseline: {UPDATE_HINT}"
     ]
     record = changes.to_dict()
     assert record["suites_changed"] == ["suite 'typos' changed: seed 7 -> 8"]
@@ -152,8 +154,9 @@ def test_changes_without_a_suite_change_say_what_else_could_have_changed() -> No
     )
     typo, original = changes.notes()[1], changes.notes()[0]
     assert typo.startswith(
-        "typo: 1 of 5 variants changed since the baseline (its suite is unchanged: the cases' "
-        "text, a variants file, the family's code or the system's template changed); 4 pairs left"
+        "typo: 1 of 5 variants changed since the baseline (its suite is unchanged: the cases, a "
+        "variants file, the meaning filter, the family's code or the system's template "
+        "changed); 4 pairs left: too few to test"
     )
     assert original.startswith(
         "originals: 1 of 5 originals changed since the baseline (the golden set's inputs "
