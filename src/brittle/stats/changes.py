@@ -142,7 +142,7 @@ class CaseChanges:
 
     def lines(self, family: str | None = None, *, hint: str = UPDATE_HINT) -> list[str]:
         """What a verdict says about the pairing (``family``: the gate's scope; None: all):
-        the cases and variants on one side only (:meth:`describe`), then :meth:`notes`."""
+        the cases on one side only (:meth:`describe`), then :meth:`notes`."""
         left_out = self.describe()
         head = [f"left out of the comparison: {left_out}"] if left_out else []
         return head + self.notes(family, hint=hint)
