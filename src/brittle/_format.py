@@ -33,11 +33,4 @@ def p_value(p: float) -> str:
     return "p < 0.0001" if p < 1e-4 else f"p = {p:.4f}"
 
 
-def mcnemar_p(p: float | None) -> str:
-    """An exact McNemar p-value to three significant digits (None: no discordant pairs)."""
-    if p is None:
-        return "no discordant pairs"
-    return f"exact McNemar p = {p:.3g}"
-
-
-__all__ = ["MISSING", "mcnemar_p", "number", "p_value"]
+__all__ = ["MISSING", "number", "p_value"]

@@ -1,6 +1,7 @@
 """The ``brittle history``, ``brittle compare`` and ``brittle report`` commands, which read the
 run history (:mod:`brittle.report.history`, which needs only the standard library). The run
-comparison (scipy) and the HTML page (the report writers) are imported when their command runs."""
+comparison (pandas and scipy: the gates' paired test) and the HTML page (the report writers) are
+imported when their command runs."""
 
 from __future__ import annotations
 
@@ -43,7 +44,11 @@ def add_commands(sub: Any) -> None:
         help="per-system and per-family deltas between two recorded runs",
         description="Compare two recorded runs (ids, unique prefixes, latest, latest~N): headline "
         "metrics and their deltas, flip rate per family, gate verdicts, and paired case changes "
-        "with exact McNemar p-values.",
+        "(originals on accuracy, variants on flip rate) tested with the relative gates' own "
+        "paired test: one-sided, cases as clusters, allowance 0 (exact McNemar when each case "
+        "carries one pass/fail, else a t test on the case-clustered ratio), once for 'got worse' "
+        "and once for 'got better', so compare and a gate give the same p-value for the same "
+        "two runs.",
     )
     compare.add_argument("run_a", help="the earlier run (e.g. latest~1)")
     compare.add_argument("run_b", help="the later run (e.g. latest)")

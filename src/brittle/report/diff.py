@@ -3,38 +3,81 @@
 Per eval and system: the headline metrics of both runs with their deltas (and the intervals the
 runs reported), flip rate per perturbation family, the gate verdicts of both, and paired case
 statistics from the per-case outcomes in the history: originals that went pass to fail and fail
-to pass, variants that newly flipped or stopped flipping, each with an exact McNemar p-value
-(two-sided binomial test on the discordant pairs).
+to pass, variants that newly flipped or stopped flipping.
+
+Each paired change is tested with the relative gates' own test, so that ``brittle compare`` and a
+gate give the same p-value for the same two runs: the rows both runs scored
+(:func:`brittle.stats.paired.paired_tables`; a row errored in either run is left out of both),
+their per-case sums (:func:`brittle.stats.results.case_sums`), and the one-sided paired margin
+test with the cases as clusters and allowance 0 (:func:`brittle.stats.margin.margin_test`: the
+exact one-sided McNemar test when each case carries one 0/1 outcome, as originals do, else the t
+test on the case-clustered ratio linearization). Originals are tested on accuracy, variants on
+flip rate, once for "got worse" (B worse than A: the gates' direction) and once for "got
+better". Run A plays the baseline, run B the run.
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from brittle._format import mcnemar_p, number
+import pandas as pd
+
+from brittle._format import number, p_value
 from brittle.report.history import CaseOutcome, RunInfo, case_outcomes, load_run
 from brittle.stats.intervals import reported_interval
-from brittle.stats.metrics import METRICS
-from brittle.stats.significance import mcnemar_exact
+from brittle.stats.margin import MarginTest, margin_test
+from brittle.stats.metrics import METRIC_SUMS, METRICS
+from brittle.stats.paired import paired_tables
+from brittle.stats.results import case_sums
+
+LEVEL = 0.05
+"""The one-sided level of the tests (a p-value does not depend on it)."""
+
+TESTED = {"originals": ("accuracy", "drop"), "variants": ("flip_rate", "rise")}
+"""What each paired change is tested on: the metric, and the direction in which it gets worse."""
 
 
 @dataclass(frozen=True)
 class PairedChange:
-    """Paired outcomes of the rows present in both runs."""
+    """Paired outcomes of the rows present in both runs, and the gates' test of the change."""
 
     paired: int
     worse: int
     better: int
+    metric: str = ""
+    worse_test: MarginTest | None = None  # H0: B is not worse than A
+    better_test: MarginTest | None = None  # H0: B is not better than A
 
     @property
     def p_value(self) -> float | None:
-        """The exact McNemar p-value of the change (None: no discordant pairs to test)."""
-        if self.worse + self.better == 0:
-            return None
-        return mcnemar_exact(self.worse, self.better)
+        """One-sided p-value that B is worse than A (None: not tested, the metric is undefined)."""
+        return _p(self.worse_test)
+
+    @property
+    def p_better(self) -> float | None:
+        """One-sided p-value that B is better than A."""
+        return _p(self.better_test)
+
+    @property
+    def method(self) -> str | None:
+        return None if self.worse_test is None else self.worse_test.method
+
+    def describe(self) -> str:
+        """``worse: p = 0.0160, better: p = 0.9980; <method>``."""
+        if self.p_value is None or self.p_better is None:
+            return f"{self.metric} not tested: undefined in one run"
+        return (
+            f"{self.metric} worse: {p_value(self.p_value)}, better: {p_value(self.p_better)}; "
+            f"{self.method}"
+        )
+
+
+def _p(test: MarginTest | None) -> float | None:
+    return None if test is None or math.isnan(test.p_value) else test.p_value
 
 
 @dataclass(frozen=True)
@@ -79,23 +122,76 @@ def _flip_states(outcomes: Mapping[str, CaseOutcome]) -> dict[str, bool]:
     return out
 
 
+def _table(outcomes: Mapping[str, CaseOutcome]) -> pd.DataFrame:
+    """A results table (the columns :func:`~brittle.stats.results.case_sums` reads) of one run."""
+    return pd.DataFrame(
+        {
+            "case_id": [o.case_id for o in outcomes.values()],
+            "row_id": list(outcomes),
+            "family": [o.family for o in outcomes.values()],
+            "passed": pd.Series([o.passed for o in outcomes.values()], dtype=object),
+            "answer": pd.Series([o.answer for o in outcomes.values()], dtype=object),
+            "error": pd.Series(
+                ["errored" if o.passed is None else None for o in outcomes.values()],
+                dtype=object,
+            ),
+        }
+    )
+
+
+def _case_sums(
+    a: Mapping[str, CaseOutcome], b: Mapping[str, CaseOutcome]
+) -> tuple[pd.DataFrame, pd.DataFrame] | None:
+    """B's and A's per-case sums on the rows both scored, as a gate pairs a run (B) with its
+    baseline (A); None when they share no row."""
+    stored = {row: [o.passed, o.answer] for row, o in a.items()}
+    run_table, base_table = paired_tables(_table(b), stored)
+    if run_table.empty:
+        return None
+    return case_sums(run_table), case_sums(base_table)
+
+
+def _tests(
+    sums: tuple[pd.DataFrame, pd.DataFrame] | None, metric: str, worse: str
+) -> dict[str, MarginTest | None]:
+    """The gates' paired test of ``metric`` from A (the baseline) to B, in both directions."""
+    better = "rise" if worse == "drop" else "drop"
+    if sums is None:
+        return {"worse_test": None, "better_test": None}
+    numerator, denominator = METRIC_SUMS[metric]
+    arrays = [
+        frame[column].to_numpy(dtype=float) for frame in sums for column in (numerator, denominator)
+    ]
+    return {
+        f"{name}_test": margin_test(*arrays, allowance=0.0, direction=direction, level=LEVEL)
+        for name, direction in (("worse", worse), ("better", better))
+    }
+
+
 def _paired(
     a: Mapping[str, CaseOutcome], b: Mapping[str, CaseOutcome]
 ) -> tuple[PairedChange, PairedChange]:
+    sums = _case_sums(a, b)
     orig_a = {r: o.passed for r, o in a.items() if o.family == "" and o.passed is not None}
     orig_b = {r: o.passed for r, o in b.items() if o.family == "" and o.passed is not None}
     common = orig_a.keys() & orig_b.keys()
+    metric, direction = TESTED["originals"]
     originals = PairedChange(
         paired=len(common),
         worse=sum(1 for r in common if orig_a[r] and not orig_b[r]),
         better=sum(1 for r in common if not orig_a[r] and orig_b[r]),
+        metric=metric,
+        **_tests(sums, metric, direction),
     )
     flips_a, flips_b = _flip_states(a), _flip_states(b)
     common_v = flips_a.keys() & flips_b.keys()
+    metric, direction = TESTED["variants"]
     variants = PairedChange(
         paired=len(common_v),
         worse=sum(1 for r in common_v if flips_b[r] and not flips_a[r]),
         better=sum(1 for r in common_v if flips_a[r] and not flips_b[r]),
+        metric=metric,
+        **_tests(sums, metric, direction),
     )
     return originals, variants
 
@@ -180,11 +276,11 @@ def format_comparison(comparison: Comparison) -> list[str]:
             o, v = s.originals, s.variants
             lines.append(
                 f"  originals: {o.paired} paired, {o.worse} pass→fail, {o.better} fail→pass "
-                f"({mcnemar_p(o.p_value)})"
+                f"({o.describe()})"
             )
             lines.append(
                 f"  variants: {v.paired} paired, {v.worse} newly flipped, {v.better} no longer "
-                f"flipped ({mcnemar_p(v.p_value)})"
+                f"flipped ({v.describe()})"
             )
         gates = list(dict.fromkeys([*s.verdicts_a, *s.verdicts_b]))
         for gate in gates:
@@ -200,7 +296,19 @@ def comparison_json(comparison: Comparison) -> dict[str, Any]:
     def change(p: PairedChange | None) -> dict[str, Any] | None:
         if p is None:
             return None
-        return {"paired": p.paired, "worse": p.worse, "better": p.better, "p_value": p.p_value}
+        test = p.worse_test
+        return {
+            "paired": p.paired,
+            "worse": p.worse,
+            "better": p.better,
+            "metric": p.metric,
+            "p_value": p.p_value,  # one-sided: B worse than A, as a gate with allowance 0
+            "p_better": p.p_better,  # one-sided: B better than A
+            "method": p.method,
+            "cases": None if test is None else test.cases,
+            "delta": None if test is None or math.isnan(test.delta) else test.delta,
+            "ci95": None if test is None or math.isnan(test.delta) else list(test.ci95),
+        }
 
     systems = []
     for s in comparison.systems:
