@@ -6,8 +6,11 @@ The modules, from the results table to the verdict:
   light, so gates and reports can name metrics without pandas.
 - :mod:`.results`: metrics, flips and per-case sums computed from a results table, and the
   intervals added to every metric.
-- :mod:`.intervals`: the Wilson score interval and the intervals a run reported.
-- :mod:`.bootstrap`: the case-level (clustered) bootstrap, alone and paired.
+- :mod:`.intervals`: the Wilson score interval (the one implementation) and the intervals a run
+  reported.
+- :mod:`.bootstrap`: the case-level (clustered) bootstrap, the one resampling engine, and the BCa
+  interval; :mod:`.cluster_interval`: one run's ratio metric with cases as clusters (BCa, or the
+  clustered Wilson interval when resampling shows no variation).
 - :mod:`.significance`: McNemar's exact test, the paired permutation test and Holm's correction.
 - :mod:`.power`: design effect, cases needed and minimum detectable effect of a paired test.
 - :mod:`.paired`: a run against its baseline on the same rows, behind the relative gates.
