@@ -11,6 +11,7 @@ import argparse
 from pathlib import Path
 from typing import Any
 
+from brittle._errors import BaselineError
 from brittle.gateway.cache import resolve_mode, resolve_path
 from brittle.options import OPTIONS, Options
 from brittle.sanitize import for_terminal
@@ -52,6 +53,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
     from brittle.run.session import BrittleSession
     from brittle.run.verdicts import check_systems
     from brittle.spec.eval import load_eval_file
+    from brittle.stats.baseline import UPDATE_HINT, run_update
 
     session = BrittleSession(
         Options(
@@ -63,16 +65,26 @@ def _cmd_run(args: argparse.Namespace) -> int:
             cache_path=resolve_path(args.cache_dir, root=Path.cwd()),
         )
     )
+    session.update_command = run_update(args.eval_file)  # hints name this command, not pytest's
     missed: list[str] = []
     spec = load_eval_file(Path(args.eval_file))
     systems = [s.name for s in spec.systems if not args.system or s.name in args.system]
     failed = False
-    for checked in check_systems(session, spec, systems):
-        if checked.missing is not None:  # this system's gates fail; the others still run
-            missed.append(f"\nFAILED {spec.name}::{checked.system}\nbrittle: {checked.missing}")
-            failed = True
-        elif checked.verdict is not None and checked.verdict.passed is False:
-            failed = True
+    try:
+        for checked in check_systems(session, spec, systems):
+            if checked.missing is not None:  # this system's gates fail; the others still run
+                missed.append(f"\nFAILED {spec.name}::{checked.system}\nbrittle: {checked.missing}")
+                failed = True
+            elif checked.verdict is not None and checked.verdict.passed is False:
+                failed = True
+    except BaselineError as exc:  # its fix names both commands: name this one
+        raise BaselineError(
+            exc.problem,
+            where=exc.where,
+            line=exc.line,
+            key=exc.key,
+            fix=(exc.fix or "").replace(UPDATE_HINT, session.update_command) or None,
+        ) from None
     session.finish()
     report_dir = session.options.report_dir
     if report_dir is not None and session.ran():

@@ -17,6 +17,7 @@ from typing import Any
 from brittle.report.history import HEADLINE_COLUMNS
 from brittle.stats.gates import Gate
 from brittle.stats.intervals import reported_interval
+from brittle.stats.metrics import REPEAT_METRICS
 
 
 def append_step_summary(text: str) -> Path | None:
@@ -38,7 +39,7 @@ def gate_properties(metrics: Mapping[str, Any], gate: Gate | None) -> list[tuple
         props.append(("brittle_family", gate.family))
         scopes.append((f"[{gate.family}]", metrics.get("families", {}).get(gate.family, {})))
     for suffix, block in scopes:
-        for name in (*HEADLINE_COLUMNS, "errors"):
+        for name in (*HEADLINE_COLUMNS, *REPEAT_METRICS, "errors"):  # repeats: when run
             value = block.get(name)
             if value is not None:
                 props.append((f"brittle_{name}{suffix}", value))

@@ -14,9 +14,9 @@ from brittle.report.phrases import (
     cases_line,
     counts,
     delta,
+    family_flips,
     few_cases,
     interval,
-    repeats_line,
     template_line,
 )
 from brittle.sanitize import for_markdown
@@ -42,16 +42,28 @@ def _problem_lines(name: str, sys: dict[str, Any], limit: int = 5) -> list[str]:
             f"- {_md(name)}: case {_md(case.get('case_id'))} fails its checks; output: "
             f"{_md(case.get('output'))}"
         )
-    if len(failing) > limit:
-        lines.append(f"- {_md(name)}: {len(failing) - limit} more failing case(s) in run.json")
+    more = _more(len(failing), sys.get("failing_cases_total"), limit)
+    if more:
+        lines.append(f"- {_md(name)}: {more} more failing case(s){_where(failing, limit)}")
     errors = sys.get("errors") or []
     for error in errors[:limit]:
         lines.append(
             f"- {_md(name)}: {_md(error.get('row_id'))} errored: {_md(error.get('error'))}"
         )
-    if len(errors) > limit:
-        lines.append(f"- {_md(name)}: {len(errors) - limit} more error(s) in run.json")
+    more = _more(len(errors), sys.get("errors_total"), limit)
+    if more:
+        lines.append(f"- {_md(name)}: {more} more error(s){_where(errors, limit)}")
     return lines
+
+
+def _more(kept: int, total: int | None, limit: int) -> int:
+    """How many were not shown: of the run's ``total`` (run.json keeps only the first few)."""
+    return max((kept if total is None else total) - limit, 0)
+
+
+def _where(kept: list[Any], limit: int) -> str:
+    """Where the ones not shown are: run.json (its first few) and results.parquet (all)."""
+    return f" (run.json has the first {len(kept)}, results.parquet all)" if kept else ""
 
 
 def _few_cases(ev: dict[str, Any]) -> str:
@@ -102,18 +114,49 @@ def _family_table(ev: dict[str, Any]) -> list[str]:
     families = sorted({f for s in ev["systems"].values() for f in s["metrics"]["families"]})
     if not families:
         return []
-    lines = ["Flip rate by perturbation family:", ""]
+    lines = ["Flip rate by perturbation family (flipped pairs / pairs):", ""]
     lines.append("| system | " + " | ".join(families) + " |")
     lines.append("|---" * (len(families) + 1) + "|")
     for name, sys in ev["systems"].items():
         fam = sys["metrics"]["families"]
-        cells = [
-            number(fam.get(f, {}).get("flip_rate")) + interval(fam.get(f), "flip_rate")
-            for f in families
-        ]
+        cells = [family_flips(fam.get(f), sep=", ") for f in families]
         lines.append(f"| {_md(name)} | " + " | ".join(cells) + " |")
     lines.append("")
     return lines
+
+
+def _repeats_table(ev: dict[str, Any]) -> list[str]:
+    """Randomness apart from brittleness, one row per system that repeats its calls."""
+    rows = []
+    for name, sys in ev["systems"].items():
+        info = sys["metrics"].get("repeats")
+        if not info or "excess_flip_rate" not in info:
+            continue
+        overall = {"ci": info.get("ci") or {}}
+        families = sys["metrics"].get("families") or {}
+        by_family = ", ".join(
+            f"{_md(family)} {number(block.get('excess_flip_rate'))}"
+            f"{interval(block, 'excess_flip_rate')}"
+            for family, block in families.items()
+        )
+        rows.append(
+            f"| {_md(name)} | {info['k']} ({info['reduction']}) "
+            f"| {number(info['self_disagreement'])}{interval(overall, 'self_disagreement')} "
+            f"| {number(info['excess_flip_rate'])}{interval(overall, 'excess_flip_rate')} "
+            f"| {number(info['flip_rate_between_draws'])} | {by_family or '–'} |"
+        )
+    if not rows:
+        return []
+    return [
+        "Repeats: self-disagreement (two draws of one input disagree: randomness) and excess "
+        "flip rate (flips between draws beyond self-disagreement: brittleness):",
+        "",
+        "| system | repeats | self-disagreement | excess flip rate | flips between draws | "
+        "excess by family |",
+        "|---|---|---|---|---|---|",
+        *rows,
+        "",
+    ]
 
 
 def _notes(ev: dict[str, Any]) -> list[str]:
@@ -135,8 +178,6 @@ def _notes(ev: dict[str, Any]) -> list[str]:
             lines.append(f"- {_md(name)}: {cases_line(cases, _md)}")
         for note in (cases or {}).get("notes", ()):  # changed variants; an old baseline
             lines.append(f"- {_md(name)}: {for_markdown(note, limit=500)}")
-        if sys.get("repeats"):
-            lines.append(f"- {_md(name)}: {repeats_line(sys['metrics'])}")
     for name, sys in ev["systems"].items():
         lines += _problem_lines(name, sys)
     if ev["noops_per_family"]:
@@ -170,6 +211,7 @@ def markdown_summary(record: dict[str, Any]) -> str:
             "",
         ]
         lines += _family_table(ev)
+        lines += _repeats_table(ev)
         lines += _notes(ev)
         lines.append("")
     return "\n".join(lines)

@@ -64,9 +64,32 @@ def repeats_line(metrics: Any, *, sep: str = ",") -> str | None:
         f"{head}: self-disagreement {number(info['self_disagreement'])}"
         f"{interval(ci, 'self_disagreement', sep=sep)} (randomness), excess flip rate "
         f"{number(info['excess_flip_rate'])}{interval(ci, 'excess_flip_rate', sep=sep)} "
-        f"(brittleness: flips between draws {number(info['flip_rate_between_draws'])} beyond "
-        "self-disagreement)"
+        f"(brittleness: flip rate between single draws {number(info['flip_rate_between_draws'])}"
+        " less self-disagreement)"
     )
+
+
+def family_repeats(metrics: Any, *, sep: str = ",") -> str | None:
+    """``excess flip rate by family: typo 0.010 [-0.02,0.04], casing ...``; None without
+    repeats or with one family."""
+    families = metrics.get("families") or {}
+    if not metrics.get("repeats") or len(families) < 2:  # one family: the overall figure
+        return None
+    return "excess flip rate by family: " + ", ".join(
+        f"{name} {number(block.get('excess_flip_rate'))}"
+        f"{interval(block, 'excess_flip_rate', sep=sep)}"
+        for name, block in families.items()
+    )
+
+
+def family_flips(block: Any, *, sep: str | None = None) -> str:
+    """A family's flip rate with what it counts, ``1.000 (1/1)`` (flipped pairs of pairs); with
+    ``sep``, its interval too: ``0.250 [0.10, 0.49] (4/16)``."""
+    rate, pairs = (block or {}).get("flip_rate"), (block or {}).get("pairs")
+    text = number(rate) + ("" if sep is None else interval(block, "flip_rate", sep=sep))
+    if rate is None or not pairs:
+        return text
+    return f"{text} ({rate * pairs:.4g}/{pairs})"
 
 
 def counts(per_family: dict[str, int], sep: str = ": ") -> str:

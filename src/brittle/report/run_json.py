@@ -22,6 +22,9 @@ from brittle.sanitize import clip
 from brittle.stats.baseline import atomic_write_text
 
 RUN_FORMAT_VERSION = 1
+#: how many failing cases and errors of each system run.json keeps (results.parquet has all; the
+#: record counts all in ``failing_cases_total`` and ``errors_total``)
+KEPT_FAILING, KEPT_ERRORS = 200, 50
 #: longest text kept in run.json and the summaries (results.parquet keeps every text whole)
 RECORD_TEXT_LIMIT = 4000
 #: fields of a run record that hold case or model text (shortened); specs, templates and
@@ -85,6 +88,7 @@ def _system_record(state: EvalState, name: str, run: SystemRun) -> dict[str, Any
         if system == name
     ]
     changes = changes_since_baseline(state, name)
+    failing, errors = run.failing_originals(), run.errors()
     return {
         "kind": run.kind,
         "fingerprint": run.fingerprint,
@@ -103,8 +107,10 @@ def _system_record(state: EvalState, name: str, run: SystemRun) -> dict[str, Any
         "verdicts": verdicts,
         "flips": [f.to_dict() for f in run.flips[:200]],
         "newly_flipped": [f.to_dict() for f in newly_flipped(run, base)[:200]],
-        "failing_cases": run.failing_originals()[:200],
-        "errors": run.errors()[:50],
+        "failing_cases": failing[:KEPT_FAILING],
+        "failing_cases_total": len(failing),
+        "errors": errors[:KEPT_ERRORS],
+        "errors_total": len(errors),
         "template_variants_per_family": run.template_variants,
         "template_noops_per_family": run.template_noops,
         "template_dropped_per_family": run.template_dropped,
@@ -164,4 +170,11 @@ def safe_record(value: Any, field: str | None = None) -> Any:
     return value
 
 
-__all__ = ["RUN_FORMAT_VERSION", "run_record", "safe_record", "write_run_json"]
+__all__ = [
+    "KEPT_ERRORS",
+    "KEPT_FAILING",
+    "RUN_FORMAT_VERSION",
+    "run_record",
+    "safe_record",
+    "write_run_json",
+]

@@ -22,6 +22,7 @@ from brittle.report.history import (
 )
 from brittle.stats.baseline import atomic_write_text
 from brittle.stats.intervals import reported_interval
+from brittle.stats.metrics import REPEAT_METRICS
 
 SUMMARY_SCHEMA_VERSION = 1
 
@@ -86,6 +87,26 @@ def _system(
         "newly_flipped": newly,
         # cases and variants since the baseline: paired, changed, added, removed per family
         "baseline_changes": system.get("baseline_cases"),
+        "repeats": _repeats(system["metrics"]),
+    }
+
+
+def _repeats(metrics: Mapping[str, Any]) -> dict[str, Any] | None:
+    """Self-disagreement and excess flip rate with their intervals (None without repeats)."""
+    info = metrics.get("repeats")
+    if not info or "excess_flip_rate" not in info:
+        return None
+    return {
+        "k": info["k"],
+        "reduction": info["reduction"],
+        **{name: info.get(name) for name in (*REPEAT_METRICS, "flip_rate_between_draws")},
+        "intervals": {name: found for name, found in (info.get("ci") or {}).items() if found},
+        "cases": info.get("cases"),
+        "few_cases": info.get("few_cases"),
+        "families": {
+            family: {name: block.get(name) for name in REPEAT_METRICS}
+            for family, block in metrics.get("families", {}).items()
+        },
     }
 
 
@@ -112,6 +133,8 @@ def json_summary(
                 "cases": ev.get("cases"),
                 "status": "failed" if any(s["status"] == "failed" for s in systems) else "passed",
                 "families": sorted(ev.get("variants_per_family") or {}),
+                "inconclusive": ev.get("inconclusive", "pass"),
+                "underpowered": ev.get("underpowered"),
                 "systems": systems,
             }
         )

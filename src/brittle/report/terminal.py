@@ -13,6 +13,8 @@ from brittle.report.phrases import (
     cases_line,
     counts,
     delta,
+    family_flips,
+    family_repeats,
     few_cases,
     interval,
     power_lines,
@@ -40,9 +42,9 @@ def _system_lines(state: EvalState, name: str, run: SystemRun) -> list[str]:
     note = few_cases(m)
     if note:
         lines[0] += f"  {note}"
-    repeats = repeats_line(run.metrics)
-    if repeats:
-        lines.append(f"    {repeats}")
+    for line in (repeats_line(run.metrics), family_repeats(run.metrics)):
+        if line:
+            lines.append(f"    {line}")
     changes = changes_since_baseline(state, name)
     if changes is not None and (changes.added or changes.removed):
         lines.append(f"    {cases_line(changes.to_dict())}")
@@ -55,8 +57,13 @@ def _system_lines(state: EvalState, name: str, run: SystemRun) -> list[str]:
     fam = run.metrics["families"]
     if fam:
         lines.append(
-            "    flip by family: "
-            + ", ".join(f"{k} {number(v['flip_rate'])}" for k, v in fam.items())
+            "    flip by family: " + ", ".join(f"{k} {family_flips(v)}" for k, v in fam.items())
+        )
+    errors = run.errors()
+    if errors:
+        lines.append(
+            f"    {len(errors)} call(s) errored, the first ({errors[0]['row_id']}): "
+            f"{_one_line(errors[0]['error'])}"
         )
     failing = [c["case_id"] for i, c in enumerate(run.failing_originals()) if i < 8]
     if failing:
@@ -77,7 +84,13 @@ def _system_lines(state: EvalState, name: str, run: SystemRun) -> list[str]:
     return lines
 
 
-def _eval_lines(state: EvalState) -> list[str]:
+def _one_line(text: object, limit: int = 300) -> str:
+    """An error message on one line, shortened (its own line breaks shown as ``\\n``)."""
+    shown = str(text).strip().replace("\n", "\\n")
+    return shown if len(shown) <= limit else shown[: limit - 1] + "…"
+
+
+def _eval_lines(state: EvalState, session: BrittleSession) -> list[str]:
     spec = state.spec
     families = sorted(state.run.variants_per_family)
     lines = [
@@ -85,10 +98,9 @@ def _eval_lines(state: EvalState) -> list[str]:
         f"{sum(state.run.variants_per_family.values())} variants"
         + (f" ({', '.join(families)})" if families else "")
     ]
-    if state.baseline is None:
+    if state.baseline is None and not session.options.update_baseline:
         lines.append(
-            "  no baseline: relative gates skipped; create one with "
-            "pytest evals/ --brittle-update-baseline"
+            f"  no baseline: relative gates skipped; create one with {session.update_command}"
         )
     for name, run in state.run.systems.items():
         lines += _system_lines(state, name, run)
@@ -108,7 +120,7 @@ def summary_lines(session: BrittleSession) -> list[str]:
     lines: list[str] = []
     for state in session.evals.values():
         if state.run.systems:
-            lines += _eval_lines(state)
+            lines += _eval_lines(state, session)
     if session.written:
         lines.append(f"report: {session.written[0].parent}")
     for path in session.baselines_written:

@@ -24,7 +24,13 @@ from brittle.run.engine import EvalRun, Row, SystemRun, build_rows, run_system
 from brittle.run.fingerprints import suite_fingerprints
 from brittle.run.provenance import run_meta
 from brittle.spec.eval import EvalSpec
-from brittle.stats.baseline import Baseline, SystemBaseline, merge_update, read_baseline
+from brittle.stats.baseline import (
+    PYTEST_UPDATE,
+    Baseline,
+    SystemBaseline,
+    merge_update,
+    read_baseline,
+)
 from brittle.stats.changes import HASH_COLUMN, CaseChanges, case_changes, same_text
 from brittle.stats.gates import Verdict
 from brittle.stats.results import Flip
@@ -62,6 +68,8 @@ class BrittleSession:
         self.progress_write: Callable[[str], None] | None = None
         #: the first authentication failure: the run makes no further calls
         self.fatal: BrittleError | None = None
+        #: the command that writes this run's baselines, for hints (``brittle run`` sets its own)
+        self.update_command = PYTEST_UPDATE
         self._cache: ResponseCache | None = None
 
     def state(self, spec: EvalSpec) -> EvalState:

@@ -11,7 +11,7 @@ at once when the first of them is checked (:func:`select` declares the family be
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from brittle._errors import BrittleError, ReplayMissError
@@ -106,7 +106,7 @@ def check_gate(
             run.metrics, base_system.metrics if base_system else None, spec.error_budget
         )
     if verdict.passed is False:
-        verdict = _with_cases(verdict, run, base_system, effective)
+        verdict = _with_first_error(_with_cases(verdict, run, base_system, effective), run)
     state.verdicts[(system_name, effective.name if gate else "run")] = verdict
     return verdict
 
@@ -210,17 +210,30 @@ def _point_estimate(verdict: Verdict) -> Verdict:
     )
 
 
-def _describe_flip(run: SystemRun, flip: Flip) -> str:
-    def short(value: Any, limit: int = 90) -> str:
-        text = " ".join(str(value).split())
-        return text if len(text) <= limit else text[: limit - 1] + "…"
+def _shown(value: Any, limit: int = 90) -> str:
+    """A text as a quoted literal, shortened: its whitespace stays as it is, line breaks and
+    tabs written ``\\n`` and ``\\t``, so a whitespace perturbation shows what it changed."""
+    text = str(value)
+    return repr(text if len(text) <= limit else text[: limit - 1] + "…")
 
+
+def _describe_flip(run: SystemRun, flip: Flip) -> str:
     verdict = "pass→FAIL" if flip.original_passed else "fail→pass"
     return (
-        f"    {flip.variant_id} ({verdict}): input {short(run.text_of(flip.variant_id, 'input'))!r}"
-        f" -> answer {short(flip.variant_answer, 40)!r} (original answer "
-        f"{short(flip.original_answer, 40)!r})"
+        f"    {flip.variant_id} ({verdict}): input {_shown(run.text_of(flip.variant_id, 'input'))}"
+        f" -> answer {_shown(flip.variant_answer, 40)} (original answer "
+        f"{_shown(flip.original_answer, 40)})"
     )
+
+
+def _with_first_error(verdict: Verdict, run: SystemRun) -> Verdict:
+    """Add the first error to a verdict failed on the error budget."""
+    errors = run.errors()
+    if "calls" not in verdict.details or not errors:
+        return verdict
+    first = str(errors[0]["error"]).strip().replace("\n", "\\n")
+    where = errors[0]["row_id"]
+    return replace(verdict, message=f"{verdict.message}\n  first error ({where}): {first}")
 
 
 def _with_cases(

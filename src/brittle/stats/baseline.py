@@ -25,7 +25,15 @@ from brittle._errors import BaselineError
 
 FORMAT_VERSION = 1
 VERSION_KEY = "brittle_baseline_version"
-UPDATE_HINT = "pytest evals/ --brittle-update-baseline (or brittle run EVAL --update-baseline)"
+#: how pytest writes or refreshes baselines
+PYTEST_UPDATE = "pytest evals/ --brittle-update-baseline"
+#: the same for messages that do not know which front end runs them
+UPDATE_HINT = f"{PYTEST_UPDATE} (or brittle run EVAL --update-baseline)"
+
+
+def run_update(eval_file: str | Path) -> str:
+    """How ``brittle run`` writes or refreshes the baseline of ``eval_file``."""
+    return f"brittle run {eval_file} --update-baseline"
 
 
 @dataclass

@@ -18,6 +18,11 @@ from typing import Any
 from brittle._errors import ConfigError
 from brittle.stats.metrics import GATE_METRICS, REPEAT_METRICS, metric_value
 
+#: where a run's errors are shown, for the message of a gate failed on the error budget
+ERRORS_SHOWN = (
+    "brittle's summary at the end of the output shows the first error; the report lists them in "
+    "summary.md and run.json, and every one in results.parquet's 'error' column"
+)
 OPS = {"min": ">=", "max": "<=", "max_drop": "drop <=", "max_rise": "rise <="}
 _GATE_RE = re.compile(
     r"^\s*(?P<metric>[a-z_]+)\s*(?:\[\s*(?P<family>[\w.-]+)\s*\])?\s*"
@@ -204,7 +209,7 @@ class Gate:
                 False,
                 f"{errors} of {calls} calls errored, over the error budget of "
                 f"{budget.describe()}: the gate cannot pass on incomplete results "
-                "(see the errors in the summary)",
+                f"({ERRORS_SHOWN})",
                 details={"errors": errors, "calls": calls},
             )
         if self.family is not None and self.family not in metrics["families"]:

@@ -420,7 +420,9 @@ def test_error_over_budget_fails_an_otherwise_passing_gate(gate: str) -> None:
     assert verdict.passed is False
     assert verdict.message == (
         "2 of 40 calls errored, over the error budget of 1 error: the gate cannot pass on "
-        "incomplete results (see the errors in the summary)"
+        "incomplete results (brittle's summary at the end of the output shows the first error; "
+        "the report lists them in summary.md and run.json, and every one in results.parquet's "
+        "'error' column)"
     )
     assert verdict.details == {"errors": 2, "calls": 40}
 

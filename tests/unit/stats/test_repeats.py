@@ -92,7 +92,7 @@ def test_consistency_measures_randomness_and_brittleness_on_the_calls() -> None:
 def per_call_table(passes: np.ndarray, families: tuple[str, ...]) -> pd.DataFrame:
     """A per-call table from ``passes[case, input, repeat]`` (input 0 the original; variant
     ``j`` of family ``families[j - 1]``)."""
-    cases, inputs, repeats = passes.shape
+    cases, _, repeats = passes.shape
     case = np.array([f"c{i:03d}" for i in range(cases)], dtype=object)[:, None, None]
     label = np.array(["", *(f"[{f}#{j}]" for j, f in enumerate(families, 1))], dtype=object)
     shape = passes.shape
@@ -182,7 +182,7 @@ def test_errored_draws_are_left_out_not_counted_as_disagreement() -> None:
     passes = np.ones((4, 2, 3), dtype=bool)
     per_call = per_call_table(passes, ("typo",))
     per_call.loc[per_call.index[[1, 4]], ["passed", "answer", "error"]] = [None, None, "503"]
-    metrics, summary = measured(per_call)
+    _, summary = measured(per_call)
     assert summary["self_disagreement"] == 0.0 and summary["excess_flip_rate"] == 0.0
     assert summary["inputs"] == 8  # two draws still left of each errored input
 

@@ -200,17 +200,64 @@ def _heatmap_section(ev: Mapping[str, Any]) -> str:
     families = sorted({f for s in ev["systems"].values() for f in s["metrics"]["families"]})
     if not families:
         return '<h3>Flip rate by perturbation family</h3><p class="note">No variants ran.</p>'
-    values = {
-        (family, name): ev["systems"][name]["metrics"]["families"].get(family, {}).get("flip_rate")
+    blocks = {
+        (family, name): ev["systems"][name]["metrics"]["families"].get(family, {})
         for family in families
         for name in systems
     }
+    values = {key: block.get("flip_rate") for key, block in blocks.items()}
+    counts = {
+        key: f"{block['flip_rate'] * block['pairs']:.4g}/{block['pairs']}"
+        for key, block in blocks.items()
+        if block.get("flip_rate") is not None and block.get("pairs")
+    }
     return (
         "<h3>Flip rate by perturbation family</h3>"
-        + heatmap(families, systems, values)
+        + heatmap(families, systems, values, counts)
         + '<p class="note">Share of (original, variant) pairs whose pass/fail differs from the '
-        "original's; darker is more brittle.</p>"
+        "original's (flipped pairs / pairs in brackets); darker is more brittle.</p>"
     )
+
+
+def _repeats_section(ev: Mapping[str, Any]) -> str:
+    """Self-disagreement (randomness) and excess flip rate (brittleness) of systems that
+    repeat their calls."""
+    rows = []
+    for name, system in ev["systems"].items():
+        info = system["metrics"].get("repeats")
+        if not info or "excess_flip_rate" not in info:
+            continue
+        cells = "".join(
+            f'<td data-metric="{metric}" data-value="{_data(info.get(metric))}">'
+            f"{_f(info.get(metric))}{_interval((info.get('ci') or {}).get(metric))}</td>"
+            for metric in ("self_disagreement", "excess_flip_rate", "flip_rate_between_draws")
+        )
+        rows.append(
+            f'<tr data-system="{esc(name)}"><td>{esc(name)}</td>'
+            f"<td>{esc(info['k'])} ({esc(info['reduction'])})</td>{cells}</tr>"
+        )
+    if not rows:
+        return ""
+    return (
+        '<h3>Repeats</h3><table class="grid-table repeats"><thead><tr><th>system</th>'
+        "<th>repeats</th><th>self-disagreement</th><th>excess flip rate</th>"
+        "<th>flips between draws</th></tr></thead><tbody>"
+        + "".join(rows)
+        + '</tbody></table><p class="note">Self-disagreement: how often two draws of the same '
+        "input disagree (randomness). Excess flip rate: how much more often a variant's draw "
+        "disagrees with its original's (brittleness; about 0 for a system that is random but "
+        "not brittle). 95 % intervals, cases as clusters.</p>"
+    )
+
+
+def _data(value: Any) -> str:
+    return "" if value is None else repr(float(value))
+
+
+def _interval(found: Any) -> str:
+    if not found:
+        return ""
+    return f' <span class="ci">[{_f(found[0])}, {_f(found[1])}]</span>'
 
 
 def _trend_section(
@@ -255,6 +302,7 @@ def _eval_section(ev: Mapping[str, Any], data: ReportData, index: int) -> str:
         + _gates_table(ev)
         + _intervals_section(ev, colours)
         + _heatmap_section(ev)
+        + _repeats_section(ev)
         + _trend_section(ev, data.trends.get(ev["name"], ()), colours, data.history)
         + comparison_section(ev)
         + flips_section(ev["name"], data.flips, index)

@@ -152,9 +152,13 @@ def _heat_colour(t: float) -> str:
 
 
 def heatmap(
-    families: Sequence[str], systems: Sequence[str], values: Mapping[tuple[str, str], float | None]
+    families: Sequence[str],
+    systems: Sequence[str],
+    values: Mapping[tuple[str, str], float | None],
+    counts: Mapping[tuple[str, str], str] | None = None,
 ) -> str:
-    """Flip rate by perturbation family (rows) x system (columns)."""
+    """Flip rate by perturbation family (rows) x system (columns); ``counts`` adds what each
+    cell counts (``1/1``: flipped pairs of pairs) to its text."""
     left, top, cell_w, cell_h = 130, 28, 100, 30
     width = left + cell_w * max(1, len(systems)) + 10
     height = top + cell_h * max(1, len(families)) + 8
@@ -179,13 +183,15 @@ def heatmap(
             fill = _heat_colour(t) if value is not None else "#eeeeee"
             text_fill = "#ffffff" if t > 0.55 else "#222222"
             data_value = "" if value is None else f"{float(value)!r}"
+            count = (counts or {}).get((family, system))
+            shown = _f(value) + (f" ({count})" if count else "")
             parts.append(
                 f'<g class="cell" data-family="{esc(family)}" data-system="{esc(system)}" '
                 f'data-value="{data_value}"><rect x="{x + 1}" y="{y + 1}" width="{cell_w - 2}" '
                 f'height="{cell_h - 2}" fill="{fill}"/><text x="{x + cell_w / 2:.1f}" '
                 f'y="{y + cell_h / 2 + 4:.1f}" text-anchor="middle" fill="{text_fill}">'
-                f"{_f(value)}</text><title>{esc(system)} / {esc(family)}: flip rate "
-                f"{_f(value)}</title></g>"
+                f"{esc(shown)}</text><title>{esc(system)} / {esc(family)}: flip rate "
+                f"{esc(shown)}</title></g>"
             )
     return _svg(
         width, height, "".join(parts), label="flip rate by perturbation family x system", cls="heat"
