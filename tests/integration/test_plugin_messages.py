@@ -184,7 +184,18 @@ def test_brittle_run_hints_its_own_update_baseline(
     out = capsys.readouterr().out
     assert "no baseline" not in out and "baseline written:" in out
 
-    (project.path / "__baselines__" / "demo.json").write_text("{not json")
+    baseline = project.path / "__baselines__" / "demo.json"
+    stored = json.loads(baseline.read_text())
+    for system in stored["systems"].values():  # as written before variant fingerprints
+        system["outcomes"] = {row: entry[:2] for row, entry in system["outcomes"].items()}
+    baseline.write_text(json.dumps(stored))
+    assert main(["run", "demo.eval.yaml", "--no-report"]) == 0
+    out = capsys.readouterr().out
+    assert "the baseline predates variant fingerprints" in out
+    assert "identical variants: brittle run demo.eval.yaml --update-baseline" in out
+    assert "pytest" not in out
+
+    baseline.write_text("{not json")
     assert main(["run", "demo.eval.yaml", "--no-report"]) == 2
     err = capsys.readouterr().err
     assert "baseline file is corrupt" in err

@@ -94,11 +94,8 @@ def _cmd_run(args: argparse.Namespace) -> int:
     for state in session.evals.values():
         for (system_name, gate_name), verdict in state.verdicts.items():
             if verdict.passed is False:
-                print(
-                    for_terminal(
-                        f"\nFAILED {spec.name}::{system_name}::{gate_name}\n{verdict.message}"
-                    )
-                )
+                message = verdict.message.replace(UPDATE_HINT, session.update_command)
+                print(for_terminal(f"\nFAILED {spec.name}::{system_name}::{gate_name}\n{message}"))
     for message in missed:
         print(for_terminal(message))
     return 1 if failed else 0
