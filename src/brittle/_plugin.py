@@ -16,6 +16,7 @@ from __future__ import annotations
 import os
 import sys
 import time
+import warnings
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -113,6 +114,7 @@ def pytest_configure(config: pytest.Config) -> None:
         report_dir=(root / report_dir) if report_dir else None,
         concurrency=config.getoption("brittle_concurrency"),
         history=history_setting(config.getoption("brittle_history"), root),
+        correct_across_evals=bool(config.getoption("brittle_correct_across_evals")),
     )
     _configure_cache(config, options, root)
     config.stash[RUN_KEY] = _BrittleRun(options, started=time.time())
@@ -204,10 +206,11 @@ class EvalFile(pytest.File):
         return _brittle_failure(excinfo) or super().repr_failure(excinfo)
 
     def collect(self) -> Iterator[pytest.Collector]:
-        _session(self.config)
+        session = _session(self.config)
         from brittle.spec.eval import load_eval_file
 
         spec = load_eval_file(self.path)
+        session.state(spec)  # collected: in the Holm family of --brittle-correct-across-evals
         yield from _system_collectors(self, spec)
 
 
@@ -222,13 +225,14 @@ class PythonEval(pytest.Collector):
         self.function = function
 
     def collect(self) -> Iterator[pytest.Collector]:
-        _session(self.config)
+        session = _session(self.config)
         from brittle.spec.eval import build_spec
 
         definition = self.function()
         if definition.name is None:
             definition.name = self.name.removeprefix("test_")
         spec = build_spec(definition, source=Path(str(self.path)))
+        session.state(spec)  # collected: in the Holm family of --brittle-correct-across-evals
         yield from _system_collectors(self, spec)
 
 
@@ -249,6 +253,11 @@ class EvalSystem(pytest.Collector):
 
 class GateFailed(Exception):
     pass
+
+
+class InconclusiveGate(UserWarning):
+    """A relative gate whose estimate is beyond its allowance without the evidence to show it:
+    a warning, not a failure (unless the eval says ``inconclusive: fail``)."""
 
 
 class GateItem(pytest.Item):
@@ -280,9 +289,20 @@ class GateItem(pytest.Item):
                 self.user_properties.append((f"brittle_{key}", value))
         run = session.state(self.spec).run.systems.get(self.system_name)
         if run is not None:  # the gate's metrics as JUnit <property> entries
-            self.user_properties += gate_properties(run.metrics, self.gate)
+            self.user_properties += gate_properties(run.metrics, self.gate, verdict)
         if verdict.passed is None:
             pytest.skip(verdict.message)
+        if verdict.status == "inconclusive":
+            gate = self.gate.name if self.gate else "error budget"
+            warnings.warn_explicit(  # shown at the eval file, not at this line
+                for_terminal(
+                    f"{self.spec.name} / {self.system_name}: gate '{gate}' is inconclusive "
+                    f"(passed; 'inconclusive: fail' in the eval fails it)\n{verdict.message}"
+                ),
+                InconclusiveGate,
+                filename=str(self.spec.source),
+                lineno=1,
+            )
         if not verdict.passed:
             gate = self.gate.name if self.gate else "error budget"
             raise GateFailed(
@@ -299,18 +319,6 @@ class GateItem(pytest.Item):
     def reportinfo(self) -> tuple[Path, int | None, str]:
         gate = self.gate.name if self.gate else "error budget"
         return self.path, None, f"{self.spec.name}::{self.system_name}::{gate}"
-
-
-def pytest_collection_finish(session: pytest.Session) -> None:
-    """Tell the brittle session which systems this run checks (the Holm family of an eval)."""
-    items = [item for item in session.items if isinstance(item, GateItem)]
-    if not items:
-        return
-    from brittle.run.verdicts import select
-
-    state = _session(session.config)
-    for item in items:
-        select(state, item.spec, [item.system_name])
 
 
 def pytest_sessionfinish(session: pytest.Session) -> None:

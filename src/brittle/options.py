@@ -63,6 +63,18 @@ OPTIONS = (
         dest="history",
     ),
     OptionDef(
+        "correct-across-evals",
+        "Holm-correct the relative gates of every eval collected in the session together, as one"
+        " family, at the smallest 'alpha' among those evals (default: each eval file is its own"
+        " family: every relative gate of every system it defines). Stricter: with m relative"
+        " gates in the build, the first is decided at alpha / m. Every system with a baseline of"
+        " every collected eval runs before the first relative verdict, selected or not, so"
+        " selection (-k, node ids) never changes a verdict",
+        action="store_true",
+        default=False,
+        dest="correct_across_evals",
+    ),
+    OptionDef(
         "cache",
         "response cache mode: rw (default: reuse recorded responses, record missing ones),"
         " replay (no model calls; a missing response is an error: for pull-request CI),"
@@ -96,6 +108,8 @@ class Options:
     cache_path: Path | None = None
     #: show a progress line; None: only on an interactive terminal outside CI
     progress: bool | None = None
+    #: one Holm family for the relative gates of every eval of the session (else one per eval)
+    correct_across_evals: bool = False
 
 
 __all__ = ["OPTIONS", "OptionDef", "Options"]

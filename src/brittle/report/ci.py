@@ -2,7 +2,8 @@
 metrics a JUnit XML report carries for each gate item.
 
 - ``$GITHUB_STEP_SUMMARY``: summary.md is appended to it when the variable is set;
-- JUnit XML: :func:`gate_properties` gives each gate item's metrics as ``<property>`` entries.
+- JUnit XML: :func:`gate_properties` gives each gate item's status, paired test and metrics as
+  ``<property>`` entries.
 
 The pytest plugin imports this module at load, so it stays light (no pandas, no pyarrow).
 """
@@ -15,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from brittle.report.history import HEADLINE_COLUMNS
-from brittle.stats.gates import Gate
+from brittle.stats.gates import Gate, Verdict
 from brittle.stats.intervals import reported_interval
 from brittle.stats.metrics import REPEAT_METRICS
 
@@ -31,9 +32,35 @@ def append_step_summary(text: str) -> Path | None:
     return path
 
 
-def gate_properties(metrics: Mapping[str, Any], gate: Gate | None) -> list[tuple[str, Any]]:
-    """JUnit ``<property>`` entries for a gate item: the metrics of its system (and family)."""
+#: the paired test of a relative verdict, as JUnit properties (``brittle_<name>``)
+TEST_PROPERTIES = (
+    "allowance",
+    "degradation",
+    "bound",
+    "confidence",
+    "p_value",
+    "p_adjusted",
+    "holm_step",
+    "family_size",
+    "cases",
+    "cases_needed",
+)
+
+
+def gate_properties(
+    metrics: Mapping[str, Any], gate: Gate | None, verdict: Verdict | None = None
+) -> list[tuple[str, Any]]:
+    """JUnit ``<property>`` entries for a gate item: its verdict's status (``passed``,
+    ``failed``, ``inconclusive``, ``skipped``) and, for a relative gate, its paired test (the
+    one-sided bound at its level, the p-values, the cases that would settle an inconclusive
+    verdict); then the metrics of its system (and family)."""
     props: list[tuple[str, Any]] = []
+    if verdict is not None:
+        props.append(("brittle_status", verdict.status.lower()))
+        for name in TEST_PROPERTIES:
+            value = verdict.details.get(name) if "p_value" in verdict.details else None
+            if value is not None:
+                props.append((f"brittle_{name}", value))
     scopes: list[tuple[str, Mapping[str, Any]]] = [("", metrics.get("overall", {}))]
     if gate is not None and gate.family:
         props.append(("brittle_family", gate.family))

@@ -94,7 +94,12 @@ def _metrics_table(ev: dict[str, Any]) -> list[str]:
         b = (sys["baseline_metrics"] or {}).get("overall", {})
         failed = sum(v["status"] == "FAILED" for v in sys["verdicts"])
         passed = sum(v["status"] == "passed" for v in sys["verdicts"])
-        gates = f"{passed} passed" + (f", **{failed} FAILED**" if failed else "")
+        unsure = sum(v["status"] == "inconclusive" for v in sys["verdicts"])
+        gates = (
+            f"{passed} passed"
+            + (f", {unsure} inconclusive" if unsure else "")
+            + (f", **{failed} FAILED**" if failed else "")
+        )
         lines.append(
             f"| {_md(name)} | {sys['kind']} | {number(m['accuracy'])}{interval(m, 'accuracy')}"
             f"{delta(m['accuracy'], b.get('accuracy'))}"
@@ -160,24 +165,28 @@ def _repeats_table(ev: dict[str, Any]) -> list[str]:
 
 
 def _notes(ev: dict[str, Any]) -> list[str]:
-    """Failed gates, changed fingerprints, underpowered gates, changed cases, problems."""
+    """Failed and inconclusive gates, changed fingerprints, underpowered gates (one line for the
+    eval), changed cases, problems."""
     lines = []
     for name, sys in ev["systems"].items():
         for v in sys["verdicts"]:
+            first = for_markdown(v["message"].splitlines()[0], limit=500)
             if v["status"] == "FAILED":
+                lines.append(f"- **{_md(name)}**: gate `{_code(v['gate'])}` failed: {first}")
+            elif v["status"] == "inconclusive":
                 lines.append(
-                    f"- **{_md(name)}**: gate `{_code(v['gate'])}` failed: "
-                    f"{_md(v['message'].splitlines()[0])}"
+                    f"- {_md(name)}: gate `{_code(v['gate'])}` inconclusive (passed; "
+                    f"`inconclusive: fail` in the eval fails it): {first}"
                 )
         if sys["fingerprint_changed"]:
             lines.append(f"- {_md(name)}: fingerprint changed since the baseline (system edited)")
-        for line in sys.get("underpowered") or []:
-            lines.append(f"- {_md(name)}: {line}")
         cases = sys.get("baseline_cases")
         if cases and (cases["added"] or cases["removed"]):
             lines.append(f"- {_md(name)}: {cases_line(cases, _md)}")
         for note in (cases or {}).get("notes", ()):  # changed variants; an old baseline
             lines.append(f"- {_md(name)}: {for_markdown(note, limit=500)}")
+    if ev.get("underpowered"):
+        lines.append(f"- {for_markdown(ev['underpowered'], limit=1000)}")
     for name, sys in ev["systems"].items():
         lines += _problem_lines(name, sys)
     if ev["noops_per_family"]:

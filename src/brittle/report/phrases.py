@@ -2,18 +2,18 @@
 
 Each is written once here so that the three say the same thing in the same words: a metric with
 its interval and its change since the baseline, the repeats line, the cases added or removed since
-the baseline, template variants, and underpowered gates.
+the baseline, template variants, underpowered gates, and a relative verdict's status.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+import math
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 from brittle._format import number
-from brittle.stats.gates import Verdict
 from brittle.stats.margin import FEW_CASES
-from brittle.stats.paired import Power
+from brittle.stats.power import describe as describe_power
 
 
 def interval(block: Any, name: str, *, sep: str = ", ") -> str:
@@ -38,16 +38,30 @@ def delta(now: Any, before: Any) -> str:
     return f" ({now - before:+.3f})"
 
 
-def power_lines(verdicts: Iterable[Verdict]) -> list[str]:
-    """``underpowered: ...`` for each relative gate that cannot see its own allowance."""
-    lines = []
-    for verdict in verdicts:
-        power = verdict.details.get("power")
-        if power and power.get("underpowered"):
-            fields = {k: power[k] for k in ("rate", "cases", "variants", "icc", "alpha", "mde")}
-            fields.update(cases_needed=power["cases_needed"], allowance=verdict.gate.value)
-            lines.append(Power(**fields).describe(verdict.gate))
-    return lines
+def underpowered(gates: Iterable[tuple[str, Mapping[str, Any] | None]]) -> list[str]:
+    """``flip_rate rise <= 0.03 detects rises >= 0.087 (~95 cases for 0.06)`` for each
+    underpowered gate of ``(gate name, power)`` pairs (verdict details' ``power``), each gate
+    once, with the weakest figures when several systems share it (:mod:`brittle.stats.power`)."""
+    weakest: dict[str, Mapping[str, Any]] = {}
+    for gate, power in gates:
+        if not power or not power.get("underpowered"):
+            continue
+        known = weakest.get(gate)
+        if known is None or _reach(power) > _reach(known):
+            weakest[gate] = power
+    return [describe_power(gate, power) for gate, power in weakest.items()]
+
+
+def _reach(power: Mapping[str, Any]) -> float:
+    return math.inf if power.get("mde") is None else float(power["mde"])
+
+
+def power_line(gates: Iterable[tuple[str, Mapping[str, Any] | None]]) -> str | None:
+    """One line for an eval's underpowered relative gates (None: none is): each gate's smallest
+    degradation detected with 80% power, and the cases that would detect its target (twice the
+    allowance, at least 0.02 above it)."""
+    found = underpowered(gates)
+    return "underpowered at 80% power: " + "; ".join(found) if found else None
 
 
 def repeats_line(metrics: Any, *, sep: str = ",") -> str | None:

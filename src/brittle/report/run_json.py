@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from brittle.redact import scrub
-from brittle.report.phrases import power_lines
+from brittle.report.phrases import power_line, underpowered
 from brittle.run.engine import SystemRun
 from brittle.run.provenance import run_meta
 from brittle.run.session import BrittleSession, EvalState, changes_since_baseline, newly_flipped
@@ -49,25 +49,40 @@ CASE_TEXT_FIELDS = frozenset(
 
 
 _STATISTICS = (
+    "status",
     "delta",
+    "degradation",
+    "allowance",
+    "direction",
     "ci",
+    "bound",
+    "level",
+    "confidence",
     "p_value",
     "p_adjusted",
     "alpha",
     "family_size",
+    "holm_step",
     "test",
     "cases",
     "units_per_case",
+    "few_cases",
+    "sd_paired",
     "discordant",
     "exceeds_allowance",
     "significant",
-    "power",
+    "inconclusive",
+    "cases_needed",
     "variants",
+    "power",
 )
 
 
 def _statistics(details: Any) -> dict[str, Any] | None:
-    """The paired test behind a relative verdict (None for other verdicts)."""
+    """The paired test behind a relative verdict (None for other verdicts): the one-sided
+    ``bound`` on the degradation at ``level`` (``confidence`` = 1 - level, the Holm step's),
+    the one-sided ``p_value`` and its Holm-adjusted ``p_adjusted``, the plain 95% ``ci`` of the
+    delta, ``cases_needed`` to settle an inconclusive verdict, the gate's ``power``."""
     if "p_value" not in details:
         return None
     return {key: details[key] for key in _STATISTICS if key in details}
@@ -101,8 +116,10 @@ def _system_record(state: EvalState, name: str, run: SystemRun) -> dict[str, Any
         "baseline_metrics": base.metrics if base else None,
         "baseline_cases": changes.to_dict() if changes is not None else None,
         "repeats": run.metrics.get("repeats"),
-        "underpowered": power_lines(
-            v for (system, _), v in state.verdicts.items() if system == name
+        "underpowered": underpowered(
+            (gate, v.details.get("power"))
+            for (system, gate), v in state.verdicts.items()
+            if system == name
         ),
         "verdicts": verdicts,
         "flips": [f.to_dict() for f in run.flips[:200]],
@@ -129,6 +146,11 @@ def _eval_record(state: EvalState) -> dict[str, Any]:
         "seed": spec.seed,
         "gates": [g.name for g in spec.gates],
         "error_budget": spec.error_budget.describe(),
+        "alpha": spec.alpha,
+        "inconclusive": spec.inconclusive,
+        "underpowered": power_line(
+            (gate, v.details.get("power")) for (_, gate), v in state.verdicts.items()
+        ),
         "variants_per_family": state.run.variants_per_family,
         "noops_per_family": state.run.noops,
         "dropped_per_family": state.run.dropped,

@@ -17,7 +17,7 @@ from brittle.report.phrases import (
     family_repeats,
     few_cases,
     interval,
-    power_lines,
+    power_line,
     repeats_line,
     template_line,
 )
@@ -26,8 +26,7 @@ from brittle.run.session import BrittleSession, EvalState, changes_since_baselin
 from brittle.sanitize import for_terminal
 
 
-def _system_lines(state: EvalState, name: str, run: SystemRun, update: str) -> list[str]:
-    """The lines of one system; ``update`` is the command that refreshes a baseline."""
+def _system_lines(state: EvalState, name: str, run: SystemRun) -> list[str]:
     m = run.metrics["overall"]
     base = state.baseline.systems.get(name) if state.baseline else None
     b = base.metrics["overall"] if base else {}
@@ -50,7 +49,7 @@ def _system_lines(state: EvalState, name: str, run: SystemRun, update: str) -> l
     if changes is not None and (changes.added or changes.removed):
         lines.append(f"    {cases_line(changes.to_dict())}")
     if changes is not None:  # variants whose text changed, or a baseline without fingerprints
-        lines.extend(f"    {note}" for note in changes.notes(hint=update))
+        lines.extend(f"    {note}" for note in changes.notes())
     if base and base.fingerprint != run.fingerprint:
         lines.append(
             f"    fingerprint changed since the baseline ({base.fingerprint} -> {run.fingerprint})"
@@ -77,8 +76,10 @@ def _system_lines(state: EvalState, name: str, run: SystemRun, update: str) -> l
         if system == name:
             first = verdict.message.splitlines()[0]
             lines.append(f"    [{verdict.status}] {gate_name}: {first}")
-    mine = [v for (system, _), v in state.verdicts.items() if system == name]
-    lines.extend(f"    {line}" for line in power_lines(mine))
+    if not any(system == name for system, _ in state.verdicts) and any(
+        system == name for system, _ in state.relative
+    ):
+        lines.append("    not selected: ran only to complete the Holm family of the relative gates")
     template = template_line(run.template_variants, run.template_noops, run.template_dropped)
     if template:
         lines.append(f"    {template}")
@@ -104,7 +105,12 @@ def _eval_lines(state: EvalState, session: BrittleSession) -> list[str]:
             f"  no baseline: relative gates skipped; create one with {session.update_command}"
         )
     for name, run in state.run.systems.items():
-        lines += _system_lines(state, name, run, session.update_command)
+        lines += _system_lines(state, name, run)
+    power = power_line(
+        (gate, verdict.details.get("power")) for (_, gate), verdict in state.verdicts.items()
+    )
+    if power:
+        lines.append(f"  {power}")
     if state.run.noops:
         lines.append(
             "  no-op perturbations (did not apply): "

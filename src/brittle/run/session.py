@@ -45,10 +45,11 @@ class EvalState:
     baseline_loaded: bool = False
     verdicts: dict[tuple[str, str], Verdict] = field(default_factory=dict)
     gateway: Gateway | None = None
-    #: systems whose gates this run checks: the family of the Holm correction (empty: all)
-    selected: set[str] = field(default_factory=set)
     #: relative verdicts, decided together for the whole family on the first relative gate
+    #: (every system with a baseline, selected or not: :mod:`brittle.run.verdicts`)
     relative: dict[tuple[str, str], Verdict] = field(default_factory=dict)
+    #: whether the Holm family of this eval's relative gates has been decided
+    family_decided: bool = False
 
 
 class BrittleSession:
@@ -176,14 +177,6 @@ class BrittleSession:
                 for name in totals:
                     totals[name] += int(getattr(state.gateway, name, 0))
         return totals
-
-    def select(self, spec: EvalSpec, system_name: str) -> None:
-        """Declare that this run checks the gates of ``system_name`` (before checking any).
-
-        The relative gates of the selected systems of an eval are one family for the Holm
-        correction; without a selection, every system of the eval is in it.
-        """
-        self.state(spec).selected.add(system_name)
 
     def ran(self) -> bool:
         """Whether any system ran: a run worth a report."""

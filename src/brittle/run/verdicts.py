@@ -3,9 +3,15 @@
 One implementation for the pytest plugin (one item per gate, each calling :func:`check`) and
 ``brittle run`` (:func:`check_systems`). A system runs once, when its first gate is checked.
 
-Relative gates are paired tests against the baseline's per-case outcomes. All the relative gates
-of the systems a run checks form one family: their p-values are Holm-corrected together, decided
-at once when the first of them is checked (:func:`select` declares the family beforehand).
+Relative gates are paired margin tests against the baseline's per-case outcomes
+(:mod:`brittle.stats.paired`). Their Holm family is every relative gate of every system the eval
+file defines that has per-case outcomes in the baseline, whatever ``-k`` or ``--system`` select:
+the systems not selected still run (their verdicts are not reported), so selection never changes
+a verdict. With ``--brittle-correct-across-evals`` the family is every relative gate of every eval
+collected in the session, at the smallest ``alpha`` among them. The family is decided at once,
+when its first relative gate is checked. A system without a baseline entry (or whose baseline
+stores no per-case outcomes) is outside the family: its relative gates are skipped (or compared
+on the plain values).
 """
 
 from __future__ import annotations
@@ -16,13 +22,13 @@ from typing import Any
 
 from brittle._errors import BrittleError, ReplayMissError
 from brittle.run.engine import SystemRun
-from brittle.run.session import BrittleSession, newly_flipped
+from brittle.run.session import BrittleSession, EvalState, changes_since_baseline, newly_flipped
 from brittle.spec.eval import EvalSpec
 from brittle.stats.baseline import UPDATE_HINT, SystemBaseline
 from brittle.stats.gates import Gate, Verdict
-from brittle.stats.paired import CaseChanges, Comparison, case_changes, compare, decide
+from brittle.stats.paired import Comparison, compare, decide
 from brittle.stats.results import Flip
-from brittle.stats.significance import holm
+from brittle.stats.significance import holm_steps
 
 MAX_CASES_IN_MESSAGE = 5
 #: why a relative gate is not checked while the baseline is being updated
@@ -35,13 +41,6 @@ def gates_of(spec: EvalSpec) -> list[Gate | None]:
     """The gates each system of ``spec`` is checked on; ``[None]`` (the error budget alone)
     for an eval without gates."""
     return [*spec.gates] or [None]
-
-
-def select(session: BrittleSession, spec: EvalSpec, systems: Sequence[str]) -> None:
-    """Declare the systems whose gates this run checks: the Holm family of the eval's
-    relative gates (before checking any)."""
-    for name in systems:
-        session.select(spec, name)
 
 
 def check(
@@ -75,9 +74,8 @@ class Checked:
 def check_systems(
     session: BrittleSession, spec: EvalSpec, systems: Sequence[str]
 ) -> Iterator[Checked]:
-    """Every gate of ``systems`` (the family), in order. A system whose calls a replay missed
-    yields one :class:`Checked` with ``missing`` instead of its gates; the others still run."""
-    select(session, spec, systems)
+    """Every gate of ``systems``, in order. A system whose calls a replay missed yields one
+    :class:`Checked` with ``missing`` instead of its gates; the others still run."""
     for name in systems:
         for gate in gates_of(spec):
             try:
@@ -117,70 +115,138 @@ def _relative_verdict(
     """A relative gate's verdict, decided with every relative gate of its family at once."""
     state = session.state(spec)
     key = (system_name, gate.name)
-    if key not in state.relative:
-        family = [s.name for s in spec.systems if not state.selected or s.name in state.selected]
-        if system_name not in family:
-            family = [system_name]  # checked without being selected: a family of its own
-        decided = {name for name, _ in state.relative}
-        state.relative.update(
-            _decide_relative(session, spec, [n for n in family if n not in decided], system_name)
-        )
+    if key in state.relative:
+        return state.relative[key]
+    if not _paired(session, spec, system_name):
+        return _unpaired(session, spec, system_name, gate)
+    if not state.family_decided:
+        across = session.options.correct_across_evals
+        specs = [s.spec for s in session.evals.values()] if across else [spec]
+        _decide_family(session, specs, asking=(state, system_name))
+    if key not in state.relative:  # it could not run when its family was decided
+        session.run_system(spec, system_name)  # raises again, or runs now: a family of its own
+        _decide_family(session, [spec], asking=(state, system_name), only=system_name)
     return state.relative[key]
 
 
-def _decide_relative(
-    session: BrittleSession, spec: EvalSpec, systems: list[str], asking: str
-) -> dict[tuple[str, str], Verdict]:
-    """Paired tests for the relative gates of ``systems``, Holm-corrected together.
-
-    A system other than ``asking`` that cannot run is left out of the family: it fails
-    when its own gates are checked.
-    """
+def _paired(session: BrittleSession, spec: EvalSpec, system_name: str) -> bool:
+    """Whether the system's baseline stores per-case outcomes to pair with."""
     baseline = session.baseline(spec)
-    gates = [g for g in spec.gates if g.relative]
-    verdicts: dict[tuple[str, str], Verdict] = {}
-    testable: list[tuple[str, Gate, SystemRun, SystemBaseline]] = []
-    for name in systems:
+    base = baseline.systems.get(system_name) if baseline else None
+    return base is not None and bool(base.outcomes)
+
+
+def _unpaired(session: BrittleSession, spec: EvalSpec, system_name: str, gate: Gate) -> Verdict:
+    """A relative gate outside the Holm family: skipped without a baseline entry, compared on
+    the plain values when the baseline stores no per-case outcomes."""
+    run = session.run_system(spec, system_name)
+    baseline = session.baseline(spec)
+    base = baseline.systems.get(system_name) if baseline else None
+    point = gate.evaluate(run.metrics, base.metrics if base else None, spec.error_budget)
+    if "delta" not in point.details or base is None:
+        return point  # skipped, or failed on errors
+    return _point_estimate(point, fail_inconclusive=spec.inconclusive == "fail")
+
+
+@dataclass(frozen=True)
+class _Member:
+    """A relative gate of the Holm family, with what its verdict says besides the test."""
+
+    state: EvalState
+    system: str
+    comparison: Comparison
+
+
+def _decide_family(
+    session: BrittleSession,
+    specs: Sequence[EvalSpec],
+    *,
+    asking: tuple[EvalState, str],
+    only: str | None = None,
+) -> None:
+    """Paired tests for every relative gate of ``specs`` (``only``: of that system alone),
+    Holm-corrected together; the verdicts go to each eval's ``state.relative``.
+
+    A system that cannot run, or whose eval's baseline cannot be read, is left out of the
+    family (it fails when its own gates are checked) unless it is the one ``asking``.
+    """
+    members: list[_Member] = []
+    for spec in specs:
+        state = session.state(spec)
+        gates = [g for g in spec.gates if g.relative]
+        if not gates:
+            continue
         try:
-            run = session.run_system(spec, name)
+            baseline = session.baseline(spec)
         except BrittleError:
-            if name == asking:
+            if state is asking[0]:
                 raise
-            continue  # it fails on its own gates; the others are decided without it
-        base = baseline.systems.get(name) if baseline else None
-        for gate in gates:
-            point = gate.evaluate(run.metrics, base.metrics if base else None, spec.error_budget)
-            if "delta" not in point.details or base is None:
-                verdicts[(name, gate.name)] = point  # skipped, or failed on errors
-            elif not base.outcomes or run.outcome is None:
-                verdicts[(name, gate.name)] = _point_estimate(point)
-            else:
-                testable.append((name, gate, run, base))
-    compared: list[tuple[str, Comparison, CaseChanges]] = []
-    for name, gate, run, base in testable:
-        assert run.outcome is not None
-        comparison = compare(
-            gate, run.outcome, base.outcomes, alpha=spec.alpha, family_size=len(testable)
+            continue  # its gates fail on the unreadable baseline
+        state.family_decided = True
+        for system in spec.systems:
+            name = system.name
+            base = baseline.systems.get(name) if baseline else None
+            if (only is not None and name != only) or base is None or not base.outcomes:
+                continue  # outside the family: decided alone (_unpaired)
+            try:
+                run = session.run_system(spec, name)
+            except BrittleError:
+                if (state, name) == asking:
+                    raise
+                continue  # it fails on its own gates; the others are decided without it
+            if run.replay_missing:
+                continue  # its gates fail on the missing calls
+            members += _members(state, name, run, base, gates)
+    alpha = min((m.state.spec.alpha for m in members), default=0.05)
+    evals = {id(m.state) for m in members}
+    family = (
+        "this eval"
+        if len(evals) <= 1 or not session.options.correct_across_evals
+        else f"the {len(evals)} evals of this run (--brittle-correct-across-evals)"
+    )
+    steps = holm_steps([m.comparison.p_value for m in members], alpha)
+    for member, step in zip(members, steps, strict=True):
+        assert step is not None  # compare() leaves out undefined p-values
+        state, name = member.state, member.system
+        state.relative[(name, member.comparison.gate.name)] = decide(
+            member.comparison,
+            step,
+            alpha=alpha,
+            fail_inconclusive=state.spec.inconclusive == "fail",
+            changes=changes_since_baseline(state, name),
+            family=family,
+            power=member.comparison.power(alpha / step.size),  # Holm's first, strictest level
         )
-        if comparison is None:
-            verdicts[(name, gate.name)] = Verdict(
+
+
+def _members(
+    state: EvalState, name: str, run: SystemRun, base: SystemBaseline, gates: list[Gate]
+) -> list[_Member]:
+    """The system's relative gates that are tested; the others' verdicts go to
+    ``state.relative`` (failed on errors, or skipped on an undefined metric)."""
+    members = []
+    for gate in gates:
+        point = gate.evaluate(run.metrics, base.metrics, state.spec.error_budget)
+        comparison = (
+            compare(gate, run.outcome, base.outcomes, alpha=state.spec.alpha)
+            if "delta" in point.details and run.outcome is not None
+            else None
+        )
+        if comparison is not None:
+            members.append(_Member(state, name, comparison))
+        elif "delta" not in point.details:
+            state.relative[(name, gate.name)] = point  # skipped, or failed on errors
+        else:
+            changes = changes_since_baseline(state, name)  # why no rows are left, if they changed
+            notes = changes.lines(gate.family) if changes else []
+            state.relative[(name, gate.name)] = Verdict(
                 gate,
                 None,
                 f"{gate.metric} is undefined on the rows scored in both this run and the "
-                "baseline: skipped",
+                "baseline: skipped" + "".join(f"\n  {line}" for line in notes),
+                details={"variants": changes.scope(gate.family)} if changes else {},
             )
-            continue
-        compared.append((name, comparison, case_changes(run.outcome, base.outcomes)))
-    adjusted = holm([c.p_value for _, c, _ in compared])
-    for (name, comparison, changes), p_adjusted in zip(compared, adjusted, strict=True):
-        verdicts[(name, comparison.gate.name)] = decide(
-            comparison,
-            p_adjusted,
-            alpha=spec.alpha,
-            family_size=len(compared),
-            changes=changes,
-        )
-    return verdicts
+    return members
 
 
 def _replay_miss(spec: EvalSpec, system_name: str, missing: list[str]) -> ReplayMissError:
@@ -197,16 +263,22 @@ def _replay_miss(spec: EvalSpec, system_name: str, missing: list[str]) -> Replay
     )
 
 
-def _point_estimate(verdict: Verdict) -> Verdict:
-    """A relative verdict on the plain delta: the baseline has no per-case outcomes to pair."""
+def _point_estimate(verdict: Verdict, *, fail_inconclusive: bool) -> Verdict:
+    """A relative verdict on the plain delta: the baseline has no per-case outcomes to pair,
+    so nothing can be shown: a delta beyond the allowance is inconclusive, not failed."""
+    beyond = verdict.passed is False
+    note = (
+        "\n  the baseline stores no per-case outcomes, so this compares the plain values "
+        f"without a test{': inconclusive' if beyond else ''}; refresh it: {UPDATE_HINT}"
+    )
     return Verdict(
         verdict.gate,
-        verdict.passed,
-        verdict.message + "\n  the baseline stores no per-case outcomes, so this compares the "
-        f"plain values without a significance test; refresh it: {UPDATE_HINT}",
+        not (beyond and fail_inconclusive),
+        verdict.message + note,
         now=verdict.now,
         baseline=verdict.baseline,
-        details=verdict.details,
+        details={**verdict.details, "status": "inconclusive" if beyond else "passed"},
+        inconclusive=beyond,
     )
 
 
@@ -270,6 +342,5 @@ __all__ = [
     "check_gate",
     "check_systems",
     "gates_of",
-    "select",
     "updating_baseline",
 ]

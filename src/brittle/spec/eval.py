@@ -20,6 +20,7 @@ An eval is written either as a YAML file under ``evals/`` (``*.eval.yaml``)::
       - flip_rate rise <= 0.03
     concurrency: 16
     error_budget: 0
+    inconclusive: pass                                # or fail: an inconclusive relative gate fails
 
 or in Python, as a test function decorated with :func:`brittle.evaluation` that returns an
 :class:`Eval`. Both forms become the same :class:`EvalSpec`.
@@ -66,12 +67,15 @@ EVAL_KEYS = {
     "error_budget",
     "seed",
     "alpha",
+    "inconclusive",
     "repeats",
     "reduction",
     "timeout",
     "retries",
     "rate_limits",
 }
+INCONCLUSIVE = ("pass", "fail")
+"""What a relative gate does when its estimate is beyond the allowance but not shown to be."""
 SYSTEM_KEYS = {"kind", "model", "template", "system_prompt", "params", "callable", "version"}
 SYSTEM_KINDS = ("prompt", "model", "python")
 
@@ -95,6 +99,8 @@ class EvalSpec:
     description: str = ""
     #: significance level of the relative gates (Holm-corrected across the eval's relative gates)
     alpha: float = 0.05
+    #: what an inconclusive relative gate does: ``pass`` (a warning) or ``fail``
+    inconclusive: str = "pass"
     #: samples per (case, variant), reduced with ``reduction`` (``majority`` or ``mean``)
     repeats: int = 1
     reduction: str = "majority"
@@ -138,6 +144,7 @@ class Eval:
     seed: int | None = None
     description: str = ""
     alpha: float = 0.05
+    inconclusive: str = "pass"
     repeats: int = 1
     reduction: str = "majority"
     timeout: float | None = None
@@ -328,6 +335,7 @@ def load_eval_file(path: Path) -> EvalSpec:
         seed=data.get("seed"),
         description=str(data.get("description", "")),
         alpha=data.get("alpha", 0.05),
+        inconclusive=data.get("inconclusive", "pass"),
         repeats=data.get("repeats", 1),
         reduction=data.get("reduction", "majority"),
         timeout=data.get("timeout"),
@@ -465,6 +473,7 @@ def build_spec(
         golden_path=golden_path,
         description=definition.description,
         alpha=float(definition.alpha),
+        inconclusive=definition.inconclusive,
         repeats=definition.repeats,
         reduction=definition.reduction,
         timeout=parse_timeout(definition.timeout, where=_at(where, lines, "timeout")),
@@ -481,7 +490,8 @@ def _at(where: str, lines: Mapping[LinePath, int], key: str) -> str:
 
 
 def _validate_statistics(definition: Eval, *, where: str, lines: Mapping[LinePath, int]) -> None:
-    """``alpha`` is a level in (0, 0.5], ``repeats`` a whole number >= 1, ``reduction`` known."""
+    """``alpha`` is a level in (0, 0.5], ``inconclusive`` pass or fail, ``repeats`` a whole
+    number >= 1, ``reduction`` known."""
     from brittle.stats.repeats import REDUCTIONS  # lazy: it imports pandas
 
     alpha = definition.alpha
@@ -492,6 +502,16 @@ def _validate_statistics(definition: Eval, *, where: str, lines: Mapping[LinePat
             line=lines.get(("alpha",)),
             key="alpha",
             fix="write e.g. 'alpha: 0.05' (the false-alarm rate the relative gates allow)",
+        )
+    if definition.inconclusive not in INCONCLUSIVE:
+        raise ConfigError(
+            f"'inconclusive' must be one of {', '.join(INCONCLUSIVE)}, not "
+            f"{definition.inconclusive!r}",
+            where=where,
+            line=lines.get(("inconclusive",)),
+            key="inconclusive",
+            fix="write 'inconclusive: pass' (the default: an estimate beyond the allowance "
+            "without the evidence to show it is a warning) or 'inconclusive: fail'",
         )
     repeats = definition.repeats
     if isinstance(repeats, bool) or not isinstance(repeats, int) or repeats < 1:

@@ -107,7 +107,12 @@ class ErrorBudget:
 
 @dataclass(frozen=True)
 class Verdict:
-    """A gate's outcome for one system: passed, failed or skipped (``passed is None``)."""
+    """A gate's outcome for one system: passed, failed, inconclusive or skipped.
+
+    ``passed`` decides the build (None: skipped). A relative gate whose estimate is beyond the
+    allowance without the evidence to show it is ``inconclusive``: it passes (a warning), unless
+    the eval says ``inconclusive: fail``, when it fails and its status is ``FAILED``.
+    """
 
     gate: Gate
     passed: bool | None
@@ -115,9 +120,13 @@ class Verdict:
     now: float | None = None
     baseline: float | None = None
     details: Mapping[str, Any] = field(default_factory=dict)
+    inconclusive: bool = False
 
     @property
     def status(self) -> str:
+        """``passed``, ``FAILED``, ``inconclusive`` or ``skipped`` (run.json's spelling)."""
+        if self.inconclusive and self.passed:
+            return "inconclusive"
         return {True: "passed", False: "FAILED", None: "skipped"}[self.passed]
 
 

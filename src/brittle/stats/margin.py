@@ -88,6 +88,17 @@ Power, against the allowance (what ``brittle power`` and the "underpowered" note
     ``a + (z_{1-l} + z_0.8) sd / sqrt(n)``; cases needed for ``D`` about
     ``((z_{1-l} + z_0.8) sd / (D - a))^2`` (both solved exactly on the noncentral t).
 
+    A gate decided by the exact McNemar test (``a = 0``, one 0/1 unit per case; ``mcnemar=True``)
+    is discrete and more conservative: the t formula overstates its power by 4-6 points. Its
+    power is computed exactly: with one unit per case the paired difference is -1, 0 or 1, so
+    ``P(worse) + P(better) = sd^2 + D^2`` and ``P(worse) - P(better) = D``; the discordant cases
+    ``N ~ Binomial(n, sd^2 + D^2)``, the worse ones ``W | N ~ Binomial(N, P(worse) / (sd^2 +
+    D^2))``, and the test rejects when ``P[Bin(N, 1/2) >= W] < l``::
+
+        power = sum_N P(N) P[W >= w_N | N],    w_N the fewest worse cases that reject
+
+    (above 20,000 cases the t formula, where the discreteness no longer matters).
+
 The SD of paired differences from the baseline alone (planning before any run)
     With only a baseline, ``sd_paired`` must be predicted. Assumption: a case's units are 0/1
     draws, independent given the case's stable propensity ``p_i`` (the variants of a case are
@@ -140,6 +151,7 @@ POWER = 0.8
 """The power at which detectable degradations and cases needed are quoted."""
 
 _TOLERANCE = 1e-12  # a degradation this close to the allowance counts as equal to it
+_MCNEMAR_EXACT_CASES = 20_000  # above this, McNemar's power is the t test's (no discreteness)
 
 
 def _sign(direction: str) -> float:
@@ -491,7 +503,27 @@ def _sd_at(sd_paired: SdPaired, degradation: float) -> float:
     return max(float(value), 0.0)
 
 
-def _power(n: float, allowance: float, degradation: float, sd: float, level: float) -> float:
+def _mcnemar_power(n: float, degradation: float, sd: float, level: float) -> float:
+    """The exact McNemar test's power on ``n`` cases (see "Power" in the module docs)."""
+    cases = int(n)
+    total = sd * sd + degradation * degradation  # P(worse) + P(better)
+    worse = (total + degradation) / 2
+    if cases < 1 or total <= 0 or worse <= 0:
+        return 0.0
+    discordant = np.arange(cases + 1)
+    # the fewest worse cases of N discordant with P[Bin(N, 1/2) >= w] < level
+    k = scipy_stats.binom.isf(level, discordant, 0.5)
+    k = np.where(scipy_stats.binom.sf(k, discordant, 0.5) < level, k, k + 1)
+    reject = scipy_stats.binom.sf(k, discordant, min(worse / total, 1.0))
+    weight = scipy_stats.binom.pmf(discordant, cases, min(total, 1.0))
+    return float(np.sum(weight * reject))
+
+
+def _power(
+    n: float, allowance: float, degradation: float, sd: float, level: float, mcnemar: bool = False
+) -> float:
+    if mcnemar and allowance == 0 and n <= _MCNEMAR_EXACT_CASES:
+        return _mcnemar_power(n, degradation, sd, level)
     if n < 2:
         return 0.0
     if sd <= 0:
@@ -509,15 +541,17 @@ def power(
     true_degradation: float,
     sd_paired: SdPaired,
     level: float,
+    mcnemar: bool = False,
 ) -> float:
     """The chance that the gate fails (``p < level``) at a true degradation, on ``n_cases``.
 
     ``sd_paired`` is the SD of the per-case paired differences at that degradation (a number,
     or a function of the degradation, e.g. from :func:`paired_sd_from_baseline`). It is
-    ``level`` at ``true_degradation == allowance``.
+    ``level`` at ``true_degradation == allowance``. ``mcnemar``: the gate is decided by the
+    exact McNemar test (allowance 0, one 0/1 unit per case).
     """
     sd = _sd_at(sd_paired, true_degradation)
-    return _power(n_cases, allowance, true_degradation, sd, level)
+    return _power(n_cases, allowance, true_degradation, sd, level, mcnemar)
 
 
 def minimum_detectable_degradation(
@@ -528,6 +562,7 @@ def minimum_detectable_degradation(
     level: float,
     power: float = POWER,
     largest: float = 1.0,
+    mcnemar: bool = False,
 ) -> float | None:
     """The smallest true degradation the gate detects with ``power`` on ``n_cases``.
 
@@ -538,7 +573,7 @@ def minimum_detectable_degradation(
 
     def gap(degradation: float) -> float:
         sd = _sd_at(sd_paired, degradation)
-        return _power(n_cases, allowance, degradation, sd, level) - target
+        return _power(n_cases, allowance, degradation, sd, level, mcnemar) - target
 
     if n_cases < 2 or largest <= allowance or gap(largest) < 0:
         return None
@@ -556,6 +591,7 @@ def cases_needed(
     level: float,
     power: float = POWER,
     most: int = 10**9,
+    mcnemar: bool = False,
 ) -> int | None:
     """The fewest cases on which a true degradation fails the gate with ``power``.
 
@@ -569,7 +605,7 @@ def cases_needed(
         return 2
 
     def enough(n: int) -> bool:
-        return _power(n, allowance, true_degradation, sd, level) >= power
+        return _power(n, allowance, true_degradation, sd, level, mcnemar) >= power
 
     z = float(special.ndtri(1 - level)) + float(special.ndtri(power))
     guess = max(2, math.ceil((z * sd / (true_degradation - allowance)) ** 2))

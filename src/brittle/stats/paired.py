@@ -7,35 +7,54 @@ whose text changed under the same id (variant fingerprints) are counted by
 :func:`~brittle.stats.changes.case_changes` and left out; a row that errored on either side is
 left out of both.
 
-:func:`compare` measures one gate: the paired delta, its bootstrap interval, a p-value (McNemar's
-exact test when every case carries one 0/1 outcome, else the paired permutation test over cases)
-and the gate's power. :func:`decide` turns that into a verdict once the p-values of all the
-eval's relative gates are Holm-corrected together: a gate fails only when the degradation is
-larger than allowed *and* significant. The formulas are written out in :mod:`.bootstrap`,
-:mod:`.significance` and :mod:`.power`.
+:func:`compare` measures one gate: the metric's per-case sums on both sides and the one-sided
+margin test of ``H0: degradation <= allowance`` (:func:`brittle.stats.margin.margin_test`: the
+t test on the case-clustered ratio linearization, or the exact one-sided McNemar test for
+``a = 0`` on one 0/1 unit per case). :func:`decide` turns it into a verdict at the gate's Holm
+level (:func:`brittle.stats.significance.holm_steps`, over every relative gate of the family):
+
+- **failed** when the test rejects ``H0`` at that level, equivalently when the one-sided lower
+  bound on the degradation at that level is above the allowance;
+- **inconclusive** when the estimate is above the allowance but the bound is not (a pass with a
+  warning, or a failure with ``inconclusive: fail``), with the cases that would settle it;
+- **passed** otherwise.
+
+The bound printed beside a verdict is the one the decision used, at its level; the plain 95%
+interval of the delta is printed too, labelled "95% CI". Every p-value is one-sided, in the
+direction of degradation.
+
+pdr (``1 - V / A``, two ratios)
+    Linearized: each case contributes the pseudo-value ``pdr + u_i`` with
+    ``u_i = -u_i(V) / A + V u_i(A) / A^2`` (``u(R)`` the ratio influences of
+    :func:`brittle.stats.margin.ratio_influence`), so pdr is the mean of one unit per case and
+    the margin test applies unchanged (the delta method, cases as clusters).
 """
 
 from __future__ import annotations
 
 import math
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from brittle import _format
-from brittle.stats.bootstrap import SEED, paired_bootstrap_interval
 from brittle.stats.changes import CaseChanges, case_changes, paired_mask
 from brittle.stats.gates import Gate, Verdict
-from brittle.stats.metrics import CASE_SUM_COLUMNS, METRIC_SUMS, METRICS
-from brittle.stats.power import cases_needed, intra_case_correlation, minimum_detectable_effect
-from brittle.stats.results import case_sums, metric_statistic
-from brittle.stats.significance import mcnemar_exact, paired_permutation_test
-
-POWER = 0.8
-"""The power at which the minimum detectable effect is quoted."""
+from brittle.stats.margin import (
+    FEW_CASES,
+    MarginTest,
+    cases_needed,
+    margin_test,
+    paired_sd_from_baseline,
+    ratio_influence,
+)
+from brittle.stats.metrics import CASE_SUM_COLUMNS, METRIC_SUMS
+from brittle.stats.power import GatePower, gate_power
+from brittle.stats.results import case_sums
+from brittle.stats.significance import HolmStep
 
 _BOTH_ERRORED = "errored in the run or the baseline"
 
@@ -73,258 +92,261 @@ def _errors(mask: np.ndarray) -> np.ndarray:
     return np.array([_BOTH_ERRORED if flag else None for flag in mask], dtype=object)
 
 
-@dataclass(frozen=True)
-class Power:
-    """How small a degradation the gate detects with :data:`POWER`, and what it would take."""
-
-    rate: float  # the baseline rate of the bad event (flips, failures, disagreements)
-    cases: int
-    variants: float  # units per case
-    icc: float
-    alpha: float  # the level used: alpha / family size, Holm's first step
-    mde: float | None  # None: no degradation is detectable
-    cases_needed: int | None  # cases to detect the gate's own allowance (None: never)
-    allowance: float
-
-    @property
-    def underpowered(self) -> bool:
-        return self.allowance > 0 and (self.mde is None or self.mde > self.allowance + 1e-12)
-
-    def describe(self, gate: Gate) -> str:
-        word = "drops" if gate.op == "max_drop" else "rises"
-        scope = f"{self.cases} cases" + (
-            f" x {self.variants:.3g} variants" if self.variants > 1 + 1e-9 else ""
-        )
-        reach = (
-            f"can only detect {word} >= {self.mde:.3f}"
-            if self.mde is not None
-            else f"cannot detect any {word[:-1]}"
-        )
-        need = (
-            f"; about {self.cases_needed} cases would detect {self.allowance:g}"
-            if self.cases_needed is not None
-            else ""
-        )
-        return (
-            f"underpowered: {gate.name} {reach} with {POWER:.0%} power at n={scope} "
-            f"(baseline rate {self.rate:.3f}, alpha {self.alpha:.3g}){need}"
-        )
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "rate": self.rate,
-            "cases": self.cases,
-            "variants": self.variants,
-            "icc": self.icc,
-            "alpha": self.alpha,
-            "power": POWER,
-            "mde": self.mde,
-            "cases_needed": self.cases_needed,
-            "underpowered": self.underpowered,
-        }
+def _direction(gate: Gate) -> str:
+    return "drop" if gate.op == "max_drop" else "rise"
 
 
 @dataclass(frozen=True)
 class Comparison:
-    """One relative gate's paired comparison, before the multiple-testing correction."""
+    """One relative gate's paired data and test, before the multiple-testing correction.
+
+    ``sums`` are the per-case numerators and denominators of the gate's metric in the run and the
+    baseline, on the cases both scored (for ``pdr``, linearized pseudo-values with one unit per
+    case, see the module docs); ``test`` is the margin test at the family's ``alpha``: its
+    p-value is the same at any level, its bound is re-computed at the gate's Holm level by
+    :meth:`at`.
+    """
 
     gate: Gate
-    baseline: float
-    now: float
-    delta: float
-    ci: tuple[float, float] | None
-    p_value: float
-    test: str
-    cases: int
-    units: float
-    discordant: tuple[int, int] | None = None  # (worse, better) cases, McNemar only
-    power: Power | None = None
-    details: Mapping[str, Any] = field(default_factory=dict)
+    sums: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]
+    test: MarginTest
+    units: float  # mean units per case
+    binary: bool  # one 0/1 outcome per unit: the baseline alone can predict the SD
 
     @property
-    def degradation(self) -> float:
-        return -self.delta if self.gate.op == "max_drop" else self.delta
+    def p_value(self) -> float:
+        return self.test.p_value
 
-    @property
-    def exceeds(self) -> bool:
-        return self.degradation > self.gate.value + 1e-12
+    def at(self, level: float) -> MarginTest:
+        """The same test, its bound at one-sided ``level``."""
+        return margin_test(
+            *self.sums,
+            allowance=self.gate.value,
+            direction=_direction(self.gate),
+            level=level,
+        )
+
+    def sd_paired(self, degradation: float) -> float:
+        """The SD of per-case paired differences to plan with (:mod:`.power`): the observed
+        one, or the baseline's prediction at ``degradation`` when larger."""
+        observed = self.test.sd_paired
+        values = [observed] if math.isfinite(observed) else []
+        if self.binary:
+            predicted = paired_sd_from_baseline(
+                self.sums[2],
+                self.sums[3],
+                direction=_direction(self.gate),
+                degradation=degradation,
+            )
+            if math.isfinite(predicted):
+                values.append(predicted)
+        return max(values, default=math.nan)
+
+    def power(self, level: float) -> GatePower | None:
+        """The gate's power at ``level`` against its allowance (None: fewer than two cases)."""
+        if self.test.cases < 2 or not math.isfinite(self.sd_paired(self.gate.value)):
+            return None
+        before = self.test.baseline
+        largest = before if _direction(self.gate) == "drop" else 1.0 - before
+        return gate_power(
+            direction=_direction(self.gate),
+            allowance=self.gate.value,
+            cases=self.test.cases,
+            units=self.units,
+            level=level,
+            sd_paired=self.sd_paired,
+            largest=largest,
+            mcnemar=self.test.discordant is not None,
+        )
 
 
-def _binary_per_case(num: np.ndarray, den: np.ndarray) -> bool:
-    return bool(np.all(den <= 1) and np.all((num == 0) | (num == 1)))
+def _pdr_sums(sums: pd.DataFrame, active: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
+    """``pdr = 1 - V / A`` as pseudo-values ``pdr + u_i`` on one unit per case, where
+    ``u_i = -u_i(V) / A + V u_i(A) / A^2`` linearizes it through the ratio influences of the
+    accuracy ``A`` and the variant accuracy ``V``: their sum over cases is ``n pdr``, their
+    deviations the case's influence, so the margin test sees pdr as a mean over cases."""
+    column = {name: sums[name].to_numpy(dtype=float) for name in CASE_SUM_COLUMNS}
+    accuracy, u_acc, _ = ratio_influence(column["orig_pass"], column["orig_ok"], active)
+    variant, u_var, _ = ratio_influence(column["var_pass"], column["var_ok"], active)
+    a, v = float(accuracy), float(variant)
+    if not (math.isfinite(a) and math.isfinite(v)) or a <= 0:
+        return None
+    influence = -u_var / a + v * u_acc / (a * a)
+    return np.where(active, 1.0 - v / a + influence, 0.0), active.astype(float)
 
 
 def compare(
-    gate: Gate,
-    table: pd.DataFrame,
-    outcomes: Mapping[str, Any],
-    *,
-    alpha: float = 0.05,
-    family_size: int = 1,
-    seed: int = SEED,
+    gate: Gate, table: pd.DataFrame, outcomes: Mapping[str, Any], *, alpha: float = 0.05
 ) -> Comparison | None:
-    """The paired comparison behind a relative gate; None when the metric is undefined."""
+    """The paired comparison behind a relative gate: the run's results ``table`` against the
+    baseline's stored ``outcomes`` (``{row_id: [passed, answer, ...]}``), on the rows both have.
+
+    The one paired test of brittle: the gates decide with it, and ``brittle compare`` calls it
+    on two runs' outcomes. None when the metric is undefined on one side.
+    """
     run_table, base_table = paired_tables(table, outcomes, own_errors=gate.metric == "error_rate")
     if run_table.empty:
         return None
-    run_sums = case_sums(run_table, gate.family)
-    base_sums = case_sums(base_table, gate.family)
-    statistic = metric_statistic(gate.metric)
-    run_arr = run_sums.to_numpy(dtype=float)
-    base_arr = base_sums.to_numpy(dtype=float)
-    now = float(statistic(run_arr.sum(axis=0)[None])[0])
-    before = float(statistic(base_arr.sum(axis=0)[None])[0])
-    if not (math.isfinite(now) and math.isfinite(before)):
-        return None
+    run, base = case_sums(run_table, gate.family), case_sums(base_table, gate.family)
     if gate.metric == "pdr":
-        active = (run_sums["var_ok"] + run_sums["orig_ok"]) > 0
-        denominator = run_sums["var_ok"]
+        active = ((run["orig_ok"] + run["var_ok"]) > 0).to_numpy()
+        run_pdr, base_pdr = _pdr_sums(run, active), _pdr_sums(base, active)
+        if run_pdr is None or base_pdr is None:
+            return None
+        sums = (*run_pdr, *base_pdr)
+        units = float(run["var_ok"][active].mean()) if active.any() else 0.0
     else:
-        denominator = run_sums[METRIC_SUMS[gate.metric][1]]
-        active = denominator > 0
-    cases = int(active.sum())
-    units = float(denominator[active].mean()) if cases else 0.0
-    keep = active.to_numpy()
-    run_arr, base_arr = run_arr[keep], base_arr[keep]
-    ci = paired_bootstrap_interval(run_arr, base_arr, statistic, seed=seed)
-    discordant: tuple[int, int] | None = None
-    if gate.metric != "pdr":
-        num = CASE_SUM_COLUMNS.index(METRIC_SUMS[gate.metric][0])
-        den = CASE_SUM_COLUMNS.index(METRIC_SUMS[gate.metric][1])
-        if _binary_per_case(run_arr[:, num], run_arr[:, den]) and _binary_per_case(
-            base_arr[:, num], base_arr[:, den]
-        ):
-            down = int(np.sum((base_arr[:, num] == 1) & (run_arr[:, num] == 0)))
-            up = int(np.sum((base_arr[:, num] == 0) & (run_arr[:, num] == 1)))
-            discordant = (down, up) if METRICS[gate.metric] == "higher" else (up, down)
-    if discordant is not None:
-        p_value = mcnemar_exact(*discordant)
-        test = "McNemar exact test"
-    else:
-        p_value = paired_permutation_test(run_arr, base_arr, statistic, seed=seed)
-        test = "paired permutation test"
-    power = _power(gate, base_arr, before, cases, units, alpha / max(family_size, 1))
+        numerator, denominator = METRIC_SUMS[gate.metric]
+        sums = (
+            run[numerator].to_numpy(dtype=float),
+            run[denominator].to_numpy(dtype=float),
+            base[numerator].to_numpy(dtype=float),
+            base[denominator].to_numpy(dtype=float),
+        )
+        scored = sums[1] > 0
+        units = float(sums[1][scored].mean()) if scored.any() else 0.0
+    run_num, run_den, base_num, base_den = sums
+    test = margin_test(
+        run_num, run_den, base_num, base_den,
+        allowance=gate.value, direction=_direction(gate), level=alpha,
+    )  # fmt: skip
+    if math.isnan(test.p_value):
+        return None
+    whole = all(np.array_equal(x, np.round(x)) for x in sums)
     return Comparison(
         gate=gate,
-        baseline=before,
-        now=now,
-        delta=now - before,
-        ci=ci,
-        p_value=p_value,
+        sums=(run_num, run_den, base_num, base_den),
         test=test,
-        cases=cases,
         units=units,
-        discordant=discordant,
-        power=power,
+        binary=gate.metric != "pdr" and whole,
     )
 
 
-def _power(
-    gate: Gate, base: np.ndarray, before: float, cases: int, units: float, alpha: float
-) -> Power | None:
-    if gate.metric == "pdr" or cases == 0:
+def _confidence(level: float) -> str:
+    """``97.5%`` for a one-sided level of 0.025."""
+    return f"{(1 - level) * 100:.2f}".rstrip("0").rstrip(".") + "%"
+
+
+def _bound(test: MarginTest, word: str) -> str:
+    if not math.isfinite(test.bound):
+        return f"no bound on the {word} ({test.cases} case(s))"
+    return f"{word} >= {round(test.bound, 4) + 0.0:.4f}"  # + 0.0: no "-0.0000"
+
+
+def _cases_to_settle(test: MarginTest) -> int | None:
+    """Cases on which the observed degradation, if true, would fail the gate 80% of the time."""
+    if not (test.exceeds and math.isfinite(test.sd_paired)):
         return None
-    rate = before if gate.op == "max_rise" else 1.0 - before
-    if not 0 <= rate < 1:
-        return None
-    num = CASE_SUM_COLUMNS.index(METRIC_SUMS[gate.metric][0])
-    den = CASE_SUM_COLUMNS.index(METRIC_SUMS[gate.metric][1])
-    icc = intra_case_correlation(base[:, num], base[:, den]) if units > 1 else 0.0
-    options: dict[str, Any] = {"variants": units, "icc": icc, "alpha": alpha, "power": POWER}
-    return Power(
-        rate=rate,
-        cases=cases,
-        variants=units,
-        icc=icc,
-        alpha=alpha,
-        mde=minimum_detectable_effect(cases, rate, **options),
-        cases_needed=cases_needed(gate.value, rate, **options) if gate.value > 0 else None,
-        allowance=gate.value,
+    return cases_needed(
+        test.degradation, allowance=test.allowance, sd_paired=test.sd_paired, level=test.level
     )
 
 
 def decide(
     comparison: Comparison,
-    p_adjusted: float,
+    step: HolmStep,
     *,
     alpha: float,
-    family_size: int,
+    fail_inconclusive: bool = False,
     changes: CaseChanges | None = None,
+    family: str = "this eval",
+    power: GatePower | None = None,
 ) -> Verdict:
-    """The gate's verdict: it fails only on a degradation beyond the allowance that is
-    significant at ``alpha`` after the Holm correction over ``family_size`` gates."""
+    """The gate's verdict at its Holm step (:func:`brittle.stats.significance.holm_steps`).
+
+    Failed when the margin test rejects ``degradation <= allowance`` at the step's level (its
+    one-sided bound is above the allowance); inconclusive when the estimate is above the
+    allowance but the bound is not (a failure only with ``fail_inconclusive``); else passed.
+    ``family`` names the Holm family in the message; ``power`` (:meth:`Comparison.power`) goes
+    to the details, for the eval's "underpowered" note.
+    """
     gate = comparison.gate
-    significant = p_adjusted < alpha
-    failed = comparison.exceeds and significant
-    word = "drop" if gate.op == "max_drop" else "rise"
-    ci = comparison.ci
-    interval = f" (95% CI {ci[0]:+.4f} to {ci[1]:+.4f})" if ci is not None else ""
+    test = comparison.at(step.level)
+    rejected = step.rejected
+    inconclusive = not rejected and test.exceeds
+    word = _direction(gate)
+    low, high = test.ci95
+    where = ", ".join(filter(None, ["one-sided", step.describe()]))
+    needed = _cases_to_settle(test) if inconclusive else None
+    settle = (
+        f"; about {needed} cases would settle it" if needed is not None else "; more cases would"
+    )
+    if rejected:
+        outcome = "larger than allowed"
+    elif inconclusive and fail_inconclusive:
+        outcome = "inconclusive, failed as the eval sets 'inconclusive: fail'" + settle
+    elif inconclusive:
+        outcome = "inconclusive: above the allowance, but not shown to be, so not failed" + settle
+    else:
+        outcome = "within the allowance"
+    p_text = "one-sided " + _format.p_value(test.p_value)
     head = (
-        f"baseline {comparison.baseline:.4f}, now {comparison.now:.4f}, "
-        f"delta {comparison.delta:+.4f}{interval}, {_format.p_value(p_adjusted)}, "
-        f"allowed a {word} of at most {gate.value:g}"
+        f"baseline {test.baseline:.4f}, now {test.run:.4f}, delta {test.delta:+.4f} "
+        f"(95% CI {low:+.4f} to {high:+.4f}), allowed a {word} of at most {gate.value:g}; "
+        f"{_bound(test, word)} at {_confidence(step.level)} ({where}): {outcome} ({p_text})"
     )
-    if failed:
-        head += f": larger than allowed and significant at alpha {alpha:g}"
-    elif comparison.exceeds:
-        head += (
-            f": larger than allowed but not significant at alpha {alpha:g}, so not failed "
-            "(it may be noise; more cases would tell)"
+    units = f" ({comparison.units:.3g} units a case)" if comparison.units > 1 + 1e-9 else ""
+    how = f"  {test.method}{units}, on the rows scored in both runs"
+    if step.size > 1:
+        how += (
+            f"; p Holm-adjusted over the {step.size} relative gates of {family}: "
+            f"{_format.p_value(step.p_adjusted)} against alpha {alpha:g}"
         )
-    units = f" x {comparison.units:.3g} units" if comparison.units > 1 + 1e-9 else ""
-    how = f"  {comparison.test} on the {comparison.cases} cases{units} scored in both runs"
-    if comparison.discordant is not None:
-        worse, better = comparison.discordant
-        how += f" ({worse} got worse, {better} got better)"
-    how += (
-        f"; p Holm-adjusted over the {family_size} relative gates of this eval"
-        f" (unadjusted {_format.p_value(comparison.p_value)})"
-        if family_size > 1
-        else ""
-    )
     lines = [head, how]
+    if test.few_cases:
+        lines.append(
+            f"  few cases ({test.cases} < {FEW_CASES}): the bound and p-value are approximate"
+        )
     if changes is not None:
         lines += [f"  {line}" for line in changes.lines(gate.family)]
-    power = comparison.power
-    if power is not None and power.underpowered:
-        lines.append("  " + power.describe(gate))
+    status = "failed" if rejected else "inconclusive" if inconclusive else "passed"
     details: dict[str, Any] = {
-        "delta": comparison.delta,
-        "ci": list(ci) if ci is not None else None,
-        "p_value": comparison.p_value,
-        "p_adjusted": p_adjusted,
+        "status": status,
+        "delta": test.delta,
+        "degradation": test.degradation,
+        "allowance": gate.value,
+        "direction": word,
+        "ci": list(test.ci95),
+        "bound": test.bound,
+        "level": step.level,
+        "confidence": 1 - step.level,
+        "p_value": test.p_value,
+        "p_adjusted": step.p_adjusted,
         "alpha": alpha,
-        "family_size": family_size,
-        "test": comparison.test,
-        "cases": comparison.cases,
+        "family_size": step.size,
+        "holm_step": step.step,
+        "test": test.method,
+        "cases": test.cases,
         "units_per_case": comparison.units,
-        "exceeds_allowance": comparison.exceeds,
-        "significant": significant,
+        "few_cases": test.few_cases,
+        "sd_paired": test.sd_paired,
+        "exceeds_allowance": test.exceeds,
+        "significant": rejected,
+        "inconclusive": inconclusive,
+        "cases_needed": needed,
     }
-    if comparison.discordant is not None:
-        details["discordant"] = {
-            "worse": comparison.discordant[0],
-            "better": comparison.discordant[1],
-        }
+    if test.discordant is not None:
+        details["discordant"] = {"worse": test.discordant[0], "better": test.discordant[1]}
     if power is not None:
         details["power"] = power.to_dict()
     if changes is not None:  # the variants of the gate's scope: paired, changed, added, removed
         details["variants"] = changes.scope(gate.family)
+    if changes is not None:  # the variants of the gate's scope: paired, changed, added, removed
+        details["variants"] = changes.scope(gate.family)
     return Verdict(
         gate,
-        not failed,
+        not (rejected or (inconclusive and fail_inconclusive)),
         "\n".join(lines),
-        now=comparison.now,
-        baseline=comparison.baseline,
+        now=test.run,
+        baseline=test.baseline,
         details=details,
+        inconclusive=inconclusive,
     )
 
 
 __all__ = [
-    "POWER",
-    "CaseChanges",
+    "CaseChanges",  # re-exported: brittle.stats.changes holds them
     "Comparison",
-    "Power",
     "case_changes",
     "compare",
     "decide",

@@ -1,135 +1,153 @@
-"""How many cases a paired test needs, and how small a change it can see.
+"""How small a degradation a relative gate detects, and the cases it needs: the "underpowered"
+notes and ``brittle power``.
 
-Power of a paired proportion test (Connor 1987), clustered
-    For a baseline rate ``p0`` (of flips, of failures), a rise ``delta`` to ``p1 = p0 + delta``
-    and run-to-run independence given the case, the discordance is
-    ``psi = p0 (1 - p1) + p1 (1 - p0)``, and the number of paired units a two-sided test at
-    level ``alpha`` needs for power ``1 - beta`` is::
+One implementation of power: :func:`brittle.stats.margin.power` and its inverses
+(:func:`~brittle.stats.margin.minimum_detectable_degradation`,
+:func:`~brittle.stats.margin.cases_needed`), the noncentral t of the gate's own one-sided margin
+test, against the allowance. This module only chooses their inputs: the SD of the per-case
+paired differences, and the level.
 
-        n_units = (z_{1-alpha/2} sqrt(psi) + z_{1-beta} sqrt(psi - delta^2))^2 / delta^2
+The SD of per-case paired differences
+    After a run (the gate path), the larger of the SD observed between the run and its baseline
+    (``MarginTest.sd_paired``) and the SD predicted from the baseline alone at the degradation in
+    question (:func:`~brittle.stats.margin.paired_sd_from_baseline`, for 0/1 units). The observed
+    SD is the better estimate when the runs vary, but it is 0 for a deterministic system that did
+    not change, which would claim that any degradation is seen at once; the prediction treats a
+    case's units as draws around its propensity, which is what a changed system looks like.
+    Without data (``brittle power``), the population form for a baseline rate ``p`` of the bad
+    event, ``m`` units per case, independent given a stable per-case propensity ``p_i`` with
+    intra-case correlation ``rho`` (``Var(p_i) = rho p (1 - p)``), and a degradation ``D`` that
+    moves each case in proportion to its room, ``q_i = p_i + D (1 - p_i) / (1 - p)`` (the mean
+    moves by exactly ``D`` and no case leaves [0, 1]; with ``b = 1 - D / (1 - p)``)::
 
-    With ``m`` variants per case and intra-case correlation ``rho`` the design effect is
-    ``DE = 1 + (m - 1) rho``, so ``cases = n_units * DE / m``. The minimum detectable effect
-    (MDE) for a given number of cases is the smallest ``delta`` whose ``cases`` fits (found by
-    bisection). Assuming independent runs is conservative: a deterministic system whose outcomes
-    repeat from run to run discords less, and its test is stronger than this says.
+        sd^2(D) = (p (1 - p) (1 - rho) + max((p + D)(1 - p - D) - b^2 rho p (1 - p), 0)) / m
 
-Intra-case correlation (one-way ANOVA estimator)
-    For per-case successes ``y_i`` of ``m_i`` units, ``N = sum m_i``, ``k`` cases,
-    ``MSB = sum m_i (p_i - p)^2 / (k - 1)``, ``MSW = sum y_i (1 - p_i) / (N - k)``,
-    ``m0 = (N - sum m_i^2 / N) / (k - 1)``::
+    (the baseline's and the run's within-case variances, ``E[p_i (1 - p_i)]`` and
+    ``E[q_i (1 - q_i)]``; the stable part cancels). A gate decided by the exact McNemar test
+    (``a = 0``, one 0/1 unit per case) gets its exact power (``mcnemar=True`` in
+    :mod:`brittle.stats.margin`).
 
-        rho = (MSB - MSW) / (MSB + (m0 - 1) MSW)        (clipped to [0, 1])
+The level
+    The gate's strictest Holm level, ``alpha / m`` for ``m`` relative gates in the family (the
+    level of the first step). Quoting power at it is conservative for the other steps.
+
+Underpowered
+    A gate is *underpowered* when it cannot detect, with :data:`~brittle.stats.margin.POWER`
+    (80%) power, a true degradation of :func:`target` = ``a + max(a, 0.02)``: twice its
+    allowance ``a``, and at least two points above it. (At the allowance itself the power is the
+    level whatever the number of cases: a degradation of exactly ``a`` is not a failure.) The
+    note gives the smallest degradation it does detect and the cases that would detect the
+    target.
 """
 
 from __future__ import annotations
 
 import math
+from collections.abc import Callable, Mapping
+from dataclasses import asdict, dataclass
+from typing import Any
 
-import numpy as np
+from brittle.stats.margin import POWER, cases_needed, minimum_detectable_degradation
 
-from brittle.stats.intervals import normal_quantile
-
-
-def design_effect(variants: float, icc: float) -> float:
-    """``1 + (m - 1) rho``: how much clustering inflates the variance of a case-level mean."""
-    return 1.0 + max(variants - 1.0, 0.0) * min(max(icc, 0.0), 1.0)
-
-
-def paired_units_needed(
-    delta: float, rate: float, *, alpha: float = 0.05, power: float = 0.8
-) -> float:
-    """Paired units a two-sided paired proportion test needs to detect a rise ``delta``.
-
-    Connor (1987)'s formula with the discordance of independent runs; ``inf`` if impossible.
-    """
-    return _units(delta, rate, normal_quantile(1 - alpha / 2), normal_quantile(power))
+MIN_MARGIN = 0.02
+"""The least a target degradation lies above the allowance (:func:`target`)."""
 
 
-def _units(delta: float, rate: float, z_alpha: float, z_beta: float) -> float:
-    p0, p1 = rate, rate + delta
-    if delta <= 0 or not 0 <= p0 <= 1 or p1 > 1 + 1e-12:
-        return math.inf
-    p1 = min(p1, 1.0)
-    psi = p0 * (1 - p1) + p1 * (1 - p0)
-    spread = max(psi - delta * delta, 0.0)
-    return (z_alpha * math.sqrt(psi) + z_beta * math.sqrt(spread)) ** 2 / (delta * delta)
+def target(allowance: float) -> float:
+    """The degradation a gate should detect with 80% power: ``a + max(a, 0.02)``."""
+    return allowance + max(allowance, MIN_MARGIN)
 
 
-def cases_needed(
-    delta: float,
-    rate: float,
+def sd_for_rate(rate: float, units: float, icc: float, degradation: float) -> float:
+    """``sd_paired`` predicted for a baseline rate of the bad event (see the module docs)."""
+    rho = min(max(icc, 0.0), 1.0)
+    spread = rate * (1 - rate)
+    slope = 1 - degradation / (1 - rate) if rate < 1 else 0.0
+    moved = (rate + degradation) * (1 - rate - degradation) - slope * slope * rho * spread
+    return math.sqrt((spread * (1 - rho) + max(moved, 0.0)) / max(units, 1.0))
+
+
+@dataclass(frozen=True)
+class GatePower:
+    """A relative gate's power against its allowance, at :data:`POWER`."""
+
+    direction: str  # "rise" or "drop"
+    allowance: float
+    cases: int
+    units: float  # units per case
+    level: float  # alpha / family size
+    sd_paired: float  # at the allowance (observed or predicted, see the module docs)
+    mde: float | None  # smallest degradation detected with 80% power (None: none is)
+    target: float  # the degradation it should detect
+    cases_needed: int | None  # to detect the target with 80% power (None: never)
+    power: float = POWER
+
+    @property
+    def underpowered(self) -> bool:
+        return self.mde is None or self.mde > self.target + 1e-12
+
+    def to_dict(self) -> dict[str, Any]:
+        return {**asdict(self), "underpowered": self.underpowered}
+
+
+def gate_power(
     *,
-    variants: float = 1.0,
-    icc: float = 0.0,
-    alpha: float = 0.05,
-    power: float = 0.8,
-) -> int | None:
-    """Cases (each with ``variants`` paired units) to detect a rise ``delta`` (None: never)."""
-    units = paired_units_needed(delta, rate, alpha=alpha, power=power)
-    if not math.isfinite(units):
-        return None
-    variants = max(variants, 1.0)
-    return max(1, math.ceil(units * design_effect(variants, icc) / variants - 1e-9))
-
-
-def minimum_detectable_effect(
+    direction: str,
+    allowance: float,
     cases: int,
-    rate: float,
-    *,
-    variants: float = 1.0,
-    icc: float = 0.0,
-    alpha: float = 0.05,
-    power: float = 0.8,
-) -> float | None:
-    """The smallest rise over ``rate`` detected with ``power`` on ``cases`` (None: none is)."""
-    if cases <= 0 or not 0 <= rate < 1:
-        return None
-    variants = max(variants, 1.0)
-    capacity = cases * variants / design_effect(variants, icc)
-
-    z_alpha, z_beta = normal_quantile(1 - alpha / 2), normal_quantile(power)
-
-    def fits(delta: float) -> bool:
-        return _units(delta, rate, z_alpha, z_beta) <= capacity
-
-    high = 1.0 - rate
-    if not fits(high):
-        return None
-    low = 0.0
-    for _ in range(60):
-        middle = (low + high) / 2
-        if fits(middle):
-            high = middle
-        else:
-            low = middle
-    return high
-
-
-def intra_case_correlation(successes: np.ndarray, units: np.ndarray) -> float:
-    """One-way ANOVA estimate of the intra-case correlation of 0/1 units (0 when undefined)."""
-    y = np.asarray(successes, dtype=float)
-    m = np.asarray(units, dtype=float)
-    keep = m > 0
-    y, m = y[keep], m[keep]
-    k, total = y.size, m.sum()
-    if k < 2 or total <= k:
-        return 0.0
-    p_case = y / m
-    p = y.sum() / total
-    msb = float(np.sum(m * (p_case - p) ** 2) / (k - 1))
-    msw = float(np.sum(y * (1 - p_case)) / (total - k))
-    m0 = (total - float(np.sum(m * m)) / total) / (k - 1)
-    denominator = msb + (m0 - 1) * msw
-    if denominator <= 0:
-        return 0.0
-    return float(min(max((msb - msw) / denominator, 0.0), 1.0))
+    units: float,
+    level: float,
+    sd_paired: Callable[[float], float],
+    largest: float,
+    mcnemar: bool = False,
+) -> GatePower:
+    """The power of one relative gate; ``sd_paired(D)`` gives the SD at a true degradation
+    ``D``, ``largest`` is the most the metric can degrade from its baseline value, ``mcnemar``
+    says the gate is decided by the exact McNemar test."""
+    goal = target(allowance)
+    mde = (
+        minimum_detectable_degradation(
+            cases,
+            allowance=allowance,
+            sd_paired=sd_paired,
+            level=level,
+            largest=largest,
+            mcnemar=mcnemar,
+        )
+        if largest > allowance
+        else None
+    )
+    needed = (
+        cases_needed(goal, allowance=allowance, sd_paired=sd_paired, level=level, mcnemar=mcnemar)
+        if goal <= largest
+        else None
+    )
+    return GatePower(
+        direction=direction,
+        allowance=allowance,
+        cases=cases,
+        units=units,
+        level=level,
+        sd_paired=float(sd_paired(allowance)),
+        mde=mde,
+        target=goal,
+        cases_needed=needed,
+    )
 
 
-__all__ = [
-    "cases_needed",
-    "design_effect",
-    "intra_case_correlation",
-    "minimum_detectable_effect",
-    "paired_units_needed",
-]
+def describe(gate: str, power: Mapping[str, Any]) -> str:
+    """``flip_rate rise <= 0.03 detects rises >= 0.087 (~95 cases for 0.06)``: one gate's
+    reach, from :meth:`GatePower.to_dict`."""
+    word = "drops" if power["direction"] == "drop" else "rises"
+    reach = (
+        f"detects {word} >= {power['mde']:.3f}"
+        if power["mde"] is not None
+        else f"detects no {word[:-1]}"
+    )
+    need = power["cases_needed"]
+    goal = f"{power['target']:.3g}"
+    more = f"~{need} cases for {goal}" if need is not None else f"no number of cases for {goal}"
+    return f"{gate} {reach} ({more})"
+
+
+__all__ = ["MIN_MARGIN", "GatePower", "describe", "gate_power", "sd_for_rate", "target"]

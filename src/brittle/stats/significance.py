@@ -1,4 +1,5 @@
-"""Paired significance tests and the multiple-testing correction behind the relative gates.
+"""The multiple-testing correction behind the relative gates (Holm), and ``brittle compare``'s
+two-sided McNemar test (until it moves to the gates' test, :mod:`brittle.stats.margin`).
 
 McNemar's exact test (per-case correctness, paired)
     Of the cases scored in both runs, ``b`` passed in the baseline and fail now, ``c`` failed and
@@ -8,17 +9,6 @@ McNemar's exact test (per-case correctness, paired)
 
     (two-sided; ``p = 1`` when ``b + c = 0``). The concordant cases carry no information.
 
-Paired permutation test (flip rate, agreement, clustered accuracies)
-    Under "no change" the run's and the baseline's sums of a case are exchangeable, so swapping
-    them is as likely as not. The test statistic is the paired delta ``T = f(run totals) -
-    f(baseline totals)``; its null distribution comes from swapping each case's two rows at random
-    (all ``2^k`` swaps when only ``k <= 12`` cases differ, else ``B`` random ones)::
-
-        p = (1 + #{b : |T_b| >= |T|}) / (B + 1)        (exact: #{...} / 2^k)
-
-    For a ratio on the same units in both runs (``flips / pairs``) this is the sign-flip test
-    of the per-case differences ``d_i = flips_run_i - flips_base_i``.
-
 Holm step-down correction
     For ``m`` p-values sorted ascending ``p_(1) <= ... <= p_(m)``::
 
@@ -26,20 +16,23 @@ Holm step-down correction
 
     Rejecting where ``p~ < alpha`` keeps the chance of any false alarm in the family at
     ``alpha`` or below, whatever the dependence between the tests.
+
+The level each gate is decided at (so that its interval is the decision's)
+    Step ``j`` compares ``p_(j)`` with ``l_j = alpha / (m - j + 1)``; the procedure rejects
+    steps ``1 .. s - 1`` and stops at the first ``s`` with ``p_(s) >= l_s``. A gate rejected at
+    step ``j`` is decided at level ``l_j`` (its p-value is below it, its one-sided bound above the
+    allowance). Every gate from the stop on is decided at ``l_s``: its p-value is at least
+    ``p_(s) >= l_s``, so its bound at ``l_s`` is not above the allowance either, and the interval
+    printed beside it agrees with its verdict. Rejected at step ``j`` iff ``p~ < alpha``.
 """
 
 from __future__ import annotations
 
-import itertools
-import math
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 import numpy as np
 from scipy.special import bdtr
-
-from brittle.stats.bootstrap import RESAMPLES, SEED, Statistic, chunk_rows
-
-EXACT_LIMIT = 12
 
 
 def mcnemar_exact(b: int, c: int) -> float:
@@ -48,56 +41,6 @@ def mcnemar_exact(b: int, c: int) -> float:
     if n == 0:
         return 1.0
     return float(min(1.0, 2.0 * bdtr(min(b, c), n, 0.5)))
-
-
-def paired_permutation_test(
-    sums_run: np.ndarray,
-    sums_base: np.ndarray,
-    statistic: Statistic,
-    *,
-    resamples: int = RESAMPLES,
-    seed: int = SEED,
-    exact_limit: int = EXACT_LIMIT,
-) -> float:
-    """Two-sided p-value of ``statistic(run) - statistic(base)`` under within-case swaps.
-
-    NaN when the observed delta is undefined.
-    """
-    a = np.asarray(sums_run, dtype=float)
-    b = np.asarray(sums_base, dtype=float)
-    observed = float(statistic(a.sum(axis=0)[None])[0] - statistic(b.sum(axis=0)[None])[0])
-    if not math.isfinite(observed):
-        return math.nan
-    differing = np.flatnonzero(np.any(a != b, axis=1))
-    k = differing.size
-    if k == 0:
-        return 1.0
-    common = a.sum(axis=0) - a[differing].sum(axis=0)
-    a_d, b_d = a[differing], b[differing]
-    tolerance = 1e-12 + 1e-9 * abs(observed)
-
-    difference = a_d - b_d
-    keep_base, swap_base = common + b_d.sum(axis=0), common + a_d.sum(axis=0)
-
-    def extreme(masks: np.ndarray) -> tuple[int, int]:
-        moved = masks @ difference  # keep a case's rows (1) or swap them (0)
-        deltas = statistic(keep_base + moved) - statistic(swap_base - moved)
-        hits = ~(np.abs(deltas) < abs(observed) - tolerance)  # NaN counts as extreme
-        return int(hits.sum()), masks.shape[0]
-
-    if k <= exact_limit:
-        masks = np.array(list(itertools.product((1.0, 0.0), repeat=k)))
-        hits, total = extreme(masks)
-        return hits / total
-    rng = np.random.default_rng(seed)
-    chunk = chunk_rows(resamples, k, difference.shape[1])
-    hits = done = 0
-    while done < resamples:
-        rows = min(chunk, resamples - done)
-        count, _ = extreme(rng.integers(0, 2, size=(rows, k)).astype(float))
-        hits += count
-        done += rows
-    return (1 + hits) / (resamples + 1)
 
 
 def holm(p_values: Sequence[float]) -> list[float]:
@@ -114,4 +57,46 @@ def holm(p_values: Sequence[float]) -> list[float]:
     return adjusted.tolist()
 
 
-__all__ = ["EXACT_LIMIT", "holm", "mcnemar_exact", "paired_permutation_test"]
+@dataclass(frozen=True)
+class HolmStep:
+    """Where one p-value stands in Holm's step-down procedure (see the module docs)."""
+
+    level: float  # the one-sided level the gate is decided at
+    step: int  # the step it was decided at, 1-based: its own, or the one Holm stopped at
+    size: int  # the family's size m
+    p_adjusted: float
+    rejected: bool
+
+    def describe(self) -> str:
+        """``Holm step 2 of 3``, or ``Holm stopped at step 1 of 3``; empty for a family of one."""
+        if self.size <= 1:
+            return ""
+        return f"Holm {'step' if self.rejected else 'stopped at step'} {self.step} of {self.size}"
+
+
+def holm_steps(p_values: Sequence[float], alpha: float) -> list[HolmStep | None]:
+    """Each p-value's Holm step and decision level at family level ``alpha``, in input order
+    (None for NaN: not in the family)."""
+    p = np.asarray(p_values, dtype=float)
+    adjusted = holm(p_values)
+    valid = np.flatnonzero(np.isfinite(p))
+    m = valid.size
+    order = valid[np.argsort(p[valid], kind="stable")]
+    steps: list[HolmStep | None] = [None] * p.size
+    stop: int | None = None
+    for position, index in enumerate(order, start=1):
+        own = alpha / (m - position + 1)
+        if stop is None and not p[index] < own:
+            stop = position
+        step = position if stop is None else stop
+        steps[index] = HolmStep(
+            level=alpha / (m - step + 1),
+            step=step,
+            size=m,
+            p_adjusted=float(adjusted[index]),
+            rejected=stop is None,
+        )
+    return steps
+
+
+__all__ = ["HolmStep", "holm", "holm_steps", "mcnemar_exact"]

@@ -1,4 +1,4 @@
-"""McNemar's exact test, the paired permutation test and Holm's correction: reference values."""
+"""McNemar's two-sided exact test (``brittle compare``) and Holm's correction: reference values."""
 
 from __future__ import annotations
 
@@ -9,7 +9,6 @@ import pytest
 from scipy import stats as scipy_stats
 
 from brittle.stats import significance as stats
-from brittle.stats.bootstrap import ratio
 
 # --- McNemar -------------------------------------------------------------------------------------
 
@@ -29,36 +28,6 @@ def test_mcnemar_exact_by_hand() -> None:
     assert stats.mcnemar_exact(8, 2) == pytest.approx(112 / 1024)
 
 
-@pytest.mark.parametrize(("b", "c"), [(6, 0), (5, 2), (4, 4), (9, 1), (7, 5)])
-def test_exact_permutation_test_on_one_binary_unit_per_case_is_mcnemar(b: int, c: int) -> None:
-    # b cases pass -> fail, c fail -> pass, 5 concordant: the sign-flip test is the binomial one
-    base = [1] * b + [0] * c + [1, 1, 0, 1, 0]
-    run = [0] * b + [1] * c + [1, 1, 0, 1, 0]
-    sums_base = np.array([[x, 1] for x in base], dtype=float)
-    sums_run = np.array([[x, 1] for x in run], dtype=float)
-    p = stats.paired_permutation_test(sums_run, sums_base, ratio(0, 1))
-    assert p == pytest.approx(stats.mcnemar_exact(b, c))
-
-
-def test_permutation_test_of_identical_runs_is_one() -> None:
-    sums = np.array([[1, 3], [0, 3], [2, 3]], dtype=float)
-    assert stats.paired_permutation_test(sums, sums.copy(), ratio(0, 1)) == 1.0
-
-
-def test_monte_carlo_permutation_test_is_seeded_and_close_to_exact() -> None:
-    rng = np.random.default_rng(3)
-    base = np.column_stack([rng.integers(0, 3, 16), np.full(16, 3)]).astype(float)
-    run = np.column_stack([rng.integers(0, 4, 16).clip(0, 3), np.full(16, 3)]).astype(float)
-    exact = stats.paired_permutation_test(run, base, ratio(0, 1), exact_limit=20)
-    sampled = [
-        stats.paired_permutation_test(run, base, ratio(0, 1), exact_limit=0, seed=seed)
-        for seed in (1, 1, 2)
-    ]
-    assert sampled[0] == sampled[1]
-    assert sampled[0] == pytest.approx(exact, abs=0.03)
-    assert sampled[2] == pytest.approx(exact, abs=0.03)
-
-
 # --- Holm ----------------------------------------------------------------------------------------
 
 
@@ -75,3 +44,45 @@ def test_holm_caps_at_one_and_leaves_nan_out_of_the_family() -> None:
     assert stats.holm([0.7, 0.6]) == [1.0, 1.0]
     assert stats.holm([0.02]) == [0.02]
     assert stats.holm([]) == []
+
+
+def _reference_holm(p: list[float], alpha: float) -> list[bool]:
+    """Holm's step-down procedure written out: reject while ``p_(j) < alpha / (m - j + 1)``."""
+    order = sorted(range(len(p)), key=lambda i: p[i])
+    rejected = [False] * len(p)
+    for j, i in enumerate(order):
+        if not p[i] < alpha / (len(p) - j):
+            break
+        rejected[i] = True
+    return rejected
+
+
+def test_holm_steps_by_hand() -> None:
+    # sorted 0.01 (< 0.05 / 4), 0.016 (< 0.05 / 3), 0.03 (>= 0.05 / 2): Holm stops at step 3
+    steps = [s for s in stats.holm_steps([0.03, 0.01, 0.5, 0.016], 0.05) if s is not None]
+    assert [s.rejected for s in steps] == [False, True, False, True]
+    assert [s.step for s in steps] == [3, 1, 3, 2]
+    assert [s.level for s in steps] == pytest.approx([0.025, 0.0125, 0.025, 0.05 / 3])
+    assert steps[1].describe() == "Holm step 1 of 4"
+    assert steps[0].describe() == "Holm stopped at step 3 of 4"
+    (alone,) = stats.holm_steps([0.01], 0.05)
+    assert alone is not None and alone.describe() == "" and alone.level == 0.05
+    assert stats.holm_steps([math.nan, 0.2], 0.05)[0] is None
+
+
+def test_holm_steps_agree_with_holm_and_with_each_gates_level() -> None:
+    """Rejected exactly when the adjusted p is below alpha and the p-value is below the level it
+    is decided at; a gate not rejected has its p-value at or above its level (so its bound at
+    that level is not above the allowance), in any family."""
+    rng = np.random.default_rng(4)
+    for _ in range(500):
+        m = int(rng.integers(1, 9))
+        p = list(rng.uniform(0, 0.1, m) ** rng.uniform(0.5, 3))
+        steps = stats.holm_steps(p, 0.05)
+        adjusted = stats.holm(p)
+        reference = _reference_holm(p, 0.05)
+        for value, step, p_adj, expected in zip(p, steps, adjusted, reference, strict=True):
+            assert step is not None
+            assert step.rejected == expected == (p_adj < 0.05)
+            assert step.rejected == (value < step.level)
+            assert step.p_adjusted == p_adj
