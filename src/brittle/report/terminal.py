@@ -26,7 +26,8 @@ from brittle.run.session import BrittleSession, EvalState, changes_since_baselin
 from brittle.sanitize import for_terminal
 
 
-def _system_lines(state: EvalState, name: str, run: SystemRun) -> list[str]:
+def _system_lines(state: EvalState, name: str, run: SystemRun, update: str) -> list[str]:
+    """The lines of one system; ``update`` is the command that refreshes a baseline."""
     m = run.metrics["overall"]
     base = state.baseline.systems.get(name) if state.baseline else None
     b = base.metrics["overall"] if base else {}
@@ -49,7 +50,7 @@ def _system_lines(state: EvalState, name: str, run: SystemRun) -> list[str]:
     if changes is not None and (changes.added or changes.removed):
         lines.append(f"    {cases_line(changes.to_dict())}")
     if changes is not None:  # variants whose text changed, or a baseline without fingerprints
-        lines.extend(f"    {note}" for note in changes.notes())
+        lines.extend(f"    {note}" for note in changes.notes(hint=update))
     if base and base.fingerprint != run.fingerprint:
         lines.append(
             f"    fingerprint changed since the baseline ({base.fingerprint} -> {run.fingerprint})"
@@ -105,7 +106,7 @@ def _eval_lines(state: EvalState, session: BrittleSession) -> list[str]:
             f"  no baseline: relative gates skipped; create one with {session.update_command}"
         )
     for name, run in state.run.systems.items():
-        lines += _system_lines(state, name, run)
+        lines += _system_lines(state, name, run, session.update_command)
     power = power_line(
         (gate, verdict.details.get("power")) for (_, gate), verdict in state.verdicts.items()
     )
