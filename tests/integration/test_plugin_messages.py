@@ -195,6 +195,19 @@ def test_brittle_run_hints_its_own_update_baseline(
     assert "identical variants: brittle run demo.eval.yaml --update-baseline" in out
     assert "pytest" not in out
 
+    for system in stored["systems"].values():  # a baseline without per-case outcomes
+        system["outcomes"] = {}
+        system["metrics"]["overall"]["accuracy"] = 1.0
+    baseline.write_text(json.dumps(stored))
+    (project.path / "mode.txt").write_text("bad")
+    strict = eval_yaml({"s": "degradable"}, RELATIVE, extra="inconclusive: fail\n")
+    project.makefile(".eval.yaml", demo=strict)
+    assert main(["run", "demo.eval.yaml", "--no-report"]) == 1
+    out = capsys.readouterr().out
+    assert "FAILED demo::s::accuracy drop <= 0.02" in out
+    assert "refresh it: brittle run demo.eval.yaml --update-baseline" in out
+    assert "pytest" not in out
+
     baseline.write_text("{not json")
     assert main(["run", "demo.eval.yaml", "--no-report"]) == 2
     err = capsys.readouterr().err
