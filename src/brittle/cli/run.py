@@ -63,6 +63,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
             history=args.history,
             cache=resolve_mode(args.cache).value,
             cache_path=resolve_path(args.cache_dir, root=Path.cwd()),
+            correct_across_evals=args.correct_across_evals,
         )
     )
     session.update_command = run_update(args.eval_file)  # hints name this command, not pytest's
@@ -93,9 +94,16 @@ def _cmd_run(args: argparse.Namespace) -> int:
         print(line)
     for state in session.evals.values():
         for (system_name, gate_name), verdict in state.verdicts.items():
+            message = verdict.message.replace(UPDATE_HINT, session.update_command)
             if verdict.passed is False:
-                message = verdict.message.replace(UPDATE_HINT, session.update_command)
                 print(for_terminal(f"\nFAILED {spec.name}::{system_name}::{gate_name}\n{message}"))
+            elif verdict.status == "inconclusive":  # a pass, with a warning
+                print(
+                    for_terminal(
+                        f"\nINCONCLUSIVE {spec.name}::{system_name}::{gate_name} (passed; "
+                        f"'inconclusive: fail' in the eval fails it)\n{message}"
+                    )
+                )
     for message in missed:
         print(for_terminal(message))
     return 1 if failed else 0

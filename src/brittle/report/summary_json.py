@@ -27,6 +27,38 @@ from brittle.stats.metrics import REPEAT_METRICS
 SUMMARY_SCHEMA_VERSION = 1
 
 
+#: a relative verdict's paired test in summary.json: run.json's statistics key -> field
+_TEST_FIELDS = {
+    "allowance": "allowance",
+    "direction": "direction",
+    "degradation": "degradation",
+    "bound": "bound",
+    "confidence": "confidence",
+    "level": "level",
+    "p_value": "p_value",
+    "p_adjusted": "p_adjusted",
+    "holm_step": "holm_step",
+    "family_size": "family_size",
+    "ci": "ci95",
+    "cases": "cases",
+    "few_cases": "few_cases",
+    "cases_needed": "cases_needed",
+    "test": "method",
+    "variants": "variants",  # paired (same id and text), changed, added, removed since the baseline
+}
+
+
+def _test(statistics: Mapping[str, Any] | None) -> dict[str, Any] | None:
+    """The paired test of a relative verdict (None for absolute or untested gates)."""
+    if not statistics or "bound" not in statistics:
+        return None
+    test = {field: statistics.get(key) for key, field in _TEST_FIELDS.items()}
+    power = statistics.get("power") or {}
+    test["detectable"] = power.get("mde")  # smallest degradation found with 80% power
+    test["underpowered"] = power.get("underpowered")
+    return test
+
+
 def _gates(system: Mapping[str, Any], counts: dict[str, int]) -> list[dict[str, Any]]:
     """The system's verdicts, lower-case statuses; ``counts`` gathers them for the run."""
     gates = []
@@ -37,9 +69,11 @@ def _gates(system: Mapping[str, Any], counts: dict[str, int]) -> list[dict[str, 
             {
                 "gate": v["gate"],
                 "status": status,
+                "passed": {"failed": False, "skipped": None}.get(status, True),
                 "now": v.get("now"),
                 "baseline": v.get("baseline"),
                 "message": str(v.get("message") or "").split("\n", 1)[0],
+                "test": _test(v.get("statistics")),
             }
         )
     return gates
@@ -119,7 +153,7 @@ def json_summary(
 ) -> dict[str, Any]:
     """The summary.json document (schema :data:`SUMMARY_SCHEMA_VERSION`; docs/reports.md)."""
     newly = {(f.eval, f.system): f.total for f in flips}
-    counts = {"passed": 0, "failed": 0, "skipped": 0}
+    counts = {"passed": 0, "failed": 0, "inconclusive": 0, "skipped": 0}
     evals = []
     for ev in record.get("evals", []):
         systems = []

@@ -73,7 +73,9 @@ def _script() -> str:
 
 
 def _status_badge(status: str) -> str:
-    cls = {"passed": "ok", "FAILED": "bad", "failed": "bad"}.get(status, "skip")
+    cls = {"passed": "ok", "FAILED": "bad", "failed": "bad", "inconclusive": "warn"}.get(
+        status, "skip"
+    )
     return f'<span class="badge {cls}">{esc(status)}</span>'
 
 
@@ -88,7 +90,7 @@ def _delta_text(now: Any, before: Any, better: str) -> str:
 
 
 def _headline(record: Mapping[str, Any]) -> str:
-    counts = {"passed": 0, "FAILED": 0, "skipped": 0}
+    counts = {"passed": 0, "FAILED": 0, "inconclusive": 0, "skipped": 0}
     for ev in record.get("evals", []):
         for system in ev["systems"].values():
             for v in system.get("verdicts", []):
@@ -104,7 +106,10 @@ def _headline(record: Mapping[str, Any]) -> str:
             n_fail = sum(v["status"] == "FAILED" for v in verdicts)
             n_pass = sum(v["status"] == "passed" for v in verdicts)
             n_skip = sum(v["status"] == "skipped" for v in verdicts)
+            n_unsure = sum(v["status"] == "inconclusive" for v in verdicts)
             gates = f"{n_pass} passed"
+            if n_unsure:
+                gates += f', <span class="badge warn">{n_unsure} inconclusive</span>'
             if n_fail:
                 gates += f', <strong class="bad-text">{n_fail} failed</strong>'
             if n_skip:
@@ -135,7 +140,7 @@ def _headline(record: Mapping[str, Any]) -> str:
         f'<header><h1>brittle run report <span class="badge big {"bad" if failed else "ok"}" '
         f'id="verdict">{status}</span></h1><p class="meta">{meta}</p>'
         f'<p class="counts">gates: {counts["passed"]} passed, {failed} failed, '
-        f"{counts['skipped']} skipped</p></header>"
+        f"{counts['inconclusive']} inconclusive, {counts['skipped']} skipped</p></header>"
         '<section id="headline"><h2>Verdicts</h2><table class="grid-table"><thead><tr>'
         "<th>eval</th><th>system</th><th>kind</th><th>verdict</th><th>gates</th>"
         "<th>accuracy (Δ baseline)</th><th>flip rate (Δ baseline)</th><th>errors</th>"
@@ -167,6 +172,7 @@ def _gates_table(ev: Mapping[str, Any]) -> str:
         "<th>verdict</th><th>now</th><th>baseline</th><th>message</th></tr></thead><tbody>"
         + "".join(rows)
         + "</tbody></table>"
+        + (f'<p class="note">{esc(ev["underpowered"])}</p>' if ev.get("underpowered") else "")
     )
 
 
