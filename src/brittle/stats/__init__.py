@@ -11,9 +11,13 @@ The modules, from the results table to the verdict:
 - :mod:`.bootstrap`: the case-level (clustered) bootstrap, the one resampling engine, and the BCa
   interval; :mod:`.cluster_interval`: one run's ratio metric with cases as clusters (BCa, or the
   clustered Wilson interval when resampling shows no variation).
-- :mod:`.significance`: McNemar's exact test, the paired permutation test and Holm's correction.
-- :mod:`.power`: design effect, cases needed and minimum detectable effect of a paired test.
-- :mod:`.paired`: a run against its baseline on the same rows, behind the relative gates.
+- :mod:`.margin`: the one paired test, a one-sided margin test of ``degradation <= allowance``
+  (the t test on the case-clustered ratio linearization, or the exact McNemar test), its
+  one-sided bound, and its power against the allowance.
+- :mod:`.significance`: Holm's correction, and the level each gate of a family is decided at.
+- :mod:`.power`: a gate's power as ``brittle power`` and the "underpowered" notes quote it.
+- :mod:`.paired`: a run against its baseline on the same rows, behind the relative gates:
+  passed, failed or inconclusive.
 - :mod:`.gates`: the rules that decide the build; :mod:`.baseline`: the committed baselines;
   :mod:`.repeats`: ``k`` samples per row, reduced to one outcome.
 

@@ -1,13 +1,5 @@
-"""The multiple-testing correction behind the relative gates (Holm), and ``brittle compare``'s
-two-sided McNemar test (until it moves to the gates' test, :mod:`brittle.stats.margin`).
-
-McNemar's exact test (per-case correctness, paired)
-    Of the cases scored in both runs, ``b`` passed in the baseline and fail now, ``c`` failed and
-    pass now. Under "no change" each discordant case is equally likely to go either way::
-
-        p = min(1, 2 * P[Binomial(b + c, 1/2) <= min(b, c)])
-
-    (two-sided; ``p = 1`` when ``b + c = 0``). The concordant cases carry no information.
+"""Holm's step-down correction behind the relative gates: one family of p-values, and the level
+each gate is decided at. (The tests themselves: :mod:`brittle.stats.margin`.)
 
 Holm step-down correction
     For ``m`` p-values sorted ascending ``p_(1) <= ... <= p_(m)``::
@@ -32,15 +24,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
-from scipy.special import bdtr
-
-
-def mcnemar_exact(b: int, c: int) -> float:
-    """Two-sided exact McNemar p-value for ``b`` and ``c`` discordant pairs."""
-    n = int(b) + int(c)
-    if n == 0:
-        return 1.0
-    return float(min(1.0, 2.0 * bdtr(min(b, c), n, 0.5)))
 
 
 def holm(p_values: Sequence[float]) -> list[float]:
@@ -99,4 +82,4 @@ def holm_steps(p_values: Sequence[float], alpha: float) -> list[HolmStep | None]
     return steps
 
 
-__all__ = ["HolmStep", "holm", "holm_steps", "mcnemar_exact"]
+__all__ = ["HolmStep", "holm", "holm_steps"]
