@@ -6,14 +6,13 @@ statistics from the per-case outcomes in the history: originals that went pass t
 to pass, variants that newly flipped or stopped flipping.
 
 Each paired change is tested with the relative gates' own test, so that ``brittle compare`` and a
-gate give the same p-value for the same two runs: the rows both runs scored
-(:func:`brittle.stats.paired.paired_tables`; a row errored in either run is left out of both),
-their per-case sums (:func:`brittle.stats.results.case_sums`), and the one-sided paired margin
-test with the cases as clusters and allowance 0 (:func:`brittle.stats.margin.margin_test`: the
-exact one-sided McNemar test when each case carries one 0/1 outcome, as originals do, else the t
-test on the case-clustered ratio linearization). Originals are tested on accuracy, variants on
-flip rate, once for "got worse" (B worse than A: the gates' direction) and once for "got
-better". Run A plays the baseline, run B the run.
+gate give the same p-value for the same two runs: :func:`brittle.stats.paired.compare`, as if run
+A were the baseline of run B and the gate allowed no degradation (``accuracy drop <= 0`` for the
+originals, ``flip_rate rise <= 0`` for the variants). That is the rows both runs scored (a row
+errored in either run is left out of both), their per-case sums, and the one-sided paired margin
+test with the cases as clusters (:func:`brittle.stats.margin.margin_test`: the exact one-sided
+McNemar test when each case carries one 0/1 outcome, as originals do, else the t test on the
+case-clustered ratio linearization), once for "got worse" and once for "got better".
 """
 
 from __future__ import annotations
@@ -28,11 +27,11 @@ import pandas as pd
 
 from brittle._format import number, p_value
 from brittle.report.history import CaseOutcome, RunInfo, case_outcomes, load_run
+from brittle.stats.gates import Gate
 from brittle.stats.intervals import reported_interval
 from brittle.stats.margin import MarginTest, margin_test
-from brittle.stats.metrics import METRIC_SUMS, METRICS
-from brittle.stats.paired import paired_tables
-from brittle.stats.results import case_sums
+from brittle.stats.metrics import METRICS
+from brittle.stats.paired import compare as paired_compare
 
 LEVEL = 0.05
 """The one-sided level of the tests (a p-value does not depend on it)."""
@@ -139,39 +138,27 @@ def _table(outcomes: Mapping[str, CaseOutcome]) -> pd.DataFrame:
     )
 
 
-def _case_sums(
-    a: Mapping[str, CaseOutcome], b: Mapping[str, CaseOutcome]
-) -> tuple[pd.DataFrame, pd.DataFrame] | None:
-    """B's and A's per-case sums on the rows both scored, as a gate pairs a run (B) with its
-    baseline (A); None when they share no row."""
-    stored = {row: [o.passed, o.answer] for row, o in a.items()}
-    run_table, base_table = paired_tables(_table(b), stored)
-    if run_table.empty:
-        return None
-    return case_sums(run_table), case_sums(base_table)
-
-
 def _tests(
-    sums: tuple[pd.DataFrame, pd.DataFrame] | None, metric: str, worse: str
+    table: pd.DataFrame, stored: Mapping[str, list[Any]], metric: str, worse: str
 ) -> dict[str, MarginTest | None]:
-    """The gates' paired test of ``metric`` from A (the baseline) to B, in both directions."""
-    better = "rise" if worse == "drop" else "drop"
-    if sums is None:
+    """The gates' paired test of ``metric`` from A (the baseline, ``stored``) to B (``table``):
+    the relative gate with allowance 0 in the direction of ``worse``, and the same test on the
+    same per-case sums in the other direction."""
+    found = paired_compare(Gate(metric, f"max_{worse}", 0.0), table, stored, alpha=LEVEL)
+    if found is None:
         return {"worse_test": None, "better_test": None}
-    numerator, denominator = METRIC_SUMS[metric]
-    arrays = [
-        frame[column].to_numpy(dtype=float) for frame in sums for column in (numerator, denominator)
-    ]
+    better = "rise" if worse == "drop" else "drop"
     return {
-        f"{name}_test": margin_test(*arrays, allowance=0.0, direction=direction, level=LEVEL)
-        for name, direction in (("worse", worse), ("better", better))
+        "worse_test": found.test,
+        "better_test": margin_test(*found.sums, allowance=0.0, direction=better, level=LEVEL),
     }
 
 
 def _paired(
     a: Mapping[str, CaseOutcome], b: Mapping[str, CaseOutcome]
 ) -> tuple[PairedChange, PairedChange]:
-    sums = _case_sums(a, b)
+    table = _table(b)
+    stored = {row: [o.passed, o.answer] for row, o in a.items()}
     orig_a = {r: o.passed for r, o in a.items() if o.family == "" and o.passed is not None}
     orig_b = {r: o.passed for r, o in b.items() if o.family == "" and o.passed is not None}
     common = orig_a.keys() & orig_b.keys()
@@ -181,7 +168,7 @@ def _paired(
         worse=sum(1 for r in common if orig_a[r] and not orig_b[r]),
         better=sum(1 for r in common if not orig_a[r] and orig_b[r]),
         metric=metric,
-        **_tests(sums, metric, direction),
+        **_tests(table, stored, metric, direction),
     )
     flips_a, flips_b = _flip_states(a), _flip_states(b)
     common_v = flips_a.keys() & flips_b.keys()
@@ -191,7 +178,7 @@ def _paired(
         worse=sum(1 for r in common_v if flips_b[r] and not flips_a[r]),
         better=sum(1 for r in common_v if flips_a[r] and not flips_b[r]),
         metric=metric,
-        **_tests(sums, metric, direction),
+        **_tests(table, stored, metric, direction),
     )
     return originals, variants
 
