@@ -23,9 +23,8 @@ BCa interval (bias-corrected and accelerated; Efron 1987)
     variation it never saw: callers fall back to a Wilson interval on the cases
     (:mod:`brittle.stats.cluster_interval`, :func:`brittle.stats.results.add_intervals`).
 
-Paired (clustered) bootstrap interval of a delta
-    The same case weights ``W`` for both runs: ``delta_b = f(W_b @ S_run) - f(W_b @ S_base)``,
-    and the percentile interval of ``delta_b``.
+A run against its baseline is not resampled: the relative gates' paired test is the margin test
+of :mod:`brittle.stats.margin` (no resampling, so no floor on its p-value).
 """
 
 from __future__ import annotations
@@ -47,7 +46,7 @@ _CHUNK_WORK = 500_000  # multiply-adds per product: below BLAS's threading thres
 # on a busy machine makes these small products 100 times slower than one thread
 
 
-def chunk_rows(total: int, inner: int, outer: int) -> int:
+def _chunk_rows(total: int, inner: int, outer: int) -> int:
     """Rows per chunk of ``total`` resamples, so each ``rows x inner x outer`` product is small."""
     return max(1, min(total, _CHUNK_WORK // max(inner * outer, 1)))
 
@@ -94,7 +93,7 @@ def bootstrap_totals(
     totals = np.empty((resamples, k))
     done = 0
     for weights in case_weights(n, resamples, seed):
-        step = chunk_rows(weights.shape[0], n, k)
+        step = _chunk_rows(weights.shape[0], n, k)
         for start in range(0, weights.shape[0], step):
             part = weights[start : start + step]
             totals[done : done + part.shape[0]] = part @ sums
@@ -170,37 +169,6 @@ def bca_bounds(
     return low, high, varied
 
 
-def percentile_interval(
-    values: np.ndarray, confidence: float = CONFIDENCE
-) -> tuple[float, float] | None:
-    """The percentile interval of bootstrap replicates (NaN replicates are left out)."""
-    finite = values[np.isfinite(values)]
-    if finite.size == 0:
-        return None
-    tail = (1 - confidence) / 2 * 100
-    lo, hi = np.percentile(finite, [tail, 100 - tail])
-    return float(lo), float(hi)
-
-
-def paired_bootstrap_interval(
-    sums_run: np.ndarray,
-    sums_base: np.ndarray,
-    statistic: Statistic,
-    *,
-    confidence: float = CONFIDENCE,
-    resamples: int = RESAMPLES,
-    seed: int = SEED,
-) -> tuple[float, float] | None:
-    """Percentile interval of the paired delta, resampling cases (the same weights for both)."""
-    a = np.asarray(sums_run, dtype=float)
-    b = np.asarray(sums_base, dtype=float)
-    totals = bootstrap_totals(np.hstack([a, b]), resamples=resamples, seed=seed)
-    if totals.shape[0] == 0:
-        return None
-    k = a.shape[1]
-    return percentile_interval(statistic(totals[:, :k]) - statistic(totals[:, k:]), confidence)
-
-
 __all__ = [
     "RESAMPLES",
     "SEED",
@@ -208,9 +176,6 @@ __all__ = [
     "bca_bounds",
     "bootstrap_totals",
     "case_weights",
-    "chunk_rows",
     "jackknife",
-    "paired_bootstrap_interval",
-    "percentile_interval",
     "ratio",
 ]
