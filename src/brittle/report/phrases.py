@@ -2,7 +2,7 @@
 
 Each is written once here so that the three say the same thing in the same words: a metric with
 its interval and its change since the baseline, the repeats line, the cases added or removed since
-the baseline, template variants, underpowered gates, and a relative verdict's status.
+the baseline, template variants, and the underpowered gates (one line per eval).
 """
 
 from __future__ import annotations

@@ -41,7 +41,7 @@ import numpy as np
 import pandas as pd
 
 from brittle import _format
-from brittle.stats.changes import CaseChanges, case_changes, paired_mask
+from brittle.stats.changes import CaseChanges, paired_mask
 from brittle.stats.gates import Gate, Verdict
 from brittle.stats.margin import (
     FEW_CASES,
@@ -344,11 +344,4 @@ def decide(
     )
 
 
-__all__ = [
-    "CaseChanges",  # re-exported: brittle.stats.changes holds them
-    "Comparison",
-    "case_changes",
-    "compare",
-    "decide",
-    "paired_tables",
-]
+__all__ = ["Comparison", "compare", "decide", "paired_tables"]
