@@ -103,7 +103,7 @@ def _cmd_power(args: argparse.Namespace) -> int:
         "level": level,
         "power": args.power,
         # one 0/1 unit per case and no allowance: the gate is the exact McNemar test
-        "mcnemar": allowance == 0 and args.variants == 1,
+        "mcnemar": args.variants == 1,
     }
     units = args.cases * args.variants
     print(

@@ -54,17 +54,21 @@ One-sided p-value and the bound it is decided by (one computation)
     ``delta +- t_{df, 0.975} * se``, for reports only. There is no resampling, so no floor on p:
     any Holm-adjusted level can be reached.
 
-Exact McNemar test (``a = 0``, one 0/1 unit per case on both sides)
+Exact McNemar test (one 0/1 unit per case on both sides, any allowance)
     Of the ``n`` cases, ``b`` got worse (0 -> 1 flips, 1 -> 0 passes) and ``c`` got better;
-    ``N = b + c``. Under ``D <= 0`` a discordant case is at most as likely to get worse as
-    better, so with ``B ~ Binomial(N, 1/2)``::
+    ``N = b + c``. Given ``N``, ``D = (2 pi - 1) N / n`` with ``pi`` the chance that a discordant
+    case got worse, so ``D <= a`` is ``pi <= pi_0 = (1 + a n / N) / 2`` (``pi_0 = 1/2`` at
+    ``a = 0``: McNemar's test). With ``B ~ Binomial(N, pi_0)``::
 
-        p     = P[B >= b] = I_{1/2}(b, N - b + 1)        (regularized incomplete beta; 1 if b = 0)
+        p     = P[B >= b] = I_{pi_0}(b, N - b + 1)       (regularized incomplete beta; 1 if b = 0
+                                                          or pi_0 >= 1)
         pi_L  = I^{-1}_l(b, N - b + 1)                    one-sided Clopper-Pearson bound on b / N
         bound = (2 pi_L - 1) * N / n                      lower bound on D given N
 
-    ``pi_L > 1/2`` exactly when ``p < l``, so again ``bound > 0`` iff ``p < l``. The 95% interval
-    is the two-sided Clopper-Pearson interval mapped the same way.
+    ``pi_L > pi_0`` exactly when ``p < l``, so again ``bound > a`` iff ``p < l``; and a larger
+    allowance never rejects where a smaller one did not (the t test's approximation at few cases
+    could, so binary data always take this exact path). The 95% interval is the two-sided
+    Clopper-Pearson interval mapped the same way.
 
 No variation
     When every ``z_i`` is 0 (the same change in every case, or no change at all) and ``n >= 2``:
@@ -88,12 +92,12 @@ Power, against the allowance (what ``brittle power`` and the "underpowered" note
     ``a + (z_{1-l} + z_0.8) sd / sqrt(n)``; cases needed for ``D`` about
     ``((z_{1-l} + z_0.8) sd / (D - a))^2`` (both solved exactly on the noncentral t).
 
-    A gate decided by the exact McNemar test (``a = 0``, one 0/1 unit per case; ``mcnemar=True``)
+    A gate decided by the exact McNemar test (one 0/1 unit per case; ``mcnemar=True``)
     is discrete and more conservative: the t formula overstates its power by 4-6 points. Its
     power is computed exactly: with one unit per case the paired difference is -1, 0 or 1, so
     ``P(worse) + P(better) = sd^2 + D^2`` and ``P(worse) - P(better) = D``; the discordant cases
     ``N ~ Binomial(n, sd^2 + D^2)``, the worse ones ``W | N ~ Binomial(N, P(worse) / (sd^2 +
-    D^2))``, and the test rejects when ``P[Bin(N, 1/2) >= W] < l``::
+    D^2))``, and the test rejects when ``P[Bin(N, pi_0) >= W] < l``::
 
         power = sum_N P(N) P[W >= w_N | N],    w_N the fewest worse cases that reject
 
@@ -312,6 +316,16 @@ def _binary_paired(
     return np.asarray(same & zero_one & within)
 
 
+def _null_share(allowance: float, share: np.ndarray) -> np.ndarray:
+    """The share of discordant cases that got worse at ``D = allowance``, given ``N / n``.
+
+    ``D = (2 pi - 1) N / n``, so ``D <= a`` is ``pi <= (1 + a n / N) / 2`` (at least 1: the
+    discordant cases cannot degrade ``D`` beyond ``a``, and nothing can be rejected).
+    """
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.where(share > 0, (1 + allowance / np.where(share > 0, share, 1)) / 2, np.inf)
+
+
 def _cp_lower(successes: np.ndarray, trials: np.ndarray, tail: float) -> np.ndarray:
     """One-sided Clopper-Pearson lower bound on a proportion (tail probability ``tail``)."""
     b = np.asarray(successes, dtype=float)
@@ -383,17 +397,20 @@ def margin_tests(
     ci_high = np.where(none, np.inf, ci_high)
     df = np.where(none | flat, np.nan, df)
 
-    # exact McNemar: allowance 0 and one 0/1 unit per case on both sides
-    mcnemar = _binary_paired(run_num, run_den, base_num, base_den) & (allowance == 0) & (n > 0)
+    # exact (conditional) McNemar: one 0/1 unit per case on both sides, any allowance
+    mcnemar = _binary_paired(run_num, run_den, base_num, base_den) & (n > 0)
     change = sign * (run_num - base_num)
     worse = np.sum(change > 0, axis=-1)
     better = np.sum(change < 0, axis=-1)
     discordant = worse + better
     with np.errstate(invalid="ignore", divide="ignore"):
-        p_exact = np.where(
-            worse > 0, special.betainc(np.maximum(worse, 1), discordant - worse + 1, 0.5), 1.0
-        )
         share = discordant / np.maximum(n, 1)
+        pi_null = _null_share(allowance, share)
+        p_exact = np.where(
+            (worse > 0) & (pi_null < 1),
+            special.betainc(np.maximum(worse, 1), discordant - worse + 1, np.minimum(pi_null, 1.0)),
+            1.0,
+        )
         pi_low = _cp_lower(worse, discordant, level)
         pi_lo95 = _cp_lower(worse, discordant, (1 - CONFIDENCE) / 2)
         pi_hi95 = _cp_upper(worse, discordant, (1 - CONFIDENCE) / 2)
@@ -503,7 +520,9 @@ def _sd_at(sd_paired: SdPaired, degradation: float) -> float:
     return max(float(value), 0.0)
 
 
-def _mcnemar_power(n: float, degradation: float, sd: float, level: float) -> float:
+def _mcnemar_power(
+    n: float, allowance: float, degradation: float, sd: float, level: float
+) -> float:
     """The exact McNemar test's power on ``n`` cases (see "Power" in the module docs)."""
     cases = int(n)
     total = sd * sd + degradation * degradation  # P(worse) + P(better)
@@ -511,9 +530,15 @@ def _mcnemar_power(n: float, degradation: float, sd: float, level: float) -> flo
     if cases < 1 or total <= 0 or worse <= 0:
         return 0.0
     discordant = np.arange(cases + 1)
-    # the fewest worse cases of N discordant with P[Bin(N, 1/2) >= w] < level
-    k = scipy_stats.binom.isf(level, discordant, 0.5)
-    k = np.where(scipy_stats.binom.sf(k, discordant, 0.5) < level, k, k + 1)
+    # rejected when more than k of N discordant cases got worse, k the smallest count with
+    # P[Bin(N, pi_0) > k] < level; pi_0 the share that got worse at D = allowance given N (at
+    # least 1: never rejected)
+    pi_null = _null_share(allowance, discordant / cases)
+    testable = pi_null < 1
+    null = np.where(testable, pi_null, 0.5)
+    k = scipy_stats.binom.isf(level, discordant, null)
+    k = np.where(scipy_stats.binom.sf(k, discordant, null) < level, k, k + 1)
+    k = np.where(testable, k, discordant)
     reject = scipy_stats.binom.sf(k, discordant, min(worse / total, 1.0))
     weight = scipy_stats.binom.pmf(discordant, cases, min(total, 1.0))
     return float(np.sum(weight * reject))
@@ -522,8 +547,8 @@ def _mcnemar_power(n: float, degradation: float, sd: float, level: float) -> flo
 def _power(
     n: float, allowance: float, degradation: float, sd: float, level: float, mcnemar: bool = False
 ) -> float:
-    if mcnemar and allowance == 0 and n <= _MCNEMAR_EXACT_CASES:
-        return _mcnemar_power(n, degradation, sd, level)
+    if mcnemar and n <= _MCNEMAR_EXACT_CASES:
+        return _mcnemar_power(n, allowance, degradation, sd, level)
     if n < 2:
         return 0.0
     if sd <= 0:
@@ -548,7 +573,7 @@ def power(
     ``sd_paired`` is the SD of the per-case paired differences at that degradation (a number,
     or a function of the degradation, e.g. from :func:`paired_sd_from_baseline`). It is
     ``level`` at ``true_degradation == allowance``. ``mcnemar``: the gate is decided by the
-    exact McNemar test (allowance 0, one 0/1 unit per case).
+    exact McNemar test (one 0/1 unit per case, any allowance).
     """
     sd = _sd_at(sd_paired, true_degradation)
     return _power(n_cases, allowance, true_degradation, sd, level, mcnemar)

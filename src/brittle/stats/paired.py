@@ -9,8 +9,8 @@ left out of both.
 
 :func:`compare` measures one gate: the metric's per-case sums on both sides and the one-sided
 margin test of ``H0: degradation <= allowance`` (:func:`brittle.stats.margin.margin_test`: the
-t test on the case-clustered ratio linearization, or the exact one-sided McNemar test for
-``a = 0`` on one 0/1 unit per case). :func:`decide` turns it into a verdict at the gate's Holm
+t test on the case-clustered ratio linearization, or the exact one-sided McNemar test on
+one 0/1 unit per case). :func:`decide` turns it into a verdict at the gate's Holm
 level (:func:`brittle.stats.significance.holm_steps`, over every relative gate of the family):
 
 - **failed** when the test rejects ``H0`` at that level, equivalently when the one-sided lower

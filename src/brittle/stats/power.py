@@ -24,7 +24,7 @@ The SD of per-case paired differences
 
     (the baseline's and the run's within-case variances, ``E[p_i (1 - p_i)]`` and
     ``E[q_i (1 - q_i)]``; the stable part cancels). A gate decided by the exact McNemar test
-    (``a = 0``, one 0/1 unit per case) gets its exact power (``mcnemar=True`` in
+    (one 0/1 unit per case) gets its exact power (``mcnemar=True`` in
     :mod:`brittle.stats.margin`).
 
 The level
