@@ -11,7 +11,7 @@ from typing import Any
 import pyarrow.parquet as pq
 import pytest
 
-from brittle.stats.baseline import UPDATE_HINT
+from brittle.stats.baseline import PYTEST_UPDATE
 from tests.support.evalproject import TYPO_SUITE, eval_yaml, write_project
 
 GATES = ["flip_rate rise <= 0.03", "accuracy drop <= 0.02"]
@@ -101,7 +101,7 @@ def test_a_changed_seed_pairs_only_identical_variants_and_names_the_changed_ones
         f"changed: seed 7 -> 8); {len(same)} pair{'s' if len(same) != 1 else ''} left"
     )
     out = result.stdout.str()
-    assert note in out and f"refresh the baseline: {UPDATE_HINT}" in out
+    assert note in out and f"refresh the baseline: {PYTEST_UPDATE}" in out
     assert "casing: " not in out  # nothing of casing changed: nothing to say
     overall = {
         "fingerprinted": True,
@@ -187,7 +187,7 @@ def test_an_old_baseline_without_fingerprints_still_gates_with_a_note(
     out = result.stdout.str()
     assert (
         "the baseline predates variant fingerprints: its rows are paired by id, whatever their "
-        f"text; refresh it to pair only identical variants: {UPDATE_HINT}"
+        f"text; refresh it to pair only identical variants: {PYTEST_UPDATE}"
     ) in out
     assert "changed since the baseline" not in out
     for verdict in verdicts(project.path).values():
