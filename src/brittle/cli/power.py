@@ -20,7 +20,7 @@ def add_commands(sub: Any) -> None:
         help="the smallest degradation a relative gate detects, and the cases it needs",
         description="Power of a paired relative gate ('flip_rate rise <= A') against its "
         "allowance: the chance that the gate fails at a true rise, from the one-sided margin "
-        "test the gates use (cases as clusters; the exact McNemar test for --allowance 0 on one "
+        "test the gates use (cases as clusters; the exact McNemar test on one "
         "variant per case). The SD of the per-case paired differences is "
         "predicted from the baseline rate, assuming a case's variants are independent given a "
         "stable per-case propensity (--icc sets how much of their variance that propensity "
