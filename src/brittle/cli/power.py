@@ -84,8 +84,7 @@ def _problems(args: argparse.Namespace) -> list[str]:
 
 
 def _cmd_power(args: argparse.Namespace) -> int:
-    from brittle.stats.margin import cases_needed, minimum_detectable_degradation
-    from brittle.stats.power import sd_for_rate
+    from brittle.stats.power import cases_needed, minimum_detectable_degradation, sd_for_rate
 
     problems = _problems(args)
     if problems:

@@ -43,16 +43,9 @@ import pandas as pd
 from brittle import _format
 from brittle.stats.changes import CaseChanges, paired_mask
 from brittle.stats.gates import Gate, Verdict
-from brittle.stats.margin import (
-    FEW_CASES,
-    MarginTest,
-    cases_needed,
-    margin_test,
-    paired_sd_from_baseline,
-    ratio_influence,
-)
+from brittle.stats.margin import FEW_CASES, MarginTest, margin_test, ratio_influence
 from brittle.stats.metrics import CASE_SUM_COLUMNS, METRIC_SUMS
-from brittle.stats.power import GatePower, gate_power
+from brittle.stats.power import GatePower, cases_needed, gate_power, paired_sd_from_baseline
 from brittle.stats.results import case_sums
 from brittle.stats.significance import HolmStep
 

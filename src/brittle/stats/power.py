@@ -1,16 +1,16 @@
 """How small a degradation a relative gate detects, and the cases it needs: the "underpowered"
 notes and ``brittle power``.
 
-One implementation of power: :func:`brittle.stats.margin.power` and its inverses
-(:func:`~brittle.stats.margin.minimum_detectable_degradation`,
-:func:`~brittle.stats.margin.cases_needed`), the noncentral t of the gate's own one-sided margin
+One implementation of power: :func:`power` and its inverses
+(:func:`minimum_detectable_degradation`,
+:func:`cases_needed`), the noncentral t of the gate's own one-sided margin
 test, against the allowance. This module only chooses their inputs: the SD of the per-case
 paired differences, and the level.
 
 The SD of per-case paired differences
     After a run (the gate path), the larger of the SD observed between the run and its baseline
     (``MarginTest.sd_paired``) and the SD predicted from the baseline alone at the degradation in
-    question (:func:`~brittle.stats.margin.paired_sd_from_baseline`, for 0/1 units). The observed
+    question (:func:`paired_sd_from_baseline`, for 0/1 units). The observed
     SD is the better estimate when the runs vary, but it is 0 for a deterministic system that did
     not change, which would claim that any degradation is seen at once; the prediction treats a
     case's units as draws around its propensity, which is what a changed system looks like.
@@ -47,7 +47,191 @@ from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from brittle.stats.margin import POWER, cases_needed, minimum_detectable_degradation
+import numpy as np
+from scipy import optimize, special
+from scipy import stats as scipy_stats
+
+from brittle.stats.margin import (
+    _MCNEMAR_EXACT_CASES,
+    _TOLERANCE,
+    POWER,
+    Direction,
+    SdPaired,
+    _null_share,
+    _sign,
+)
+
+# --- power against the allowance -----------------------------------------------------------------
+
+
+def _sd_at(sd_paired: SdPaired, degradation: float) -> float:
+    value = sd_paired(degradation) if callable(sd_paired) else sd_paired
+    return max(float(value), 0.0)
+
+
+def _mcnemar_power(
+    n: float, allowance: float, degradation: float, sd: float, level: float
+) -> float:
+    """The exact McNemar test's power on ``n`` cases (see "Power" in the module docs)."""
+    cases = int(n)
+    total = sd * sd + degradation * degradation  # P(worse) + P(better)
+    worse = (total + degradation) / 2
+    if cases < 1 or total <= 0 or worse <= 0:
+        return 0.0
+    discordant = np.arange(cases + 1)
+    # rejected when more than k of N discordant cases got worse, k the smallest count with
+    # P[Bin(N, pi_0) > k] < level; pi_0 the share that got worse at D = allowance given N (at
+    # least 1: never rejected)
+    pi_null = _null_share(allowance, discordant / cases)
+    testable = pi_null < 1
+    null = np.where(testable, pi_null, 0.5)
+    k = scipy_stats.binom.isf(level, discordant, null)
+    k = np.where(scipy_stats.binom.sf(k, discordant, null) < level, k, k + 1)
+    k = np.where(testable, k, discordant)
+    reject = scipy_stats.binom.sf(k, discordant, min(worse / total, 1.0))
+    weight = scipy_stats.binom.pmf(discordant, cases, min(total, 1.0))
+    return float(np.sum(weight * reject))
+
+
+def _power(
+    n: float, allowance: float, degradation: float, sd: float, level: float, mcnemar: bool = False
+) -> float:
+    if mcnemar and n <= _MCNEMAR_EXACT_CASES:
+        return _mcnemar_power(n, allowance, degradation, sd, level)
+    if n < 2:
+        return 0.0
+    if sd <= 0:
+        return 1.0 if degradation > allowance + _TOLERANCE else 0.0
+    df = n - 1
+    critical = float(scipy_stats.t.isf(level, df))
+    ncp = (degradation - allowance) * math.sqrt(n) / sd
+    return float(scipy_stats.nct.sf(critical, df, ncp))
+
+
+def power(
+    n_cases: int,
+    *,
+    allowance: float,
+    true_degradation: float,
+    sd_paired: SdPaired,
+    level: float,
+    mcnemar: bool = False,
+) -> float:
+    """The chance that the gate fails (``p < level``) at a true degradation, on ``n_cases``.
+
+    ``sd_paired`` is the SD of the per-case paired differences at that degradation (a number,
+    or a function of the degradation, e.g. from :func:`paired_sd_from_baseline`). It is
+    ``level`` at ``true_degradation == allowance``. ``mcnemar``: the gate is decided by the
+    exact McNemar test (one 0/1 unit per case, any allowance).
+    """
+    sd = _sd_at(sd_paired, true_degradation)
+    return _power(n_cases, allowance, true_degradation, sd, level, mcnemar)
+
+
+def minimum_detectable_degradation(
+    n_cases: int,
+    *,
+    allowance: float,
+    sd_paired: SdPaired,
+    level: float,
+    power: float = POWER,
+    largest: float = 1.0,
+    mcnemar: bool = False,
+) -> float | None:
+    """The smallest true degradation the gate detects with ``power`` on ``n_cases``.
+
+    Against the allowance: the gate fails with probability ``power`` at this degradation. None
+    when no degradation up to ``largest`` (the most a proportion can degrade) is detected.
+    """
+    target = power
+
+    def gap(degradation: float) -> float:
+        sd = _sd_at(sd_paired, degradation)
+        return _power(n_cases, allowance, degradation, sd, level, mcnemar) - target
+
+    if n_cases < 2 or largest <= allowance or gap(largest) < 0:
+        return None
+    low = allowance
+    if gap(low) >= 0:  # no variation: anything above the allowance is detected
+        return allowance
+    return float(optimize.brentq(gap, low, largest, xtol=1e-7))
+
+
+def cases_needed(
+    true_degradation: float,
+    *,
+    allowance: float,
+    sd_paired: SdPaired,
+    level: float,
+    power: float = POWER,
+    most: int = 10**9,
+    mcnemar: bool = False,
+) -> int | None:
+    """The fewest cases on which a true degradation fails the gate with ``power``.
+
+    None when it never does: at or below the allowance a degradation fails only with
+    probability ``level``, whatever the number of cases.
+    """
+    if true_degradation <= allowance + _TOLERANCE:
+        return None
+    sd = _sd_at(sd_paired, true_degradation)
+    if sd <= 0:
+        return 2
+
+    def enough(n: int) -> bool:
+        return _power(n, allowance, true_degradation, sd, level, mcnemar) >= power
+
+    z = float(special.ndtri(1 - level)) + float(special.ndtri(power))
+    guess = max(2, math.ceil((z * sd / (true_degradation - allowance)) ** 2))
+    high = guess
+    while not enough(high):
+        high *= 2
+        if high > most:
+            return None
+    low = 1  # enough(1) is False
+    while high - low > 1:
+        middle = (low + high) // 2
+        if enough(middle):
+            high = middle
+        else:
+            low = middle
+    return high
+
+
+def paired_sd_from_baseline(
+    base_num: np.ndarray,
+    base_den: np.ndarray,
+    *,
+    direction: Direction | str = "rise",
+    degradation: float = 0.0,
+) -> float:
+    """Predicted ``sd_paired`` of a rerun against this baseline, at a true ``degradation``.
+
+    For 0/1 units; see "The SD of paired differences from the baseline alone" in the module
+    docs for the assumption and when it is low. NaN with fewer than two cases.
+    """
+    sign = _sign(direction)
+    y = np.asarray(base_num, dtype=float)
+    m = np.asarray(base_den, dtype=float)
+    keep = m > 0
+    y, m = y[keep], m[keep]
+    n = y.size
+    if n < 2:
+        return math.nan
+    multi = m >= 2
+    within = np.zeros(n)
+    within[multi] = y[multi] * (m[multi] - y[multi]) / (m[multi] - 1)
+    if multi.any():
+        per_unit = float(within[multi].sum() / m[multi].sum())
+    else:
+        share = float(y.sum() / m.sum())
+        per_unit = share * (1 - share)
+    within[~multi] = m[~multi] * per_unit
+    shift = sign * degradation
+    moved = np.maximum(within + shift * (m - 2 * y) - m * shift * shift, 0.0)
+    mean_units = float(m.sum() / n)
+    return math.sqrt(float(np.sum(within + moved)) / (n * mean_units * mean_units))
+
 
 MIN_MARGIN = 0.02
 """The least a target degradation lies above the allowance (:func:`target`)."""
@@ -150,4 +334,15 @@ def describe(gate: str, power: Mapping[str, Any]) -> str:
     return f"{gate} {reach} ({more})"
 
 
-__all__ = ["MIN_MARGIN", "GatePower", "describe", "gate_power", "sd_for_rate", "target"]
+__all__ = [
+    "MIN_MARGIN",
+    "GatePower",
+    "cases_needed",
+    "describe",
+    "gate_power",
+    "minimum_detectable_degradation",
+    "paired_sd_from_baseline",
+    "power",
+    "sd_for_rate",
+    "target",
+]

@@ -28,12 +28,9 @@ import numpy as np
 import pytest
 from scipy import stats as scipy_stats
 
-from brittle.stats.margin import (
-    FEW_CASES,
-    MarginTests,
+from brittle.stats.margin import FEW_CASES, MarginTests, margin_test, margin_tests
+from brittle.stats.power import (
     cases_needed,
-    margin_test,
-    margin_tests,
     minimum_detectable_degradation,
     paired_sd_from_baseline,
     power,

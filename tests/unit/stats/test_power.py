@@ -17,8 +17,8 @@ import numpy as np
 import pytest
 
 from brittle.cli import main
-from brittle.stats.margin import margin_tests, paired_sd_from_baseline
-from brittle.stats.power import describe, gate_power, sd_for_rate, target
+from brittle.stats.margin import margin_tests
+from brittle.stats.power import describe, gate_power, paired_sd_from_baseline, sd_for_rate, target
 from tests.unit.stats.simulation import propensities
 
 RUNS = 2000
