@@ -26,8 +26,9 @@ from brittle.run.session import BrittleSession, EvalState, changes_since_baselin
 from brittle.sanitize import for_terminal
 
 
-def _system_lines(state: EvalState, name: str, run: SystemRun, update: str) -> list[str]:
-    """The lines of one system; ``update`` is the command that refreshes a baseline."""
+def _system_lines(state: EvalState, name: str, run: SystemRun, update: str | None) -> list[str]:
+    """The lines of one system; ``update`` is the command that refreshes a baseline (None: this
+    run refreshes it, so notes that say to are left out)."""
     m = run.metrics["overall"]
     base = state.baseline.systems.get(name) if state.baseline else None
     b = base.metrics["overall"] if base else {}
@@ -49,7 +50,7 @@ def _system_lines(state: EvalState, name: str, run: SystemRun, update: str) -> l
     changes = changes_since_baseline(state, name)
     if changes is not None and (changes.added or changes.removed):
         lines.append(f"    {cases_line(changes.to_dict())}")
-    if changes is not None:  # variants whose text changed, or a baseline without fingerprints
+    if changes is not None and update is not None:  # changed variants, or no fingerprints
         lines.extend(f"    {note}" for note in changes.notes(hint=update))
     if base and base.fingerprint != run.fingerprint:
         lines.append(
@@ -106,7 +107,8 @@ def _eval_lines(state: EvalState, session: BrittleSession) -> list[str]:
             f"  no baseline: relative gates skipped; create one with {session.update_command}"
         )
     for name, run in state.run.systems.items():
-        lines += _system_lines(state, name, run, session.update_command)
+        updating = session.options.update_baseline
+        lines += _system_lines(state, name, run, None if updating else session.update_command)
     power = power_line(
         (gate, verdict.details.get("power")) for (_, gate), verdict in state.verdicts.items()
     )
