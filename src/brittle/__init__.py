@@ -26,6 +26,7 @@ from brittle._errors import (
     ModelError,
     ReplayMissError,
 )
+from brittle._registry import lazy_attributes
 from brittle.local import register_on_litellm_import
 
 if TYPE_CHECKING:
@@ -93,16 +94,14 @@ _SUBMODULES = frozenset(
 )
 
 
+_public = lazy_attributes(__name__, _LAZY, globals())
+
+
 def __getattr__(name: str) -> Any:
     """Import a public name, or a subpackage, on first use."""
-    module = _LAZY.get(name)
-    if module is not None:
-        value = getattr(importlib.import_module(module), name)
-        globals()[name] = value
-        return value
     if name in _SUBMODULES:
         return importlib.import_module(f"{__name__}.{name}")
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    return _public(name)
 
 
 def __dir__() -> list[str]:

@@ -10,14 +10,18 @@ An entry is the factory itself or its address, ``"package.module:attr"``, import
 the name is looked up. A table can so list every built-in name without importing what each needs
 (jsonschema, numpy, an optional package such as deepeval), and a module that provides an entry can
 import the registry's package without the registry importing it back.
+
+:func:`lazy_attributes` applies the same idea to a package's public names: the package lists the
+module that defines each, and a name is imported the first time it is read (PEP 562), so that
+importing the package stays light.
 """
 
 from __future__ import annotations
 
 import difflib
 import importlib
-from collections.abc import Iterable
-from typing import TypeVar
+from collections.abc import Callable, Iterable, Mapping
+from typing import Any, TypeVar
 
 from brittle._errors import ConfigError
 
@@ -58,6 +62,24 @@ def lookup(table: dict[str, T | str], name: object) -> T | None:
         table[name] = factory
         return factory
     return entry
+
+
+def lazy_attributes(
+    package: str, modules: Mapping[str, str], namespace: dict[str, Any]
+) -> Callable[[str], Any]:
+    """A module ``__getattr__`` for ``package``: ``modules[name]`` names the module that defines
+    ``name``, imported on first use; the value is then kept in ``namespace`` (the package's
+    ``globals()``), so later reads cost nothing."""
+
+    def __getattr__(name: str) -> Any:
+        module = modules.get(name)
+        if module is None:
+            raise AttributeError(f"module {package!r} has no attribute {name!r}")
+        value = getattr(importlib.import_module(module), name)
+        namespace[name] = value
+        return value
+
+    return __getattr__
 
 
 def suggest(name: object, known: Iterable[str]) -> str:

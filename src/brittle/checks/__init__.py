@@ -39,9 +39,9 @@ so they, like :mod:`brittle.deepeval.check`, are imported only when first used.
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
+from brittle._registry import lazy_attributes
 from brittle.checks.base import Check, CheckResult
 from brittle.checks.labels import label
 from brittle.checks.number import extract_number, format_number, numeric
@@ -85,11 +85,4 @@ _LAZY = {
 }
 
 
-def __getattr__(name: str) -> Any:
-    """Import the checks that need jsonschema, numpy or user code on first use."""
-    module = _LAZY.get(name)
-    if module is None:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    value = getattr(importlib.import_module(module), name)
-    globals()[name] = value
-    return value
+__getattr__ = lazy_attributes(__name__, _LAZY, globals())

@@ -7,8 +7,9 @@ suites need, can live here without importing the search machinery.
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from brittle._registry import lazy_attributes
 
 if TYPE_CHECKING:
     from brittle.search.flips import (
@@ -22,8 +23,4 @@ if TYPE_CHECKING:
 
 __all__ = ["DEFAULT_DIR", "FoundFlip", "find_flip", "promote", "search_key", "stored_flips"]
 
-
-def __getattr__(name: str) -> Any:
-    if name in __all__:
-        return getattr(importlib.import_module("brittle.search.flips"), name)
-    raise AttributeError(f"module 'brittle.search' has no attribute {name!r}")
+__getattr__ = lazy_attributes(__name__, dict.fromkeys(__all__, "brittle.search.flips"), globals())
