@@ -50,6 +50,8 @@ class EvalState:
     relative: dict[tuple[str, str], Verdict] = field(default_factory=dict)
     #: whether the Holm family of this eval's relative gates has been decided
     family_decided: bool = False
+    #: :func:`changes_since_baseline` per system, once its run and the baseline are known
+    changes: dict[str, CaseChanges | None] = field(default_factory=dict)
 
 
 class BrittleSession:
@@ -223,16 +225,22 @@ class BrittleSession:
 def changes_since_baseline(state: EvalState, system_name: str) -> CaseChanges | None:
     """Cases added or removed and variants changed since the baseline, with the suites that
     changed (None without a baseline to compare with)."""
+    if system_name in state.changes:  # the verdicts, terminal and run.json all ask
+        return state.changes[system_name]
     run = state.run.systems.get(system_name)
+    if run is None or not state.baseline_loaded:
+        return None  # not known yet: asked again later
     base = state.baseline.systems.get(system_name) if state.baseline else None
-    if run is None or run.outcome is None or base is None or not base.outcomes:
-        return None
-    return case_changes(
-        run.outcome,
-        base.outcomes,
-        suites=suite_fingerprints(state.spec),
-        baseline_suites=base.suites,
-    )
+    changes = None
+    if run.outcome is not None and base is not None and base.outcomes:
+        changes = case_changes(
+            run.outcome,
+            base.outcomes,
+            suites=suite_fingerprints(state.spec),
+            baseline_suites=base.suites,
+        )
+    state.changes[system_name] = changes
+    return changes
 
 
 def newly_flipped(run: SystemRun, baseline: SystemBaseline | None) -> list[Flip]:
