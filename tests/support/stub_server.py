@@ -23,6 +23,20 @@ the same requests. ``GET /stats/detail`` adds per-request counters: ``unique`` r
 ``successes``, ``duplicates`` (successful answers beyond the first for one request),
 ``first_attempt_failures`` and ``stalls``.
 
+Hostile replies, for the gateway's edge (:mod:`brittle.gateway.calls`), by model name:
+
+- ``echo-key``: a 200 reply that starts with the prompt's first word and then quotes the request's
+  bearer token as sent, upper-cased, lower-cased and with its case swapped (a model that leaks
+  its key; every copy must be masked before any artifact);
+- ``null-content``: a 200 reply whose message has ``"content": null`` and no tool call (every
+  attempt); ``null-once``: only the first attempt of each distinct request, then a normal answer;
+- ``surrogate``: a 200 reply, valid JSON, whose content is the first word followed by a lone
+  surrogate escape (``"\\ud800"``);
+- ``bad-bytes``: a 200 reply whose body holds invalid UTF-8 (``0xff 0xfe``) inside the content
+  string, after the first word;
+- ``big``: a 200 reply of about 1 MB (:data:`BIG_REPLY_CHARS` characters): the first word, then
+  filler words.
+
 A fixed reply makes it a deterministic LLM judge: ``--reply TEXT`` (``reply=``) answers every
 request with ``TEXT`` instead of the first word, and ``replies={"judge-fail": TEXT}`` answers the
 model name ``judge-fail`` (``model="openai/judge-fail"``) with its own text, e.g. fixed judge JSON
@@ -56,6 +70,11 @@ from typing import Any
 from aiohttp import web
 
 HOST = "127.0.0.1"
+#: characters in the ``big`` model's reply (about 1 MB)
+BIG_REPLY_CHARS = 1_000_000
+#: invalid UTF-8 that the ``bad-bytes`` model puts into its reply's body
+BAD_BYTES = b"\xff\xfe"
+_BAD_MARK = "@@brittle-bad-bytes@@"
 
 
 @dataclass
@@ -97,6 +116,8 @@ class StubServer:
     first_attempt_failures: int = 0
     stalls: int = 0
     port: int | None = None
+    #: set to a list to record every chat request: ``{"headers": {...}, "body": bytes}``
+    captured: list[dict[str, Any]] | None = None
     _runner: web.AppRunner | None = None
     _rng: random.Random = field(init=False)
     _created: int = field(init=False)
@@ -146,6 +167,9 @@ class StubServer:
         stats.in_flight += 1
         stats.max_in_flight = max(stats.max_in_flight, stats.in_flight)
         try:
+            if self.captured is not None:
+                raw = await request.read()
+                self.captured.append({"headers": dict(request.headers), "body": raw})
             try:
                 body = await request.json()
                 messages = body["messages"]
@@ -181,13 +205,44 @@ class StubServer:
                     body=json.dumps(self._completion(model, messages)).encode(),
                     content_type="application/json",
                 )
-            self.answers[digest] = self.answers.get(digest, 0) + 1
+            completion = self._completion(model, messages)
+            hostile = self._hostile(model, completion, request, attempt)
+            if completion["choices"][0]["message"]["content"] is not None:
+                self.answers[digest] = self.answers.get(digest, 0) + 1
+            if hostile is not None:
+                return hostile
             return web.Response(
-                body=json.dumps(self._completion(model, messages)).encode(),
-                content_type="application/json",
+                body=json.dumps(completion).encode(), content_type="application/json"
             )
         finally:
             stats.in_flight -= 1
+
+    def _hostile(
+        self, model: str, completion: dict[str, Any], request: web.Request, attempt: int
+    ) -> web.Response | None:
+        """The reply of a hostile model name (see the module's docstring), else None."""
+        message = completion["choices"][0]["message"]
+        first = message["content"]
+        if model == "echo-key":
+            token = request.headers.get("Authorization", "").removeprefix("Bearer ")
+            message["content"] = (
+                f"{first} (my key is {token}; loudly {token.upper()}; quietly {token.lower()}; "
+                f"swapped {token.swapcase()})"
+            )
+        elif model == "null-content" or (model == "null-once" and attempt == 1):
+            message["content"] = None
+        elif model == "surrogate":
+            message["content"] = f"{first} \ud800"  # json.dumps writes the escape "\ud800"
+        elif model == "big":
+            filler = " lorem" * (BIG_REPLY_CHARS // 6)
+            message["content"] = (first + filler)[:BIG_REPLY_CHARS]
+        elif model == "bad-bytes":
+            message["content"] = f"{first} {_BAD_MARK}"
+            body = json.dumps(completion).encode().replace(_BAD_MARK.encode(), BAD_BYTES)
+            return web.Response(body=body, content_type="application/json")
+        else:
+            return None
+        return web.Response(body=json.dumps(completion).encode(), content_type="application/json")
 
     def _draw(self, digest: str, purpose: str) -> float:
         """A number in [0, 1) fixed by the seed, the request and the purpose."""

@@ -5,15 +5,32 @@ besides the model, messages and parameters, the calling system's ``fingerprint``
 ``repeat`` index. Callers that know them pass them; the engine passes them for every call a
 system makes on a row through a scoped gateway (:meth:`brittle.gateway.Gateway.scoped`, which
 fills in a :class:`CallScope`).
+
+**The edge** (:func:`at_edge`): every result a transport returns passes through it in the
+gateway, before the response cache and before the caller sees it, so the cache, baselines,
+history, reports, JUnit files and the terminal all get the same text:
+
+* known secrets (in any letter case) and key-shaped strings are masked in the text and the error
+  (:func:`brittle.redact.scrub`; the text without ``key=value`` pair masking, which could change
+  an answer the model made up);
+* invalid Unicode (lone surrogates such as ``"\\ud800"`` in valid JSON) is replaced by U+FFFD
+  (:func:`brittle.sanitize.repair_unicode`), never an error; undecodable bytes are replaced
+  where a transport decodes a body (:func:`load_json_body`);
+* a reply with neither text nor an error (``"content": null`` and no tool call) raises
+  :class:`EmptyResponse`: retried like a 5xx, recorded as an error, never cached as ``""``.
+
+What was changed is said in the result's ``notes`` (the ``notes`` column of the results).
 """
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
 
 from brittle.redact import scrub
+from brittle.sanitize import decode_utf8, repair_unicode
 
 Message = Mapping[str, str]
 
@@ -32,6 +49,9 @@ class CallRequest:
     #: what the call is for (eval, system and row), for messages and the cache's records;
     #: not part of the key
     label: str | None = None
+    #: ``"litellm"`` forces litellm; None (``auto``): the fast OpenAI transport where eligible
+    #: (:mod:`brittle.gateway.openai_http`). Not part of the key: the answers are the same
+    transport: str | None = None
 
 
 @dataclass(frozen=True)
@@ -48,6 +68,8 @@ class CallResult:
     cached: bool = False
     #: replay mode and not in the cache: no call was made
     missing: bool = False
+    #: what the gateway's edge changed in the text (invalid Unicode replaced, secrets masked)
+    notes: tuple[str, ...] = ()
 
     @property
     def ok(self) -> bool:
@@ -79,10 +101,84 @@ class CallScope:
 def describe_error(exc: BaseException) -> str:
     """One line naming the exception type and its message, for results tables and summaries.
 
-    Credentials are masked (:func:`brittle.redact.scrub`).
+    Credentials are masked (:func:`brittle.redact.scrub`), invalid Unicode replaced.
     """
     message = str(exc).strip() or repr(exc)
-    return scrub(f"{type(exc).__name__}: {message}")
+    return scrub(repair_unicode(f"{type(exc).__name__}: {message}")[0])
 
 
-__all__ = ["CallRequest", "CallResult", "CallScope", "Message", "describe_error"]
+class EmptyResponse(Exception):
+    """A successful reply that holds no answer: ``"content": null`` and no tool call.
+
+    Retried like a bad gateway (its ``status_code`` is 502, which
+    :func:`brittle.gateway.retry.classify` retries), then recorded as the row's error; never
+    cached, so it is never scored as an empty answer.
+    """
+
+    status_code = 502
+
+    def __init__(self, message: str = "the model's reply has no content and no tool call") -> None:
+        super().__init__(message)
+
+
+def message_text(content: Any, tool_calls: Any = None) -> str:
+    """The text of a reply's message: its ``content``, else its tool calls as JSON (name and
+    arguments of each); raises :class:`EmptyResponse` when it has neither."""
+    if isinstance(content, str):
+        return content
+    if tool_calls:
+        calls = []
+        for call in tool_calls:
+            function = _field(call, "function")
+            calls.append(
+                {"name": _field(function, "name"), "arguments": _field(function, "arguments")}
+            )
+        return json.dumps(calls, ensure_ascii=False)
+    if content is not None:  # a list of content parts, say: kept as JSON text
+        return json.dumps(content, ensure_ascii=False, default=str)
+    raise EmptyResponse()
+
+
+def _field(value: Any, name: str) -> Any:
+    return value.get(name) if isinstance(value, Mapping) else getattr(value, name, None)
+
+
+def load_json_body(raw: bytes) -> tuple[Any, str | None]:
+    """A reply body parsed as JSON, with undecodable bytes replaced by U+FFFD (and a note
+    saying so) instead of failing; a body that is not JSON raises ``ValueError``."""
+    text, note = decode_utf8(raw)
+    return json.loads(text), note
+
+
+def at_edge(result: CallResult) -> CallResult:
+    """A transport's result as the gateway hands it on and caches it (see the module's
+    docstring): secrets masked, invalid Unicode replaced, each change noted in ``notes``.
+
+    Raises :class:`EmptyResponse` for a result with neither text nor an error.
+    """
+    if result.error is not None:
+        error = scrub(repair_unicode(result.error)[0])
+        return result if error == result.error else replace(result, error=error)
+    if result.text is None:
+        raise EmptyResponse()
+    text, note = repair_unicode(result.text)
+    notes = result.notes if note is None else (*result.notes, note)
+    masked = scrub(text, pairs=False)
+    if masked != text:
+        notes = (*notes, "secrets masked in the output")
+    if masked == result.text and notes == result.notes:
+        return result
+    return replace(result, text=masked, notes=notes)
+
+
+__all__ = [
+    "CallRequest",
+    "CallResult",
+    "CallScope",
+    "EmptyResponse",
+    "Message",
+    "at_edge",
+    "describe_error",
+    "load_json_body",
+    "message_text",
+]

@@ -4,8 +4,11 @@ Around the transport, in order: the response cache (:mod:`brittle.gateway.cache`
 call, replay mode makes none at all), one caller per key across processes (cache claims), the
 concurrency limit, per-model rate limits (:mod:`brittle.gateway.ratelimit`), a per-attempt
 timeout, and retries with backoff on 429, 5xx and timeouts (:mod:`brittle.gateway.retry`).
-Authentication failures (401/403) stop all further calls (:attr:`Gateway.fatal`). Error messages
-are scrubbed of credentials (:mod:`brittle.redact`).
+The first call to each endpoint is its preflight probe (:mod:`brittle.gateway.preflight`): if it
+fails in a way no retry gets past (credentials refused, missing key, unknown model, connection
+refused, DNS failure), the endpoint's other calls are not made. Authentication failures
+(401/403) after an endpoint has answered stop all further calls (:attr:`Gateway.fatal`). Error
+messages are scrubbed of credentials (:mod:`brittle.redact`).
 
 The cache key is a function of the request alone (:mod:`brittle.gateway.keys`). A caller that
 makes calls on behalf of a system passes what the key needs besides the call (the system's
@@ -24,20 +27,22 @@ from typing import Any
 
 from brittle._errors import AuthenticationFailed
 from brittle.gateway.cache import ResponseCache
-from brittle.gateway.calls import CallRequest, CallResult, CallScope, describe_error
+from brittle.gateway.calls import CallRequest, CallResult, CallScope, at_edge, describe_error
 from brittle.gateway.keys import callable_key, request_key
+from brittle.gateway.preflight import Endpoint, Preflight, endpoint_of
 from brittle.gateway.ratelimit import RateLimit, RateLimiter, estimate_tokens
 from brittle.gateway.retry import (
     DEFAULT_TIMEOUT_S,
     FATAL,
     NO_RETRIES,
     RETRY,
+    STOP,
     CallTimeout,
     RetryPolicy,
     classify,
 )
 from brittle.gateway.settings import CallSettings
-from brittle.gateway.transport import LiteLLMTransport, Transport
+from brittle.gateway.transport import AutoTransport, Transport
 
 #: model calls in flight at once when neither the eval nor the caller says
 DEFAULT_CONCURRENCY = 16
@@ -88,6 +93,8 @@ class Gateway:
         self.cache_failures = 0
         #: set on the first authentication failure: no further calls are made
         self.fatal: AuthenticationFailed | None = None
+        #: each endpoint's probe, and the endpoints stopped by theirs
+        self.preflight = Preflight()
 
     @classmethod
     def for_spec(
@@ -136,7 +143,7 @@ class Gateway:
     @property
     def transport(self) -> Transport:
         if self._transport is None:
-            self._transport = LiteLLMTransport()
+            self._transport = AutoTransport()
         return self._transport
 
     def _limit(self) -> asyncio.Semaphore:
@@ -145,6 +152,7 @@ class Gateway:
             self._semaphore = asyncio.Semaphore(self.concurrency)
             self._limiter = RateLimiter(self.rate_limits) if self.rate_limits else None
             self._inflight = {}
+            self.preflight.new_loop()
             self._loop = loop
         return self._semaphore
 
@@ -161,9 +169,15 @@ class Gateway:
             assert transport is not None
             return transport.complete(request)
 
+        def attempts(probe: Endpoint | None = None) -> Awaitable[CallResult]:
+            return self._attempts(
+                invoke, model=request.model, tokens=tokens, timeout=timeout, probe=probe
+            )
+
+        endpoint = endpoint_of(request) if transport is not None else None
         return await self._through_cache(
             key,
-            lambda: self._attempts(invoke, model=request.model, tokens=tokens, timeout=timeout),
+            attempts if endpoint is None else lambda: self.preflight.gate(endpoint, attempts),
             model=request.model,
             fingerprint=request.fingerprint,
             label=request.label,
@@ -274,7 +288,7 @@ class Gateway:
         self.cache_hits += 1
         assert self.cache is not None
         self.cache.note_use(key, label)
-        return hit
+        return at_edge(hit)  # an entry stored before a secret was known (or by an older brittle)
 
     def _cache_op(self, operation: Callable[..., Any], *args: Any) -> bool:
         """Run a cache write; a locked or full disk costs the cache entry, never the result."""
@@ -300,8 +314,13 @@ class Gateway:
         model: str | None,
         tokens: int,
         timeout: float | None,
+        probe: Endpoint | None = None,
     ) -> CallResult:
-        """Call with retries (429, 5xx, timeouts), rate limits and the per-attempt timeout."""
+        """Call with retries (429, 5xx, timeouts), rate limits and the per-attempt timeout.
+
+        ``probe``: this is the endpoint's first call; a failure no retry gets past stops the
+        endpoint (:meth:`Preflight.stop`) instead of being retried.
+        """
         self.calls += 1
         start = time.perf_counter()
         limiter = self._rate_limiter() if model is not None else None
@@ -316,12 +335,17 @@ class Gateway:
                             used.append(result.prompt_tokens + (result.completion_tokens or 0))
                 else:
                     result = await _with_timeout(invoke(), timeout)
+                result = at_edge(result)  # secrets masked, Unicode repaired; null: EmptyResponse
             except asyncio.CancelledError:
                 raise
             except Exception as exc:
-                kind = classify(exc)
+                kind = classify(exc, first_contact=probe is not None)
                 if isinstance(exc, TimeoutError):
                     self.timeouts += 1
+                if kind == STOP and probe is not None:
+                    self.errors += 1
+                    latency = time.perf_counter() - start
+                    return self.preflight.stop(probe, exc, latency_s=latency)
                 if kind == FATAL:
                     self.errors += 1
                     if self.fatal is None:
@@ -356,7 +380,7 @@ class Gateway:
         self.calls += 1
         start = time.perf_counter()
         try:
-            result: CallResult = await call(*args)
+            result: CallResult = at_edge(await call(*args))
         except asyncio.CancelledError:
             raise
         except Exception as exc:
@@ -367,14 +391,7 @@ class Gateway:
         latency = time.perf_counter() - start
         if result.latency_s:
             return result
-        return CallResult(
-            text=result.text,
-            error=result.error,
-            latency_s=latency,
-            prompt_tokens=result.prompt_tokens,
-            completion_tokens=result.completion_tokens,
-            cost=result.cost,
-        )
+        return replace(result, latency_s=latency, cached=False, missing=False)
 
     async def run_callable(
         self,

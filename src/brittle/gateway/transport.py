@@ -1,9 +1,14 @@
 """The seam where a call leaves brittle: a :class:`Transport` makes one call.
 
-:class:`LiteLLMTransport` (the default) reaches every litellm provider: hosted APIs, provider
-fine-tuned ids, local OpenAI-compatible servers and brittle's in-process ``local/`` provider.
-Tests and benchmarks plug in their own. litellm is imported when the first transport is made
-(:func:`configure_litellm`), never when brittle is imported.
+:class:`AutoTransport` (the gateway's default) sends each call where it is cheapest with the same
+answer: calls that litellm would send as a plain OpenAI chat completion (``openai/...`` models,
+see :func:`brittle.gateway.openai_http.eligible`) go straight to the endpoint over one pooled
+aiohttp client (:class:`~brittle.gateway.openai_http.OpenAIHTTPTransport`); every other call,
+and every call of a system with ``transport: litellm``, goes through :class:`LiteLLMTransport`,
+which reaches every litellm provider: hosted APIs, provider fine-tuned ids and brittle's
+in-process ``local/`` provider. Tests and benchmarks plug in their own. litellm is imported when
+the first call needs it (:func:`configure_litellm`), never when brittle is imported, and never
+in a run whose calls all take the fast transport.
 """
 
 from __future__ import annotations
@@ -12,7 +17,8 @@ import gc
 import os
 from typing import Any, Protocol
 
-from brittle.gateway.calls import CallRequest, CallResult
+from brittle.gateway.calls import CallRequest, CallResult, load_json_body, message_text
+from brittle.gateway.openai_http import OpenAIHTTPTransport, eligible
 from brittle.redact import SECRET_PARAMS, register, scrub_loggers
 
 
@@ -71,11 +77,17 @@ class LiteLLMTransport:
             # brittle retries (counted, honouring Retry-After); the OpenAI client would
             # otherwise retry 429 and 5xx itself, unseen
             params.setdefault("max_retries", 0)
-        response = await self._litellm.acompletion(
-            model=request.model, messages=list(request.messages), **params
-        )
+        try:
+            response = await self._litellm.acompletion(
+                model=request.model, messages=list(request.messages), **params
+            )
+        except Exception as exc:
+            recovered = _undecodable_reply(exc)
+            if recovered is None:
+                raise
+            return recovered
         choice = response.choices[0]
-        text = choice.message.content or ""
+        text = message_text(choice.message.content, getattr(choice.message, "tool_calls", None))
         usage = getattr(response, "usage", None)
         hidden = getattr(response, "_hidden_params", None) or {}
         cost = hidden.get("response_cost")
@@ -89,4 +101,71 @@ class LiteLLMTransport:
         )
 
 
-__all__ = ["LiteLLMTransport", "Transport", "configure_litellm"]
+def _undecodable_reply(exc: BaseException) -> CallResult | None:
+    """The answer in a reply body that is not valid UTF-8, read with those bytes replaced by
+    U+FFFD (and a note), when that is why the call failed; else None.
+
+    The OpenAI client decodes a body with ``json.loads``, whose ``UnicodeDecodeError`` keeps
+    the whole body (``.object``); litellm raises it as a 500 wrapped around it.
+    """
+    link: BaseException | None = exc
+    for _ in range(8):
+        if link is None:
+            return None
+        if isinstance(link, UnicodeDecodeError) and isinstance(link.object, bytes):
+            break
+        link = link.__cause__ or link.__context__
+    else:
+        return None
+    assert isinstance(link, UnicodeDecodeError)
+    try:
+        data, note = load_json_body(bytes(link.object))
+        message = data["choices"][0]["message"]
+        usage = data.get("usage") or {}
+    except (ValueError, KeyError, IndexError, TypeError, AttributeError):
+        return None
+    return CallResult(
+        text=message_text(message.get("content"), message.get("tool_calls")),
+        prompt_tokens=usage.get("prompt_tokens"),
+        completion_tokens=usage.get("completion_tokens"),
+        notes=(note,) if note else (),
+    )
+
+
+#: the values of a system's ``transport`` key
+TRANSPORTS = ("auto", "litellm")
+
+
+class AutoTransport:
+    """The fast OpenAI transport where :func:`~brittle.gateway.openai_http.eligible`, else litellm.
+
+    A request whose ``transport`` is ``"litellm"`` always goes through litellm. Both transports
+    are made on first use, so a run that needs only one never loads the other.
+    """
+
+    def __init__(self) -> None:
+        self._fast: OpenAIHTTPTransport | None = None
+        self._litellm: LiteLLMTransport | None = None
+
+    def route(self, request: CallRequest) -> str:
+        """``"openai-http"`` or ``"litellm"``: which transport makes ``request``."""
+        if request.transport != "litellm" and eligible(request):
+            return "openai-http"
+        return "litellm"
+
+    async def complete(self, request: CallRequest) -> CallResult:
+        if self.route(request) == "openai-http":
+            if self._fast is None:
+                self._fast = OpenAIHTTPTransport()
+            return await self._fast.complete(request)
+        if self._litellm is None:
+            self._litellm = LiteLLMTransport()
+        return await self._litellm.complete(request)
+
+    async def aclose(self) -> None:
+        """Close the fast transport's client on this event loop."""
+        if self._fast is not None:
+            await self._fast.aclose()
+
+
+__all__ = ["TRANSPORTS", "AutoTransport", "LiteLLMTransport", "Transport", "configure_litellm"]

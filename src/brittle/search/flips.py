@@ -266,6 +266,8 @@ def find_flip(
             )
         return flip
     finally:
+        # asynchronous generators first: the fast transport closes its HTTP client there
+        loop.run_until_complete(loop.shutdown_asyncgens())
         loop.close()
 
 

@@ -35,7 +35,9 @@ from pathlib import Path
 from typing import Any
 
 from brittle._errors import ConfigError
+from brittle._registry import first_unknown, unknown_key_error
 from brittle.checks import Check, checks_from_config
+from brittle.checks._params import kind
 from brittle.gateway.ratelimit import RateLimit
 from brittle.gateway.retry import RetryPolicy
 from brittle.gateway.settings import parse_rate_limits, parse_retries, parse_timeout
@@ -47,6 +49,9 @@ from brittle.spec.systems import (
     LLMSystem,
     System,
     Template,
+    caller_location,
+    check_call_params,
+    check_transport,
     import_callable,
     load_template,
 )
@@ -76,7 +81,16 @@ EVAL_KEYS = {
 }
 INCONCLUSIVE = ("pass", "fail")
 """What a relative gate does when its estimate is beyond the allowance but not shown to be."""
-SYSTEM_KEYS = {"kind", "model", "template", "system_prompt", "params", "callable", "version"}
+SYSTEM_KEYS = {
+    "kind",
+    "model",
+    "template",
+    "system_prompt",
+    "params",
+    "callable",
+    "version",
+    "transport",
+}
 SYSTEM_KINDS = ("prompt", "model", "python")
 
 
@@ -151,6 +165,58 @@ class Eval:
     retries: Any = None
     rate_limits: Any = None
 
+    def __post_init__(self) -> None:
+        """Wrong types fail here, at the line that built the Eval, not deep inside a run."""
+        if not isinstance(self.golden, str | Path):
+            _each(
+                self.golden,
+                Case,
+                key="golden",
+                what="a golden file path or a list of brittle.Case",
+                fix="write golden='golden.jsonl' or golden=[brittle.Case(id='c1', "
+                "inputs={'text': '...'}, expected='...')]",
+            )
+        _each(
+            self.systems,
+            System,
+            key="systems",
+            what="a list of systems (brittle.PromptSystem, ModelSystem or CallableSystem)",
+            fix="write e.g. systems=[brittle.PromptSystem('zero-shot', 'local/smollm2', "
+            "'{{ text }}')]",
+        )
+        _each(
+            self.checks,
+            (Check, str, Mapping),
+            key="checks",
+            what="a list of checks (brittle.checks.exact(), or YAML-style 'exact')",
+            fix="write e.g. checks=[brittle.checks.exact()] or checks=['exact']",
+        )
+        _each(self.suites, (str, Path, Suite), key="suites", what="a list of suite file paths")
+        _each(self.gates, (str, Mapping, Gate), key="gates", what="a list of gates")
+        if self.name is not None and not isinstance(self.name, str):
+            raise ConfigError(
+                f"'name' must be text, got {kind(self.name)}", where=caller_location(), key="name"
+            )
+
+
+def _each(values: Any, types: Any, *, key: str, what: str, fix: str | None = None) -> None:
+    """``values`` is a list (or tuple) whose items are all of ``types``."""
+    if isinstance(values, str | bytes | Mapping) or not isinstance(values, Sequence):
+        raise ConfigError(
+            f"must be {what}, got {kind(values)}",
+            where=caller_location(),
+            key=key,
+            fix=fix or f"wrap it in a list: {key}=[...]",
+        )
+    for index, value in enumerate(values):
+        if not isinstance(value, types):
+            raise ConfigError(
+                f"must be {what}; item {index} is {kind(value)}",
+                where=caller_location(),
+                key=f"{key}[{index}]",
+                fix=fix,
+            )
+
 
 def evaluation(function: Callable[[], Eval]) -> Callable[[], Eval]:
     """Mark a test function that returns an :class:`Eval`: brittle collects it like a YAML eval."""
@@ -200,15 +266,14 @@ def _system_from_mapping(
             line=line,
             key=key,
         )
-    unknown = set(raw) - SYSTEM_KEYS
-    if unknown:
-        bad = sorted(map(str, unknown))[0]
-        raise ConfigError(
-            f"unknown key '{bad}'",
+    bad = first_unknown(raw, SYSTEM_KEYS)
+    if bad is not None:
+        raise unknown_key_error(
+            bad,
+            SYSTEM_KEYS,
             where=where,
             line=lines.get(("systems", name, bad), line),
-            key=key,
-            fix=f"allowed keys: {', '.join(sorted(SYSTEM_KEYS))}",
+            within=key,
         )
     kind = raw.get("kind") or ("python" if "callable" in raw else "prompt")
     if kind not in SYSTEM_KINDS:
@@ -252,9 +317,16 @@ def _system_from_mapping(
             key=f"{key}.template",
             fix="add 'template: path/to/prompt.txt' or an inline Jinja2 template",
         )
-    params = raw.get("params") or {}
-    if not isinstance(params, Mapping):
-        raise ConfigError("'params' must be a mapping", where=where, key=f"{key}.params")
+    key_path = ("systems", name)
+    params = check_call_params(
+        raw.get("params") or {},
+        where=where,
+        line=lines.get(("systems", name, "params"), line),
+        key=f"{key}.params",
+        param_lines={
+            str(k[3]): v for k, v in lines.items() if len(k) == 4 and k[:3] == (*key_path, "params")
+        },
+    )
     return LLMSystem(
         name=name,
         model=model,
@@ -263,6 +335,12 @@ def _system_from_mapping(
         params=dict(params),
         kind=kind,
         call_model=_resolve_local_model(model, base_dir),
+        transport=check_transport(
+            raw.get("transport"),
+            where=where,
+            line=lines.get(("systems", name, "transport"), line),
+            key=key,
+        ),
     )
 
 
@@ -275,15 +353,9 @@ def load_eval_file(path: Path) -> EvalSpec:
             "an eval file must be a mapping of keys (name, golden, systems, checks, ...)",
             where=where,
         )
-    unknown = set(data) - EVAL_KEYS
-    if unknown:
-        bad = sorted(map(str, unknown))[0]
-        raise ConfigError(
-            f"unknown key '{bad}'",
-            where=where,
-            line=lines.get((bad,)),
-            fix=f"allowed keys: {', '.join(sorted(EVAL_KEYS))}",
-        )
+    bad = first_unknown(data, EVAL_KEYS)
+    if bad is not None:
+        raise unknown_key_error(bad, EVAL_KEYS, where=where, line=lines.get((bad,)))
     for required in ("golden", "systems", "checks"):
         if required not in data:
             raise ConfigError(f"missing required key '{required}'", where=where, key=required)

@@ -13,6 +13,7 @@ import importlib
 import inspect
 import json
 import re
+import sys
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -22,6 +23,7 @@ import jinja2
 import jinja2.meta
 
 from brittle._errors import ConfigError
+from brittle.checks._params import kind
 from brittle.gateway import CallRequest, CallResult, Gateway
 from brittle.local import local_fingerprint
 from brittle.redact import public_params
@@ -75,6 +77,105 @@ class Template:
         return None
 
 
+def _number(low: float, high: float | None, *, above: bool = False) -> Callable[[Any], bool]:
+    def ok(value: Any) -> bool:
+        if isinstance(value, bool) or not isinstance(value, int | float) or value != value:
+            return False
+        if above and value <= low:
+            return False
+        return value >= low and (high is None or value <= high)
+
+    return ok
+
+
+def _whole(low: int | None) -> Callable[[Any], bool]:
+    def ok(value: Any) -> bool:
+        if isinstance(value, bool) or not isinstance(value, int):
+            return False
+        return low is None or value >= low
+
+    return ok
+
+
+#: Common call parameters checked when a system is defined: name -> (what it must be, the
+#: check, an example). Others pass through to the provider as written.
+CALL_PARAMS: dict[str, tuple[str, Callable[[Any], bool], str]] = {
+    "temperature": ("a number from 0 to 2", _number(0, 2), "temperature: 0"),
+    "top_p": ("a number from 0 to 1", _number(0, 1), "top_p: 0.9"),
+    "max_tokens": ("a whole number of at least 1", _whole(1), "max_tokens: 64"),
+    "n": ("a whole number of at least 1", _whole(1), "n: 1"),
+    "seed": ("a whole number", _whole(None), "seed: 7"),
+    "timeout": ("a number of seconds above 0", _number(0, None, above=True), "timeout: 60"),
+}
+
+
+def check_call_params(
+    params: Any,
+    *,
+    where: str | None,
+    key: str,
+    line: int | None = None,
+    param_lines: Mapping[str, int] | None = None,
+) -> dict[str, Any]:
+    """``params`` as a dict, with the common parameters (:data:`CALL_PARAMS`) of the right type
+    and range: a wrong one is a ConfigError at load, not an error on every row."""
+    if not isinstance(params, Mapping):
+        raise ConfigError(
+            f"'params' must be a mapping, got {kind(params)}",
+            where=where,
+            line=line,
+            key=key,
+            fix="write e.g. 'params: {temperature: 0, max_tokens: 16}'",
+        )
+    for name, value in params.items():
+        rule = CALL_PARAMS.get(str(name))
+        if rule is not None and value is not None and not rule[1](value):
+            raise ConfigError(
+                f"must be {rule[0]}, got {kind(value)}",
+                where=where,
+                line=(param_lines or {}).get(str(name), line),
+                key=f"{key}.{name}",
+                fix=f"write e.g. '{rule[2]}' (unquoted), or leave it out (the provider's default)",
+            )
+    return dict(params)
+
+
+def caller_location() -> str | None:
+    """``file:line`` of the user code that called into brittle (for the Python API's errors)."""
+    here = str(Path(__file__).resolve().parents[1])
+    frame = sys._getframe(1)
+    while frame is not None:
+        filename = frame.f_code.co_filename
+        if not filename.startswith((here, "<")) and "dataclasses" not in filename:
+            return f"{filename}:{frame.f_lineno}"
+        frame = frame.f_back  # type: ignore[assignment]
+    return None
+
+
+def check_transport(value: Any, *, where: str | None, key: str, line: int | None = None) -> str:
+    """A system's ``transport`` key: ``auto`` (the default) or ``litellm``."""
+    if value is None:
+        return "auto"
+    if value not in ("auto", "litellm"):
+        raise ConfigError(
+            f"unknown transport {value!r}",
+            where=where,
+            line=line,
+            key=f"{key}.transport",
+            fix="write 'transport: auto' (the fast OpenAI transport where it sends what litellm "
+            "would, else litellm) or 'transport: litellm' (always litellm)",
+        )
+    return str(value)
+
+
+def _expect(value: Any, types: Any, *, key: str, what: str, fix: str | None = None) -> None:
+    """A TypeError-like ConfigError at the caller's line when ``value`` is not of ``types``."""
+    if not isinstance(value, types) or isinstance(value, bool):
+        raise ConfigError(
+            f"must be {what}, got {kind(value)}", where=caller_location(), key=key, fix=fix
+        )
+
+
 class System:
     """Base class of systems under test."""
 
@@ -118,6 +219,32 @@ class LLMSystem(System):
     #: the model string actually called (relative adapter paths resolved); ``model`` stays as
     #: written so that fingerprints do not depend on where the checkout lives.
     call_model: str | None = None
+    #: ``auto`` (the fast OpenAI transport where it gives litellm's request, else litellm) or
+    #: ``litellm`` (always litellm); not in the fingerprint: the answers are the same
+    transport: str = "auto"
+
+    def __post_init__(self) -> None:
+        _expect(self.name, str, key="name", what="a system name (text)")
+        _expect(
+            self.model,
+            str,
+            key=f"systems.{self.name}.model",
+            what="a litellm model string",
+            fix="write e.g. model='openai/gpt-4o-mini' or 'local/smollm2'",
+        )
+        if self.template is not None:
+            _expect(
+                self.template,
+                Template,
+                key=f"systems.{self.name}.template",
+                what="Jinja2 text or a brittle Template",
+            )
+        if self.system_prompt is not None:
+            _expect(self.system_prompt, str, key=f"systems.{self.name}.system_prompt", what="text")
+        self.params = check_call_params(
+            self.params, where=caller_location(), key=f"systems.{self.name}.params"
+        )
+        check_transport(self.transport, where=caller_location(), key=f"systems.{self.name}")
 
     def required_fields(self) -> frozenset[str]:
         return self.template.fields if self.template is not None else frozenset()
@@ -170,7 +297,10 @@ class LLMSystem(System):
     def request(self, inputs: Mapping[str, Any]) -> CallRequest:
         """The call made for ``inputs`` (also used to predict cache keys without calling)."""
         return CallRequest(
-            model=self.call_model or self.model, messages=self.messages(inputs), params=self.params
+            model=self.call_model or self.model,
+            messages=self.messages(inputs),
+            params=self.params,
+            transport="litellm" if self.transport == "litellm" else None,
         )
 
     async def run(self, inputs: Mapping[str, Any], gateway: Gateway) -> CallResult:
@@ -184,10 +314,20 @@ def PromptSystem(
     *,
     system_prompt: str | None = None,
     params: Mapping[str, Any] | None = None,
+    transport: str = "auto",
 ) -> LLMSystem:
     """A prompt engineered on a model: ``template`` is Jinja2 text (or a :class:`Template`)."""
+    _expect(
+        template,
+        str | Template,
+        key=f"systems.{name}.template",
+        what="Jinja2 text or a brittle Template",
+        fix="write e.g. template='Classify: {{ text }}'",
+    )
     tmpl = template if isinstance(template, Template) else Template(template)
-    return LLMSystem(name, model, tmpl, system_prompt, dict(params or {}), kind="prompt")
+    return LLMSystem(
+        name, model, tmpl, system_prompt, _params(params), kind="prompt", transport=transport
+    )
 
 
 def ModelSystem(
@@ -197,10 +337,25 @@ def ModelSystem(
     *,
     system_prompt: str | None = None,
     params: Mapping[str, Any] | None = None,
+    transport: str = "auto",
 ) -> LLMSystem:
     """A fine-tuned model (provider id, local server or ``local/base+adapter``)."""
+    if template is not None:
+        _expect(
+            template,
+            str | Template,
+            key=f"systems.{name}.template",
+            what="Jinja2 text or a brittle Template",
+        )
     tmpl = template if isinstance(template, Template) or template is None else Template(template)
-    return LLMSystem(name, model, tmpl, system_prompt, dict(params or {}), kind="model")
+    return LLMSystem(
+        name, model, tmpl, system_prompt, _params(params), kind="model", transport=transport
+    )
+
+
+def _params(params: Any) -> Any:
+    """``params`` for a system: None is no parameters; anything else is checked by the system."""
+    return {} if params is None else params
 
 
 @dataclass
@@ -215,6 +370,16 @@ class CallableSystem(System):
     function: Callable[..., Any]
     version: str | None = None
     kind: str = "python"
+
+    def __post_init__(self) -> None:
+        _expect(self.name, str, key="name", what="a system name (text)")
+        if not callable(self.function):
+            raise ConfigError(
+                f"must be a function inputs -> answer, got {kind(self.function)}",
+                where=caller_location(),
+                key=f"systems.{self.name}.function",
+                fix="pass the function itself, e.g. CallableSystem('mine', answer)",
+            )
 
     def spec(self) -> dict[str, Any]:
         fn = self.function
