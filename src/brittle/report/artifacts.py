@@ -1,18 +1,21 @@
-"""The files of a run, written in order at the end of ``pytest`` and ``brittle run``.
+"""The files of a run, written whole at the end of ``pytest`` and ``brittle run``.
 
-``reports/<run-id>/`` gets run.json (:mod:`.run_json`), results.parquet (:mod:`.parquet`) and
-summary.md (:mod:`.markdown`); ``reports/latest`` is pointed at it; the run is recorded in the
-history (:mod:`.history`), whose trends the HTML page (:mod:`.html`) plots; summary.json
-(:mod:`.summary_json`) comes last because it names the history, and CI gets summary.md
-(:mod:`.ci`). A history that cannot be written is reported only once every file is in place.
+``reports/<run-id>/`` gets run.json (:mod:`.run_json`), results.parquet (:mod:`.parquet`),
+summary.md (:mod:`.markdown`), index.html (:mod:`.html`, with the trends the history
+(:mod:`.history`) gives back) and summary.json (:mod:`.summary_json`, which names the history).
+They are written into a temporary folder that is renamed into place only when all are written
+(:mod:`.folder`); then ``reports/latest`` is pointed at it, then the run is recorded in the
+history, and CI gets summary.md (:mod:`.ci`). A run killed on the way leaves the previous
+``latest``, no history row, and a temporary folder that the next run removes. A history that
+cannot be written is reported only once every file is in place.
 
 This is also where ``brittle report`` draws a recorded run's page again (:func:`render_run`).
 """
 
 from __future__ import annotations
 
-import os
 import secrets
+import sqlite3
 import time
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -20,6 +23,7 @@ from typing import Any
 
 from brittle._errors import ConfigError
 from brittle.report.ci import append_step_summary
+from brittle.report.folder import clean_stale, point_latest, reached, staging
 from brittle.report.history import (
     OUTCOME_COLUMNS,
     TREND_RUNS,
@@ -27,7 +31,8 @@ from brittle.report.history import (
     flip_set,
     history_path,
     load_run,
-    publish_run,
+    prepare_run,
+    record_run,
     trend,
 )
 from brittle.report.html.page import ReportData, render_report
@@ -59,18 +64,6 @@ def _outcome_columns(run: SystemRun) -> Mapping[str, Sequence[Any]]:
     return run.columns
 
 
-def _point_latest(report_dir: Path, run_id: str) -> None:
-    """``reports/latest`` -> this run's folder (replaced atomically; skipped where links fail)."""
-    latest = report_dir / "latest"
-    try:
-        tmp = report_dir / f".latest-{os.getpid()}"
-        tmp.unlink(missing_ok=True)
-        tmp.symlink_to(run_id, target_is_directory=True)
-        os.replace(tmp, latest)
-    except OSError:
-        pass
-
-
 def _shown(history: Path | None) -> str | None:
     """The history file as the page names it: relative to the working folder when inside it."""
     if history is None:
@@ -82,52 +75,64 @@ def _shown(history: Path | None) -> str | None:
 
 
 def write_reports(session: BrittleSession, report_dir: Path) -> list[Path]:
-    """Write every file of this session's run into ``report_dir/<run id>`` and record the run in
-    the history; raise :class:`ConfigError` (after writing) when the history could not take it."""
+    """Write every file of this session's run into ``report_dir/<run id>`` (whole or not at
+    all), point ``latest`` at it and record the run in the history; raise
+    :class:`ConfigError` (after writing) when the history could not take it."""
     stamp = time.strftime("%Y%m%d-%H%M%S", time.gmtime(session.started))
     run_id = getattr(session, "run_id", None) or f"{stamp}-{secrets.token_hex(2)}"
+    clean_stale(report_dir)  # what runs killed while writing here left behind
     folder = report_dir / run_id
-    folder.mkdir(parents=True, exist_ok=True)
     states = [s for s in session.evals.values() if s.run.systems]
     record = run_record(session, run_id, states)
-    run_json = write_run_json(folder / "run.json", record)
-    parquet = folder / "results.parquet"
-    write_parquet(parquet, states)
-    summary = folder / "summary.md"
-    atomic_write_text(summary, markdown_summary(record) + "\n")
-    _point_latest(report_dir, run_id)
-
     flips = [f for state in states for f in flip_sets(state)]
     setting = getattr(session.options, "history", None)
-    history = history_path(setting, folder.parent)
-    results = {
-        (state.spec.name, name): _outcome_columns(run)
-        for state in states
-        for name, run in state.run.systems.items()
-        if history is not None
-    }
-    published = publish_run(history, record, results=results, flips=flips, folder=folder)
-    index = folder / "index.html"
-    page = ReportData(record, flips, published.trends, _shown(published.history))
-    atomic_write_text(index, render_report(page))
+    history = history_path(setting, report_dir)
+    published = prepare_run(history, record)
     files = {
-        "html": index.name,
-        "run_json": run_json.name,
-        "results": parquet.name,
-        "summary_md": summary.name,
+        "html": "index.html",
+        "run_json": "run.json",
+        "results": "results.parquet",
+        "summary_md": "summary.md",
     }
-    summary_json = write_summary_json(
-        folder / "summary.json", record, flips=flips, history=published.history, files=files
-    )
-    if summary.is_file():
-        append_step_summary(summary.read_text(encoding="utf-8"))
-    if published.failure is not None:
+    with staging(report_dir, run_id) as tmp:
+        write_run_json(tmp / files["run_json"], record)
+        reached("run.json")
+        write_parquet(tmp / files["results"], states)
+        reached("results.parquet")
+        summary_text = markdown_summary(record) + "\n"
+        atomic_write_text(tmp / files["summary_md"], summary_text)
+        reached("summary.md")
+        page = ReportData(record, flips, published.trends, _shown(published.history))
+        atomic_write_text(tmp / files["html"], render_report(page))
+        reached("index.html")
+        write_summary_json(
+            tmp / "summary.json", record, flips=flips, history=published.history, files=files
+        )
+        reached("summary.json")
+    point_latest(report_dir, run_id)
+    failure = published.failure
+    if published.history is not None:
+        results = {
+            (state.spec.name, name): _outcome_columns(run)
+            for state in states
+            for name, run in state.run.systems.items()
+        }
+        try:
+            record_run(
+                published.history, record, results=results, flips=flips, folder=folder.resolve()
+            )
+        except (sqlite3.Error, ConfigError) as exc:
+            failure = f"could not record the run in the history {published.history}: {exc}"
+    reached("history")
+    append_step_summary(summary_text)
+    if failure is not None:
         raise ConfigError(
-            published.failure,
+            failure,
             where=str(setting or "--brittle-history"),
             fix="pass another file with --brittle-history PATH, or --brittle-history off",
         )
-    return [run_json, parquet, summary, index, summary_json]
+    names = ("run_json", "results", "summary_md", "html")
+    return [folder / files[n] for n in names] + [folder / "summary.json"]
 
 
 def render_run(history: Path, ref: str, *, out: Path | None = None, last: int = TREND_RUNS) -> Path:

@@ -31,7 +31,7 @@ from brittle.report.history.recording import (
     TREND_RUNS,
     Published,
     flip_set,
-    publish_run,
+    prepare_run,
     record_run,
     run_status,
 )
@@ -71,7 +71,7 @@ __all__ = [
     "history_setting",
     "list_runs",
     "load_run",
-    "publish_run",
+    "prepare_run",
     "record_run",
     "resolve_run",
     "run_status",

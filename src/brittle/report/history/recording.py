@@ -267,42 +267,47 @@ def _current_trend(record: Mapping[str, Any], eval_name: str) -> list[TrendPoint
 
 @dataclass(frozen=True)
 class Published:
-    """A run as the history took it: where it was recorded and each eval's trend to plot."""
+    """A run as the history will take it: where it is to be recorded and each eval's trend to
+    plot (:func:`prepare_run`)."""
 
     history: Path | None
-    """The history file; None when the history is off or the run could not be recorded."""
+    """The history file; None when the history is off or cannot be opened."""
     trends: dict[str, list[TrendPoint]]
     """Per eval, its systems' headline metrics over the last :data:`TREND_RUNS` runs (only this
     run's when there is no history)."""
     failure: str | None = None
-    """Why the run could not be recorded, to report once the run's files are all written."""
+    """Why the run cannot be recorded, to report once the run's files are all written."""
 
 
-def publish_run(
-    history: Path | None,
-    record: Mapping[str, Any],
-    *,
-    results: Mapping[tuple[str, str], Mapping[str, Sequence[Any]]],
-    flips: Sequence[FlipSet],
-    folder: Path,
-) -> Published:
-    """Record the run in ``history`` (None: off) and read back the trends its report plots.
+def prepare_run(history: Path | None, record: Mapping[str, Any]) -> Published:
+    """Open ``history`` (None: off; created when missing) and read the trends the run's report
+    plots: the runs recorded before it and this one, :data:`TREND_RUNS` runs in all.
 
-    ``record`` is its run.json, ``results`` and ``flips`` as :func:`record_run` takes them,
-    ``folder`` its report folder.
+    The run itself is recorded later, by :func:`record_run`, once its report folder is whole
+    (:mod:`brittle.report.artifacts`): the history never names a folder that is not complete.
+    ``record`` is its run.json.
     """
     failure: str | None = None
     trends: dict[str, list[TrendPoint]] = {}
     eval_names = [ev["name"] for ev in record.get("evals", [])]
+    run_id = str(record["run_id"])
+    created = str(record.get("created") or "")
     if history is not None:
         try:
-            record_run(history, record, results=results, flips=flips, folder=folder.resolve())
+            with connect(history, create=True):
+                pass
             for name in eval_names:
-                trends[name] = trend(history, name, until=str(record["run_id"]), limit=TREND_RUNS)
+                earlier = [
+                    p
+                    for p in trend(history, name, limit=TREND_RUNS)
+                    if p.run_id != run_id and p.created <= created
+                ]
+                keep = list(dict.fromkeys(p.run_id for p in earlier))[-(TREND_RUNS - 1) :]
+                trends[name] = [p for p in earlier if p.run_id in keep]
         except (sqlite3.Error, ConfigError) as exc:
             failure = f"could not record the run in the history {history}: {exc}"
             history = None
+            trends = {}
     for name in eval_names:
-        if not trends.get(name):
-            trends[name] = _current_trend(record, name)
+        trends[name] = trends.get(name, []) + _current_trend(record, name)
     return Published(history, trends, failure)
