@@ -198,14 +198,18 @@ def test_timeout_error_message_names_the_limit() -> None:
 
 
 def test_authentication_failure_stops_all_calls_without_retries() -> None:
-    transport = ScriptedTransport(StatusError(401), delay=0.01)
+    """After the endpoint has answered, a 401 stops every further call of the run (a 401 at
+    the first call stops only that endpoint: tests/integration/test_preflight.py)."""
+    transport = ScriptedTransport(delay=0.01)
     gateway = Gateway(transport, retry=FAST, concurrency=1)
+    assert asyncio.run(gateway.complete(REQUEST)).text == "ok"
+    transport.failures.append(StatusError(401))
 
     async def run() -> list[CallResult]:
         return await asyncio.gather(*(gateway.complete(REQUEST) for _ in range(50)))
 
     results = asyncio.run(run())
-    assert transport.attempts == 1  # one refused call, then nothing
+    assert transport.attempts == 2  # one answer, one refused call, then nothing
     assert gateway.retries == 0
     assert isinstance(gateway.fatal, AuthenticationFailed)
     assert "authentication failed" in str(gateway.fatal) and "fix:" in str(gateway.fatal)
@@ -325,9 +329,11 @@ def test_fault_injection_every_case_answered_or_an_explicit_error(
     assert "retries" in "\n".join(summary_lines(session))
 
 
-def test_authentication_failure_stops_the_pytest_run_with_a_clear_message(
+def test_authentication_failure_stops_its_system_with_a_clear_message(
     pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    """A 401 at a system's first call stops that system (one request, no retries, one line
+    naming the cause); the other system still runs and passes."""
     monkeypatch.setenv("OPENAI_API_KEY", FAKE_KEY)
     configure_litellm()  # imported here, not inside (and undone after) an in-process run
     pytester.makeini("[pytest]\naddopts = -p no:deepeval -p no:cacheprovider\n")
@@ -341,13 +347,13 @@ def test_authentication_failure_stops_the_pytest_run_with_a_clear_message(
             extra="retries: {max: 3, backoff: 0.01}\n",
         )
         result = pytester.runpytest()
-        requests = stub.stats.requests
+        detail = stub.detail()
     out = result.stdout.str()
-    result.assert_outcomes(failed=1)  # the first item fails; pytest stops there
-    assert "brittle: authentication failed for openai/fail-401" in out
-    assert "fix: check the API key" in out
-    assert "Interrupted" in out or "stopping" in out.lower()
-    assert requests <= 8  # the calls already in flight (concurrency 8), no retries
+    result.assert_outcomes(failed=2, passed=2)  # denied's two gates fail, after's pass
+    assert "stopped system 'denied': openai/fail-401 at http://127.0.0.1:" in out
+    assert "authentication failed (HTTP 401" in out and "fix: check the API key" in out
+    assert detail["failures"] == 1  # the first call only: no retry, no other row called
+    assert detail["successes"] == 60  # every call of 'after'
     assert FAKE_KEY not in out
     assert "Traceback" not in out
 
@@ -482,7 +488,8 @@ def test_no_artifact_of_a_run_contains_the_api_key(
     # the provider's 401 message quoted the key: brittle masked it
     assert "Incorrect API key provided: [REDACTED]" in out
     run = json.loads((pytester.path / "reports" / "latest" / "run.json").read_text())
-    assert set(run["evals"][0]["systems"]) == {"echo", "keyed"}  # what ran before the stop
+    # the denied system was stopped at its first call; the others ran
+    assert set(run["evals"][0]["systems"]) == {"echo", "keyed", "denied"}
 
 
 # ----------------------------------------------------------------------------- progress

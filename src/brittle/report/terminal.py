@@ -62,7 +62,9 @@ def _system_lines(state: EvalState, name: str, run: SystemRun, update: str | Non
             "    flip by family: " + ", ".join(f"{k} {family_flips(v)}" for k, v in fam.items())
         )
     errors = run.errors()
-    if errors:
+    if run.stopped:  # its endpoint failed its first call: one line with the cause and the fix
+        lines.append(f"    {run.stopped}")
+    elif errors:
         lines.append(
             f"    {len(errors)} call(s) errored, the first ({errors[0]['row_id']}): "
             f"{_one_line(errors[0]['error'])}"

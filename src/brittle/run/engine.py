@@ -100,6 +100,9 @@ class SystemRun:
     template_variants: dict[str, int] = field(default_factory=dict)
     template_noops: dict[str, int] = field(default_factory=dict)
     template_dropped: dict[str, int] = field(default_factory=dict)
+    #: the line saying why the system was stopped at its first call (an unknown model, a
+    #: missing key, a refused connection: :mod:`brittle.gateway.preflight`), else None
+    stopped: str | None = None
 
     def __len__(self) -> int:
         return len(self.columns["row_id"])
@@ -401,6 +404,7 @@ async def run_system(
     if gateway.fatal is not None:  # bad credentials: every further call would fail too
         raise gateway.fatal
     replay_missing = list(dict.fromkeys(rows[i].row_id for i, r in enumerate(results) if r.missing))
+    stopped = _stopped(system.name, results, gateway)
 
     ok_index = [i for i, r in enumerate(results) if r.error is None]
     outputs = [results[i].text or "" for i in ok_index]
@@ -476,7 +480,17 @@ async def run_system(
         template_variants=made,
         template_noops=template_noops,
         template_dropped=template_dropped,
+        stopped=stopped,
     )
+
+
+def _stopped(name: str, results: Sequence[CallResult], gateway: Gateway) -> str | None:
+    """The preflight's line for a system whose endpoint was stopped at its first call."""
+    preflight = getattr(gateway, "preflight", None)
+    stop = preflight.stop_among(r.error for r in results) if preflight is not None else None
+    if stop is None:
+        return None
+    return stop.line(name, sum(r.error == stop.error() for r in results))
 
 
 def _add_statistics(
