@@ -1,10 +1,24 @@
 """Keep credentials out of everything brittle writes: cache, reports, logs and error messages.
 
 Two sources of secrets are known: the values of environment variables whose names say they hold
-one (``OPENAI_API_KEY``, ``GITHUB_TOKEN``, ``AWS_SECRET_ACCESS_KEY``, ``DB_PASSWORD``, ...) and
-values brittle was handed explicitly (an ``api_key`` in a system's ``params``, see
-:func:`register`). Both are replaced wherever they occur, as are strings shaped like well-known
-key formats (``sk-...``, ``Bearer ...``, ``AKIA...``, ``ghp_...``) and ``api_key=...`` pairs.
+one and values brittle was handed explicitly (an ``api_key`` or ``headers`` in a system's
+``params``, a password in an ``api_base`` URL; see :func:`register`). Both are replaced wherever
+they occur **in any letter case** (a model that echoes a key upper-cased, or a check that
+lower-cases an answer, must not reveal it), as are strings shaped like well-known key formats
+(``sk-...``, ``Bearer ...``, ``AKIA...``, ``ghp_...``) and, in :func:`scrub`, ``api_key=...``
+pairs.
+
+**Which environment variables hold secrets** (:func:`is_secret_env_name`,
+:func:`secret_env_value`): a variable whose name contains ``KEY``, ``TOKEN``, ``SECRET``, ``PASS``,
+``AUTH`` or ``CREDENTIAL`` in any case (``OPENAI_API_KEY``, ``GITHUB_TOKEN``, ``MY_SERVICE_PASS``,
+``DB_PASSWORD``, ``BASIC_AUTH``, ``GOOGLE_CREDENTIALS``), unless its value could not be a secret
+or would mask ordinary text: shorter than :data:`MIN_SECRET_LENGTH` characters
+(``PASSWORD_MIN_LENGTH=8``, ``TOKENIZERS_PARALLELISM=false``, ``KEYBOARD_LAYOUT=us``), a number,
+or the path of an existing file or folder (``SSH_AUTH_SOCK=/tmp/...``,
+``GOOGLE_APPLICATION_CREDENTIALS=/home/...``: the file holds the secret, not its name). A URL
+value counts only by its password and its credential-named query values. The name rule is
+deliberately broad: a harmless variable with a long value (``KEYBOARD_LAYOUT=english-intl``) is
+masked too, which costs a ``[REDACTED]`` where that text occurs, never a leak.
 
 :func:`public_params` is the other half: the call parameters that may be hashed into fingerprints
 and cache keys or shown in reports, without credentials (``api_key``, headers, tokens) and with
@@ -25,10 +39,15 @@ MASK = "[REDACTED]"
 #: a secret shorter than this is not masked (it would mask ordinary words and numbers)
 MIN_SECRET_LENGTH = 8
 
+#: parameter names that hold credentials (narrow: ``max_tokens`` and ``top_k`` are not secrets)
 _SECRET_NAME = re.compile(
     r"(?i)(api_?key|secret|passw(or)?d|credential|private_?key|access_?key|auth_?token|"
     r"authorization|(^|_)(token|key)$)"
 )
+#: environment variable names that hold credentials (broad; see the module docstring)
+_SECRET_ENV_NAME = re.compile(r"(?i)(key|token|secret|pass|auth|credential)")
+_NUMBER = re.compile(r"[+-]?[0-9][0-9_.,]*")
+_PATH = re.compile(r"(/|~|\.{1,2}[/\\]|[A-Za-z]:[/\\])")
 _KEY_PATTERNS = (
     r"\bsk-[A-Za-z0-9_\-]{12,}",  # OpenAI, Anthropic (sk-ant-...), many compatible services
     r"\b(?i:bearer)\s+[A-Za-z0-9._~+/\-]{12,}=*",
@@ -68,40 +87,85 @@ _registered: set[str] = set()
 
 
 def register(*values: Any) -> None:
-    """Treat these values as secrets from now on (an ``api_key`` given in ``params``, say)."""
+    """Treat these values as secrets from now on (an ``api_key`` given in ``params``, say).
+
+    A mapping (``headers``) registers its values; a URL registers its password and its
+    credential-named query values; a string also registers each of its words (the token of
+    ``"Bearer TOKEN"``). Values shorter than :data:`MIN_SECRET_LENGTH` are ignored.
+    """
     for value in values:
+        if isinstance(value, Mapping):
+            register(*value.values())
+            continue
         if not isinstance(value, str):
+            continue
+        if "://" in value:
+            _registered.update(url_secrets(value))
             continue
         for part in (value, *value.split()):
             if len(part) >= MIN_SECRET_LENGTH:
                 _registered.add(part)
 
 
+def url_secrets(url: str) -> list[str]:
+    """The credentials a URL carries: its password and credential-named query values."""
+    try:
+        parts = urlsplit(url)
+        found = [parts.password or ""]
+    except ValueError:
+        return []
+    found += [v for k, v in parse_qsl(parts.query, keep_blank_values=True) if is_secret_name(k)]
+    return [v for v in found if len(v) >= MIN_SECRET_LENGTH]
+
+
 def is_secret_name(name: str) -> bool:
-    """Whether a variable or parameter of this name holds a credential."""
+    """Whether a call parameter of this name holds a credential (``api_key``, ``headers``)."""
     return name.lower() in SECRET_PARAMS or bool(_SECRET_NAME.search(name))
 
 
 @functools.lru_cache(maxsize=1024)
-def _secret_name(name: str | bytes) -> bool:
+def is_secret_env_name(name: str | bytes) -> bool:
+    """Whether an environment variable of this name may hold a secret: its name contains
+    ``KEY``, ``TOKEN``, ``SECRET``, ``PASS``, ``AUTH`` or ``CREDENTIAL`` in any case."""
     text = name.decode("utf-8", "replace") if isinstance(name, bytes) else name
-    return bool(_SECRET_NAME.search(text))
+    return bool(_SECRET_ENV_NAME.search(text))
+
+
+def secret_env_value(value: str) -> list[str]:
+    """The secrets in the value of a secret-named environment variable: the value itself, or
+    none when it is short, a number or an existing path, or a URL's credentials (see the
+    module's docstring)."""
+    value = value.strip()
+    if len(value) < MIN_SECRET_LENGTH or _NUMBER.fullmatch(value):
+        return []
+    if _PATH.match(value) and os.path.exists(os.path.expanduser(value)):
+        return []  # an existing file or folder (a base64 secret may start with "/" too)
+    if "://" in value and " " not in value:
+        return url_secrets(value)
+    return [value]
 
 
 def _environment_secrets() -> list[str]:
     # os.environ decodes every entry on iteration (about 1 us each); its raw mapping does not
     raw = getattr(os.environ, "_data", None)
     if isinstance(raw, dict) and isinstance(next(iter(raw), b""), bytes):
-        return [
-            os.fsdecode(value)
+        pairs: Iterable[tuple[Any, Any]] = (
+            (name, os.fsdecode(value))
             for name, value in raw.items()
-            if len(value) >= MIN_SECRET_LENGTH and _secret_name(name)
-        ]
-    return [
-        value
-        for name, value in os.environ.items()
-        if len(value) >= MIN_SECRET_LENGTH and _secret_name(name)
-    ]
+            if len(value) >= MIN_SECRET_LENGTH and is_secret_env_name(name)
+        )
+    else:
+        pairs = (
+            (name, value)
+            for name, value in os.environ.items()
+            if len(value) >= MIN_SECRET_LENGTH and is_secret_env_name(name)
+        )
+    return [found for _, value in pairs for found in _env_value(value)]
+
+
+@functools.lru_cache(maxsize=256)
+def _env_value(value: str) -> tuple[str, ...]:
+    return tuple(secret_env_value(value))
 
 
 def known_secrets() -> frozenset[str]:
@@ -112,8 +176,10 @@ def known_secrets() -> frozenset[str]:
 
 @functools.lru_cache(maxsize=8)
 def _compiled(secrets: frozenset[str]) -> re.Pattern[str]:
-    literals = [re.escape(s) for s in sorted(secrets, key=len, reverse=True)]
-    return re.compile("|".join([*literals, *_KEY_PATTERNS]))
+    # longest first, so a secret that contains another is masked whole; any letter case
+    literals = [re.escape(s) for s in sorted(secrets, key=lambda s: (-len(s), s))]
+    known = [f"(?i:{'|'.join(literals)})"] if literals else []
+    return re.compile("|".join([*known, *_KEY_PATTERNS]))
 
 
 def pattern_source(secrets: Iterable[str] | None = None) -> str:
@@ -122,12 +188,18 @@ def pattern_source(secrets: Iterable[str] | None = None) -> str:
     return _compiled(values).pattern
 
 
-def scrub(text: str) -> str:
-    """``text`` with every known secret and key-like string replaced by ``[REDACTED]``."""
+def scrub(text: str, *, pairs: bool = True) -> str:
+    """``text`` with every known secret (in any letter case) and key-like string replaced by
+    ``[REDACTED]``; with ``pairs`` (the default) also the values of ``api_key=...``,
+    ``"token": "..."`` and the like.
+
+    The gateway scrubs model outputs with ``pairs=False``: an answer that is JSON with a
+    ``"password"`` field the model made up is the answer, and is scored as such.
+    """
     if not text:
         return text
     text = _compiled(known_secrets()).sub(MASK, text)
-    return _PAIR.sub(lambda m: m.group(1) + MASK, text)
+    return _PAIR.sub(lambda m: m.group(1) + MASK, text) if pairs else text
 
 
 def scrub_obj(value: Any) -> Any:
@@ -174,6 +246,7 @@ def public_params(params: Mapping[str, Any]) -> dict[str, Any]:
                 register(*(v for v in value.values() if isinstance(v, str)))
             continue
         if isinstance(value, str) and "://" in value:
+            register(value)  # its password, if any, is masked wherever it shows up
             value = public_url(value)
         elif isinstance(value, Mapping):
             value = public_params(value)
@@ -209,6 +282,7 @@ def scrub_loggers(*names: str) -> None:
 __all__ = [
     "MASK",
     "ScrubFilter",
+    "is_secret_env_name",
     "is_secret_name",
     "known_secrets",
     "pattern_source",
@@ -218,4 +292,6 @@ __all__ = [
     "scrub",
     "scrub_loggers",
     "scrub_obj",
+    "secret_env_value",
+    "url_secrets",
 ]

@@ -4,9 +4,10 @@ brittle owns its cache (litellm's is unusable offline). It lives in ``.brittle/c
 the project root (``--brittle-cache-dir``, ``BRITTLE_RESPONSE_CACHE_DIR``), in WAL mode, so
 pytest-xdist workers and concurrent CI jobs share it safely.
 
-**Key**: a SHA-256 of the call (:mod:`brittle.gateway.keys`). **Value**: the response text (with
-known secrets masked), token usage, cost, latency and when it was recorded. Errors are never
-stored, so a rerun retries them.
+**Key**: a SHA-256 of the call (:mod:`brittle.gateway.keys`). **Value**: the response text as the
+gateway's edge left it (known secrets masked in any letter case, invalid Unicode replaced; see
+:func:`brittle.gateway.calls.at_edge`) with its notes, token usage, cost, latency and when it was
+recorded. Errors are never stored, nor a reply without content, so a rerun retries them.
 
 **Modes** (``--brittle-cache``, ``BRITTLE_CACHE``):
 
@@ -140,7 +141,8 @@ CREATE TABLE IF NOT EXISTS responses (
     created REAL NOT NULL,
     model TEXT,
     fingerprint TEXT,
-    label TEXT
+    label TEXT,
+    notes TEXT
 ) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS claims (
     key TEXT PRIMARY KEY,
@@ -166,8 +168,31 @@ _COLUMNS = (
     "model",
     "fingerprint",
     "label",
+    "notes",
 )
-_FIX = "delete the cache file (it only holds recorded responses; a rerun records them again)"
+_FIX = (
+    "delete the cache file or run `brittle cache clear` (it only holds recorded responses; a "
+    "rerun records them again)"
+)
+
+
+def unwritable(folder: Path) -> str | None:
+    """Why files cannot be created in ``folder`` (made as needed), or None if they can.
+
+    Nothing is created: the nearest existing folder on the way must be a folder, not a file,
+    and writable.
+    """
+    folder = Path(folder).absolute()
+    for existing in (folder, *folder.parents):
+        if existing.exists():
+            break
+    else:  # pragma: no cover - the root always exists
+        return None
+    if not existing.is_dir():
+        return f"'{existing}' is a file, not a folder"
+    if not os.access(existing, os.W_OK | os.X_OK):
+        return f"the folder '{existing}' is not writable"
+    return None
 
 
 def _owner_alive(owner: str) -> bool:
@@ -229,6 +254,32 @@ class ResponseCache:
             self._conn = self._open()
         return self._conn
 
+    def check(self) -> None:
+        """Fail now, once, if the cache cannot be used: an existing file is opened (a corrupt
+        one or one of another format raises :class:`CacheError` naming the file and the fix),
+        and for a file still to be made, its folder must be one brittle can create and write.
+
+        Called when a run starts, before any model call: otherwise the error would surface only
+        inside every row's error.
+        """
+        if self.path.exists():
+            if self.path.is_dir():
+                raise CacheError(
+                    "the response cache file is a folder",
+                    where=self.path,
+                    fix="move it away, or choose another folder with --brittle-cache-dir",
+                )
+            _ = self.conn
+            return
+        problem = unwritable(self.path.parent)
+        if problem is not None:
+            raise CacheError(
+                f"cannot create the response cache: {problem}",
+                where=self.path.parent,
+                fix="choose a writable folder with --brittle-cache-dir or "
+                f"{DIR_ENV}, or turn the cache off (--brittle-cache=off)",
+            )
+
     def _open(self) -> sqlite3.Connection:
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
@@ -250,6 +301,7 @@ class ResponseCache:
                 for statement in _SCHEMA.split(";"):
                     if statement.strip():
                         conn.execute(statement)
+                _add_notes_column(conn)
                 row = conn.execute("SELECT value FROM meta WHERE name = 'format'").fetchone()
                 if row is None:
                     conn.execute(
@@ -284,7 +336,7 @@ class ResponseCache:
         """The stored response of ``key`` (only if recorded after ``newer_than``), or None."""
         with self._lock:
             row = self.conn.execute(
-                "SELECT text, prompt_tokens, completion_tokens, cost, latency_s, created "
+                "SELECT text, prompt_tokens, completion_tokens, cost, latency_s, created, notes "
                 "FROM responses WHERE key = ?",
                 (key,),
             ).fetchone()
@@ -297,6 +349,7 @@ class ResponseCache:
             completion_tokens=row[2],
             cost=row[3],
             cached=True,
+            notes=tuple(note for note in str(row[6] or "").split("\n") if note),
         )
 
     def put(
@@ -308,12 +361,17 @@ class ResponseCache:
         fingerprint: str | None = None,
         label: str | None = None,
     ) -> None:
-        """Store a successful response and release this process's claim, in one commit."""
+        """Store a successful response and release this process's claim, in one commit.
+
+        The text is stored as the gateway's edge left it (:func:`~brittle.gateway.calls.at_edge`:
+        secrets masked, Unicode repaired), masked again here for callers that store directly,
+        with its notes.
+        """
         if result.error is not None or result.text is None:
             raise ValueError("errors are never cached")
         values = (
             key,
-            scrub(result.text),
+            scrub(result.text, pairs=False),
             result.prompt_tokens,
             result.completion_tokens,
             result.cost,
@@ -322,6 +380,7 @@ class ResponseCache:
             model,
             fingerprint,
             label,
+            "\n".join(result.notes) or None,
         )
         with self._lock, _transaction(self.conn, immediate=True) as conn:
             conn.execute(
@@ -498,6 +557,14 @@ class ResponseCache:
     def integrity(self) -> str:
         """``"ok"`` or SQLite's description of the damage."""
         return str(self.conn.execute("PRAGMA integrity_check").fetchone()[0])
+
+
+def _add_notes_column(conn: sqlite3.Connection) -> None:
+    """Give a cache made before responses had notes its ``notes`` column (format 1 either way:
+    older brittles read the columns they know)."""
+    columns = {row[1] for row in conn.execute("PRAGMA table_info(responses)")}
+    if "notes" not in columns:
+        conn.execute("ALTER TABLE responses ADD COLUMN notes TEXT")
 
 
 def _switch_to_wal(conn: sqlite3.Connection, *, patience_s: float = 60.0) -> None:

@@ -19,6 +19,7 @@ import pandas as pd
 from brittle.checks import CheckResult
 from brittle.gateway import CallResult, Gateway
 from brittle.gateway.calls import describe_error
+from brittle.gateway.pricing import Price, system_price
 from brittle.run.fingerprints import row_hash, template_edit
 from brittle.search.meaning import Candidate, MeaningRule, judge
 from brittle.spec.cases import Case, Variant
@@ -49,8 +50,11 @@ RESULT_COLUMNS = (
     "cost",
     "error",
     "text_hash",
+    "notes",
 )
-#: ``text_hash``: the row's variant fingerprint (:mod:`brittle.run.fingerprints`)
+#: ``text_hash``: the row's variant fingerprint (:mod:`brittle.run.fingerprints`); ``notes``:
+#: what the gateway changed in the output ("1 lone surrogate(s) replaced with U+FFFD", "secrets
+#: masked in the output"; joined by "; "), else None (:func:`brittle.gateway.calls.at_edge`)
 OUTCOME_COLUMNS = (
     "case_id",
     "row_id",
@@ -103,6 +107,9 @@ class SystemRun:
     #: the line saying why the system was stopped at its first call (an unknown model, a
     #: missing key, a refused connection: :mod:`brittle.gateway.preflight`), else None
     stopped: str | None = None
+    #: the price that gave the system's cost (:meth:`brittle.gateway.pricing.Price.describe`:
+    #: dollars per million tokens and its source), None when it has none
+    price: dict[str, Any] | None = None
 
     def __len__(self) -> int:
         return len(self.columns["row_id"])
@@ -419,6 +426,7 @@ async def run_system(
         judged[index] = _judge_outcome(row_results, check_names)
 
     columns: dict[str, list[Any]] = {name: [] for name in RESULT_COLUMNS}
+    price = system_price(system)  # its own price, else litellm's table (gateway/pricing.py)
     fields = spec.perturb_fields
     hashes: dict[str, str] = {}
     for index, (row, result) in enumerate(zip(rows, results, strict=True)):
@@ -448,9 +456,10 @@ async def run_system(
             "latency_s": result.latency_s,
             "prompt_tokens": result.prompt_tokens,
             "completion_tokens": result.completion_tokens,
-            "cost": result.cost,
+            "cost": _row_cost(price, result),
             "error": result.error or check_error,
             "text_hash": _text_hash(row, system, hashes),
+            "notes": "; ".join(result.notes) or None,
         }
         for name in RESULT_COLUMNS:
             columns[name].append(values[name])
@@ -462,7 +471,7 @@ async def run_system(
         outcome = outcome[[not flag for flag in left_out]].reset_index(drop=True)
     per_call, outcome = outcome, reduce_repeats(outcome, spec.reduction)
     metrics = compute_metrics(outcome)
-    _add_usage(metrics, columns)
+    _add_usage(metrics, columns, price)
     _add_judge_metrics(metrics, per_check)
     _add_statistics(metrics, outcome, per_call, spec)
     flips = find_flips(outcome)
@@ -481,6 +490,7 @@ async def run_system(
         template_noops=template_noops,
         template_dropped=template_dropped,
         stopped=stopped,
+        price=price.describe() if price is not None else None,
     )
 
 
@@ -534,8 +544,20 @@ def _plain(value: Any) -> Any:
     return value.item() if hasattr(value, "item") else value
 
 
-def _add_usage(metrics: dict[str, Any], columns: Mapping[str, list[Any]]) -> None:
-    """Latency, tokens and cost totals: informative, not gated."""
+def _row_cost(price: Price | None, result: CallResult) -> float | None:
+    """One call's cost: its tokens at the system's price, else what the call reported."""
+    cost = price.cost(result.prompt_tokens, result.completion_tokens) if price else None
+    return result.cost if cost is None else cost
+
+
+def _add_usage(
+    metrics: dict[str, Any], columns: Mapping[str, list[Any]], price: Price | None = None
+) -> None:
+    """Latency, tokens and cost totals: informative, not gated.
+
+    The cost is the system's price applied once to its token totals
+    (:mod:`brittle.gateway.pricing`); without a price, the sum of what the calls reported.
+    """
     latencies = sorted(x for x in columns["latency_s"] if x is not None)
     overall = metrics["overall"]
     overall["latency_p50_s"] = latencies[len(latencies) // 2] if latencies else None
@@ -543,3 +565,6 @@ def _add_usage(metrics: dict[str, Any], columns: Mapping[str, list[Any]]) -> Non
     for name in ("prompt_tokens", "completion_tokens", "cost"):
         values = [x for x in columns[name] if x is not None]
         overall[name] = sum(values) if values else None
+    priced = price.cost(overall["prompt_tokens"], overall["completion_tokens"]) if price else None
+    if priced is not None:  # once, on the totals: no per-call rounding summed up
+        overall["cost"] = priced

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from brittle._errors import ConfigError
+from brittle.redact import scrub
 from brittle.report.history.queries import trend
 from brittle.report.history.records import (
     HEADLINE_COLUMNS,
@@ -26,13 +27,16 @@ from brittle.report.history.records import (
     headline,
 )
 from brittle.report.history.store import connect
+from brittle.sanitize import STORED_LIMIT, clip_stored
 
 TREND_RUNS = 30
 """Runs a report's trend plots go back."""
 OUTCOME_COLUMNS = ("row_id", "case_id", "family", "passed", "answer")
 """The result columns :func:`record_run` keeps of each row."""
-MAX_STORED_TEXT = 20_000
-"""Flipped cases keep at most this many characters of each text in the history."""
+MAX_STORED_TEXT = STORED_LIMIT
+"""The history keeps at most this many characters of each answer and of each flipped case's
+texts, then the full length and a hash (:func:`brittle.sanitize.clip_stored`): a megabyte
+answer stays in results.parquet (and the response cache), not in every run of the history."""
 
 
 def _num(value: Any) -> float | None:
@@ -91,7 +95,7 @@ def record_run(
                         columns["case_id"],
                         columns["family"],
                         [_pass_value(p) for p in columns["passed"]],
-                        columns["answer"],
+                        [_stored(a) for a in columns["answer"]],
                         strict=True,
                     )
                 )
@@ -205,6 +209,11 @@ def _insert_system(
         )
 
 
+def _stored(text: Any) -> str | None:
+    """A text as the history keeps it: clipped, with its length and hash (None stays None)."""
+    return None if text is None else clip_stored(str(text), MAX_STORED_TEXT)
+
+
 def _sort_key(flip: Any) -> tuple[bool, str, str]:
     return (not flip.original_passed, flip.case_id, flip.variant_id)
 
@@ -229,7 +238,8 @@ def flip_set(
     def text(row_id: str, column: str) -> str | None:
         i = position.get(row_id)
         value = None if i is None else cols[column][i]
-        return None if value is None else str(value)[:MAX_STORED_TEXT]
+        # outputs were masked at the gateway; inputs come from the golden set and templates
+        return None if value is None else _stored(scrub(str(value)))
 
     cases = tuple(
         FlippedCase(
@@ -242,8 +252,8 @@ def flip_set(
             variant_input=text(f.variant_id, "input"),
             original_output=text(f.case_id, "output"),
             variant_output=text(f.variant_id, "output"),
-            original_answer=f.original_answer,
-            variant_answer=f.variant_answer,
+            original_answer=_stored(f.original_answer),
+            variant_answer=_stored(f.variant_answer),
         )
         for f in ordered
     )
