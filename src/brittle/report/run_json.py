@@ -18,7 +18,7 @@ from brittle.report.phrases import power_line, underpowered
 from brittle.run.engine import SystemRun
 from brittle.run.provenance import run_meta
 from brittle.run.session import BrittleSession, EvalState, changes_since_baseline, newly_flipped
-from brittle.sanitize import clip
+from brittle.sanitize import SUMMARY_LIMIT, clip, clip_stored
 from brittle.stats.baseline import atomic_write_text
 
 RUN_FORMAT_VERSION = 1
@@ -47,6 +47,9 @@ CASE_TEXT_FIELDS = frozenset(
     }
 )
 
+#: fields that hold an answer (flips list them twice): an excerpt of :data:`SUMMARY_LIMIT`
+#: characters with the full length and a hash, so equal answers stay equal
+ANSWER_FIELDS = frozenset({"answer", "original_answer", "variant_answer"})
 
 _STATISTICS = (
     "status",
@@ -179,8 +182,11 @@ def write_run_json(path: Path, record: dict[str, Any]) -> Path:
 
 
 def safe_record(value: Any, field: str | None = None) -> Any:
-    """A run record with secrets masked and long case and model texts shortened."""
+    """A run record with secrets masked and long case and model texts shortened (answers to
+    an excerpt with their length and hash: :func:`brittle.sanitize.clip_stored`)."""
     if isinstance(value, str):
+        if field in ANSWER_FIELDS:
+            return scrub(clip_stored(value, SUMMARY_LIMIT))
         return scrub(clip(value, RECORD_TEXT_LIMIT) if field in CASE_TEXT_FIELDS else value)
     if isinstance(value, dict):
         return {

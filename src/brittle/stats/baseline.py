@@ -10,6 +10,11 @@ and each system keeps ``suites``, suite name -> ``{"hash", "seed", "families"}``
 of each suite it ran. A relative gate pairs a row only with a stored row of the same id *and*
 hash (:mod:`brittle.stats.changes`); an outcome of two values (a file written before variant
 fingerprints) pairs by id alone, and the gate's message says how to refresh it.
+
+An answer longer than :data:`brittle.sanitize.STORED_LIMIT` characters is written clipped, with
+its full length and a hash (a megabyte answer must not land in git); stored answers are only
+compared with each other, and the hash keeps different answers different. Files written before
+clipping keep whole answers and read and compare as before.
 """
 
 from __future__ import annotations
@@ -22,6 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from brittle._errors import BaselineError
+from brittle.sanitize import clip_stored
 
 FORMAT_VERSION = 1
 VERSION_KEY = "brittle_baseline_version"
@@ -52,8 +58,16 @@ class SystemBaseline:
             "spec": self.spec,
             "suites": self.suites,
             "metrics": self.metrics,
-            "outcomes": self.outcomes,
+            "outcomes": {row: _stored(entry) for row, entry in self.outcomes.items()},
         }
+
+
+def _stored(entry: list[Any]) -> list[Any]:
+    """An outcome as written: a long answer clipped to an excerpt, its length and hash
+    (:func:`brittle.sanitize.clip_stored`: equal stored answers are equal answers)."""
+    if len(entry) > 1 and isinstance(entry[1], str):
+        return [entry[0], clip_stored(entry[1]), *entry[2:]]
+    return entry
 
 
 @dataclass

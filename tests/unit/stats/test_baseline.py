@@ -237,3 +237,73 @@ def test_atomic_write_keeps_the_file_readable(tmp_path: Path) -> None:
     path.chmod(0o644)
     atomic_write_text(path, "new")
     assert path.stat().st_mode & 0o777 == 0o644
+
+
+# ----------------------------------------------------------------------------- long answers
+
+#: 5,000 characters; the variants answer it whole, or changed in its last character only
+LONG = "word " * 1_000
+LONG_OUTCOMES: dict[str, list[Any]] = {
+    "c1": [True, LONG, "0123456789ab"],
+    "c1[typo#1]": [True, LONG, "ba9876543210"],
+    "c1[typo#2]": [True, LONG[:-1] + "X", "aaaaaaaaaaaa"],
+}
+
+
+def _agreement(outcomes: dict[str, list[Any]]) -> float:
+    """The agreement that a relative gate computes on the baseline's side of its pairs."""
+    import pandas as pd
+
+    from brittle.stats.paired import paired_tables
+    from brittle.stats.results import case_sums
+
+    rows = list(LONG_OUTCOMES)
+    run = pd.DataFrame(
+        {
+            "case_id": ["c1"] * 3,
+            "row_id": rows,
+            "family": ["", "typo", "typo"],
+            "passed": [True] * 3,
+            "answer": ["a"] * 3,
+            "error": [None] * 3,
+        }
+    )
+    _, base = paired_tables(run, outcomes)
+    sums = case_sums(base)
+    return float(sums["agrees"].sum() / sums["pairs"].sum())
+
+
+def test_long_answers_are_written_clipped_and_still_compare_as_the_full_texts(
+    tmp_path: Path,
+) -> None:
+    """A megabyte answer must not land in git: the file keeps 2,000 characters, the length and
+    a hash, so two answers that differ past the excerpt still differ (agreement 1/2, not 1)."""
+    path = tmp_path / "demo.json"
+    write_baseline(path, Baseline("demo", {"s": SystemBaseline("f", METRICS, LONG_OUTCOMES)}))
+    assert path.stat().st_size < 8_000
+    stored = read_baseline(path).systems["s"].outcomes  # type: ignore[union-attr]
+    first = stored["c1"][1]
+    assert first.startswith(LONG[:2000]) and "5,000 characters, sha256 " in first
+    assert len(first) < 2_100
+    assert stored["c1[typo#1]"] == [True, first, "ba9876543210"]
+    assert stored["c1[typo#2]"][1] != first
+    assert _agreement(LONG_OUTCOMES) == _agreement(stored) == 0.5
+    write_baseline(path, read_baseline(path))  # type: ignore[arg-type]
+    assert read_baseline(path).systems["s"].outcomes == stored  # type: ignore[union-attr]
+
+
+def test_a_baseline_with_whole_long_answers_reads_and_compares_as_before(tmp_path: Path) -> None:
+    """Files written before clipping keep their whole answers: read as they are, compared the
+    same; rewriting one (another system updated) clips them all alike."""
+    path = tmp_path / "demo.json"
+    entry = {"fingerprint": "f", "metrics": METRICS, "outcomes": LONG_OUTCOMES}
+    path.write_text(
+        json.dumps({VERSION_KEY: FORMAT_VERSION, "eval": "demo", "systems": {"old": entry}})
+    )
+    before = read_baseline(path)
+    assert before is not None and before.systems["old"].outcomes == LONG_OUTCOMES
+    assert _agreement(before.systems["old"].outcomes) == 0.5
+    merge_update(path, "demo", {"new": system("n")}, {})
+    after = read_baseline(path).systems["old"].outcomes  # type: ignore[union-attr]
+    assert len(after["c1"][1]) < 2_100
+    assert _agreement(after) == 0.5

@@ -12,7 +12,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from brittle.report.history import FlippedCase, FlipSet
-from brittle.report.html.text import clip, esc, word_diff
+from brittle.report.html.text import MAX_ANSWER, clip, esc, word_diff
 
 MAX_CASES_SHOWN = 100
 MAX_FAILING_SHOWN = 30
@@ -36,7 +36,8 @@ def _flip_row(system: str, case: FlippedCase) -> str:
         f'<td><div class="pair"><span class="tag">original</span><span class="text">{out_a}'
         f'</span></div><div class="pair"><span class="tag">variant</span>'
         f'<span class="text">{out_b}</span></div></td>'
-        f"<td>{esc(case.original_answer)} → {esc(case.variant_answer)}</td></tr>"
+        f"<td>{esc(clip(case.original_answer, MAX_ANSWER))} → "
+        f"{esc(clip(case.variant_answer, MAX_ANSWER))}</td></tr>"
     )
 
 

@@ -2,9 +2,9 @@
 
 Every text the report shows may come from a model, a golden set or a user file, so it passes
 through :func:`esc` (:func:`html.escape`, quotes included) before it lands in the page or in an
-attribute. Long texts are clipped at :data:`MAX_TEXT` characters so one verbose output cannot
-blow up the file. These helpers sit below both the plots (:mod:`.svg`) and the sections, so
-they live here rather than in either.
+attribute. Long texts are clipped at :data:`MAX_TEXT` characters (answers at :data:`MAX_ANSWER`)
+so one verbose output cannot blow up the file. These helpers sit below both the plots
+(:mod:`.svg`) and the sections, so they live here rather than in either.
 """
 
 from __future__ import annotations
@@ -15,7 +15,12 @@ import re
 from collections.abc import Sequence
 from typing import Any
 
+from brittle.sanitize import SUMMARY_LIMIT
+from brittle.sanitize import clip as clip_text
+
 MAX_TEXT = 1500
+#: longest answer shown (an answer is what the checks extracted; the output beside it is longer)
+MAX_ANSWER = SUMMARY_LIMIT
 
 
 def esc(value: Any) -> str:
@@ -24,9 +29,9 @@ def esc(value: Any) -> str:
 
 
 def clip(text: Any, limit: int = MAX_TEXT) -> str:
-    """``text`` cut at ``limit`` characters, saying how many were left out."""
-    text = "" if text is None else str(text)
-    return text if len(text) <= limit else text[:limit] + f" … [{len(text) - limit} more chars]"
+    """``text`` (None: empty) cut at ``limit`` characters, saying how many of the full text were
+    left out (:func:`brittle.sanitize.clip`)."""
+    return clip_text("" if text is None else str(text), limit)
 
 
 _TOKEN = re.compile(r"\w+\s*|[^\w\s]+\s*|\s+", re.UNICODE)
@@ -74,4 +79,4 @@ def word_diff(before: Any, after: Any) -> tuple[str, str]:
     return "".join(out_a), "".join(out_b)
 
 
-__all__ = ["MAX_TEXT", "clip", "esc", "word_diff"]
+__all__ = ["MAX_ANSWER", "MAX_TEXT", "clip", "esc", "word_diff"]
