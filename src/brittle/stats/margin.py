@@ -137,8 +137,9 @@ from dataclasses import dataclass
 from typing import Literal
 
 import numpy as np
-from scipy import special
-from scipy import stats as scipy_stats
+
+from brittle.stats._scipy import special
+from brittle.stats._scipy import stats as scipy_stats
 
 Direction = Literal["rise", "drop"]
 """Which way the metric degrades: ``rise`` (flip rate, error rate) or ``drop`` (accuracy)."""

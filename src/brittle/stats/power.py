@@ -48,9 +48,9 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 import numpy as np
-from scipy import optimize, special
-from scipy import stats as scipy_stats
 
+from brittle.stats._scipy import optimize, special
+from brittle.stats._scipy import stats as scipy_stats
 from brittle.stats.margin import (
     _MCNEMAR_EXACT_CASES,
     _TOLERANCE,
