@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+# brittle.stats._scipy imports these on first use, which may be inside an in-process run
+import scipy.optimize
+import scipy.special
+import scipy.stats  # noqa: F401
+
 # pytester's in-process runs (``pytester.runpytest``) drop the modules first imported inside
 # them when they end, and numpy's extension modules cannot be loaded twice in one process. The
 # plugin imports brittle's run and report modules (pandas, numpy, scipy, pyarrow) only once an
