@@ -145,9 +145,26 @@ def secret_env_value(value: str) -> list[str]:
     return [value]
 
 
+_last_environment: tuple[tuple[Any, ...], list[str]] = ((), [])
+
+
 def _environment_secrets() -> list[str]:
-    # os.environ decodes every entry on iteration (about 1 us each); its raw mapping does not
+    # os.environ decodes every entry on iteration (about 1 us each); its raw mapping does not.
+    # The gateway asks on every call: an unchanged environment (the same entries, compared
+    # by identity first) gives the last answer without looking at each name again.
+    global _last_environment
     raw = getattr(os.environ, "_data", None)
+    if isinstance(raw, dict):
+        entries = tuple(raw.items())
+        if entries == _last_environment[0]:
+            return _last_environment[1]
+        found = _scan_environment(raw)
+        _last_environment = (entries, found)
+        return found
+    return _scan_environment(raw)
+
+
+def _scan_environment(raw: Any) -> list[str]:
     if isinstance(raw, dict) and isinstance(next(iter(raw), b""), bytes):
         pairs: Iterable[tuple[Any, Any]] = (
             (name, os.fsdecode(value))
