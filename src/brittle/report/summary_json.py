@@ -93,6 +93,7 @@ def _system(
         **{column: overall.get(column) for column in USAGE_COLUMNS},
         "cost_per_1k_calls": (cost / rows * 1000) if cost is not None and rows else None,
     }
+    price = system.get("price")
     intervals = {}
     for metric in HEADLINE_COLUMNS:
         found = reported_interval(overall, metric)
@@ -106,6 +107,9 @@ def _system(
         "fingerprint": system.get("fingerprint"),
         "fingerprint_changed": bool(system.get("fingerprint_changed")),
         "rows": rows,
+        # what the cost was priced at: input/output USD per 1M tokens and the source
+        # ("price": the system's own key, "litellm:KEY": litellm's table, "local"); null: none
+        "price": dict(price) if isinstance(price, Mapping) else None,
         "status": "failed" if failed else "passed",
         "metrics": metrics,
         "intervals": intervals,
@@ -169,6 +173,7 @@ def json_summary(
                 "families": sorted(ev.get("variants_per_family") or {}),
                 "inconclusive": ev.get("inconclusive", "pass"),
                 "underpowered": ev.get("underpowered"),
+                "notes": list(ev.get("notes") or []),  # e.g. an error_budget over the rows
                 "systems": systems,
             }
         )
@@ -183,6 +188,9 @@ def json_summary(
         "gates": counts,
         "files": dict(files or {}),
         "history": str(history) if history is not None else None,
+        # --brittle-update-baseline: why a system's baseline was not written (or forced)
+        "baselines_refused": list(record.get("baselines_refused") or []),
+        "baselines_forced": list(record.get("baselines_forced") or []),
         "evals": evals,
     }
 

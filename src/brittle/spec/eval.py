@@ -38,6 +38,7 @@ from brittle._errors import ConfigError
 from brittle._registry import first_unknown, unknown_key_error
 from brittle.checks import Check, checks_from_config
 from brittle.checks._params import kind
+from brittle.gateway.pricing import parse_price
 from brittle.gateway.ratelimit import RateLimit
 from brittle.gateway.retry import RetryPolicy
 from brittle.gateway.settings import parse_rate_limits, parse_retries, parse_timeout
@@ -90,6 +91,7 @@ SYSTEM_KEYS = {
     "callable",
     "version",
     "transport",
+    "price",
 }
 SYSTEM_KINDS = ("prompt", "model", "python")
 
@@ -284,6 +286,10 @@ def _system_from_mapping(
             key=f"{key}.kind",
             fix=f"use one of: {', '.join(SYSTEM_KINDS)}",
         )
+    price = None  # the system's own price, else litellm's price table (gateway/pricing.py)
+    if raw.get("price") is not None:
+        price_line = lines.get(("systems", name, "price"), line)
+        price = parse_price(raw["price"], where=where, line=price_line, key=f"{key}.price")
     if kind == "python":
         reference = raw.get("callable")
         if not isinstance(reference, str):
@@ -291,7 +297,7 @@ def _system_from_mapping(
                 "a python system needs 'callable: module:function'", where=where, line=line, key=key
             )
         function = import_callable(reference, where=where, key=f"{key}.callable")
-        return CallableSystem(name, function, version=raw.get("version"))
+        return CallableSystem(name, function, version=raw.get("version"), price=price)
     model = raw.get("model")
     if not isinstance(model, str) or not model.strip():
         raise ConfigError(
@@ -341,6 +347,7 @@ def _system_from_mapping(
             line=lines.get(("systems", name, "transport"), line),
             key=key,
         ),
+        price=price,
     )
 
 

@@ -25,6 +25,7 @@ import jinja2.meta
 from brittle._errors import ConfigError
 from brittle.checks._params import kind
 from brittle.gateway import CallRequest, CallResult, Gateway
+from brittle.gateway.pricing import Price, parse_price
 from brittle.local import local_fingerprint
 from brittle.redact import public_params
 
@@ -170,6 +171,8 @@ def check_transport(value: Any, *, where: str | None, key: str, line: int | None
 
 def _expect(value: Any, types: Any, *, key: str, what: str, fix: str | None = None) -> None:
     """A TypeError-like ConfigError at the caller's line when ``value`` is not of ``types``."""
+    if key == "name" and fix is None:
+        fix = "give the system's name first, as text: e.g. CallableSystem('mine', answer)"
     if not isinstance(value, types) or isinstance(value, bool):
         raise ConfigError(
             f"must be {what}, got {kind(value)}", where=caller_location(), key=key, fix=fix
@@ -222,9 +225,13 @@ class LLMSystem(System):
     #: ``auto`` (the fast OpenAI transport where it gives litellm's request, else litellm) or
     #: ``litellm`` (always litellm); not in the fingerprint: the answers are the same
     transport: str = "auto"
+    #: the system's own price (``price: {input_per_mtok, output_per_mtok}``), else litellm's
+    #: price table prices its calls (:mod:`brittle.gateway.pricing`); not in the fingerprint
+    price: Price | None = None
 
     def __post_init__(self) -> None:
         _expect(self.name, str, key="name", what="a system name (text)")
+        self.price = _price(self.price, self.name)
         _expect(
             self.model,
             str,
@@ -315,8 +322,13 @@ def PromptSystem(
     system_prompt: str | None = None,
     params: Mapping[str, Any] | None = None,
     transport: str = "auto",
+    price: Mapping[str, float] | Price | None = None,
 ) -> LLMSystem:
-    """A prompt engineered on a model: ``template`` is Jinja2 text (or a :class:`Template`)."""
+    """A prompt engineered on a model: ``template`` is Jinja2 text (or a :class:`Template`).
+
+    ``price`` (``{"input_per_mtok": 0.15, "output_per_mtok": 0.6}``, US dollars per million
+    tokens) overrides litellm's price table for this system's cost.
+    """
     _expect(
         template,
         str | Template,
@@ -326,7 +338,14 @@ def PromptSystem(
     )
     tmpl = template if isinstance(template, Template) else Template(template)
     return LLMSystem(
-        name, model, tmpl, system_prompt, _params(params), kind="prompt", transport=transport
+        name,
+        model,
+        tmpl,
+        system_prompt,
+        _params(params),
+        kind="prompt",
+        transport=transport,
+        price=price,  # type: ignore[arg-type]  # a mapping is parsed by the system
     )
 
 
@@ -338,8 +357,10 @@ def ModelSystem(
     system_prompt: str | None = None,
     params: Mapping[str, Any] | None = None,
     transport: str = "auto",
+    price: Mapping[str, float] | Price | None = None,
 ) -> LLMSystem:
-    """A fine-tuned model (provider id, local server or ``local/base+adapter``)."""
+    """A fine-tuned model (provider id, local server or ``local/base+adapter``); ``price`` as
+    for :func:`PromptSystem`."""
     if template is not None:
         _expect(
             template,
@@ -349,8 +370,22 @@ def ModelSystem(
         )
     tmpl = template if isinstance(template, Template) or template is None else Template(template)
     return LLMSystem(
-        name, model, tmpl, system_prompt, _params(params), kind="model", transport=transport
+        name,
+        model,
+        tmpl,
+        system_prompt,
+        _params(params),
+        kind="model",
+        transport=transport,
+        price=price,  # type: ignore[arg-type]  # a mapping is parsed by the system
     )
+
+
+def _price(value: Any, name: str) -> Price | None:
+    """A system's ``price`` (None: litellm's price table), checked."""
+    if value is None or isinstance(value, Price):
+        return value
+    return parse_price(value, key=f"systems.{name}.price", where=caller_location())
 
 
 def _params(params: Any) -> Any:
@@ -363,16 +398,20 @@ class CallableSystem(System):
     """A Python function ``fn(inputs: dict) -> str`` (sync or async): a custom pipeline.
 
     Its fingerprint hashes the function's source; pass ``version`` to mark changes the source
-    does not show (a retrained model behind it, say).
+    does not show (a retrained model behind it, say). ``price`` (as for :func:`PromptSystem`)
+    prices the tokens the function reports (a returned :class:`~brittle.gateway.CallResult`);
+    without it, the costs it reports are summed.
     """
 
     name: str
     function: Callable[..., Any]
     version: str | None = None
     kind: str = "python"
+    price: Price | None = None
 
     def __post_init__(self) -> None:
         _expect(self.name, str, key="name", what="a system name (text)")
+        self.price = _price(self.price, self.name)
         if not callable(self.function):
             raise ConfigError(
                 f"must be a function inputs -> answer, got {kind(self.function)}",

@@ -54,6 +54,22 @@ def _money(value: float | None) -> str:
     return f"${value:,.4f}" if value < 1 else f"${value:,.2f}"
 
 
+def _price_text(price: Any) -> str:
+    """Under a cost: the price it was computed at (USD per 1M tokens in / out) and its source."""
+    if not isinstance(price, Mapping):
+        return ""
+    source = str(price.get("source") or "")
+    origin = {"price": "set in the eval", "local": "local model"}.get(
+        source, source.replace("litellm:", "litellm's price of ")
+    )
+    rates = f"{_rate(price.get('input_per_mtok'))} / {_rate(price.get('output_per_mtok'))}"
+    return f' <span class="ci" title="{esc(origin)}">at {esc(rates)} per 1M tokens</span>'
+
+
+def _rate(value: Any) -> str:
+    return "–" if not isinstance(value, int | float) else f"${value:,.4g}"
+
+
 def _latency(value: Any) -> str:
     if value is None:
         return "–"
@@ -153,7 +169,7 @@ def comparison_section(ev: Mapping[str, Any]) -> str:
             f"<td>{_f(m.get('pdr'))}</td>"
             f"<td>{_latency(m.get('latency_p50_s'))}</td>"
             f"<td>{_latency(m.get('latency_p95_s'))}</td>"
-            f"<td>{_money(_per_1k(system, 'cost'))}</td>"
+            f"<td>{_money(_per_1k(system, 'cost'))}{_price_text(system.get('price'))}</td>"
             f"<td>{'–' if tokens is None else f'{tokens:.1f}'}</td>"
             f"<td>{_f(m.get('prompt_tokens'))} / {_f(m.get('completion_tokens'))}</td></tr>"
         )
