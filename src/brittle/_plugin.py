@@ -59,6 +59,9 @@ class _BrittleRun:
     session: BrittleSession | None = None
     #: a failure writing the reports or baselines, shown in the terminal summary
     finish_error: str | None = None
+    #: why the run's outputs cannot be kept (:func:`brittle.report.startup.check_outputs`):
+    #: raised for every eval collected, so none runs
+    start_error: BrittleError | None = None
 
 
 RUN_KEY = pytest.StashKey[_BrittleRun]()
@@ -156,12 +159,20 @@ def _progress_writer(config: pytest.Config) -> Callable[[str], None]:
 def _session(config: pytest.Config) -> BrittleSession:
     """The brittle session of this pytest run, made when the first eval is collected."""
     run = config.stash[RUN_KEY]
+    if run.start_error is not None:
+        raise run.start_error
     if run.session is None:
         for name, value in LIBRARY_DEFAULTS:
             os.environ.setdefault(name, value)
+        from brittle.report.startup import check_outputs
         from brittle.run.session import BrittleSession
 
         session = BrittleSession(run.options, started=run.started)
+        try:  # before any model call: reports, history and cache can be kept
+            check_outputs(session)
+        except BrittleError as exc:
+            run.start_error = exc
+            raise
         workerinput = getattr(config, "workerinput", None)
         if workerinput is not None:  # xdist: one run id for all workers of this test run
             session.run_id = str(workerinput.get("testrunuid") or session.run_id)
@@ -337,6 +348,8 @@ def pytest_sessionfinish(session: pytest.Session) -> None:
             state.written = write_reports(state, report_dir)
     except (BrittleError, OSError) as exc:
         run.finish_error = f"brittle: could not write reports or baselines: {exc}"
+        if session.exitstatus == pytest.ExitCode.OK:  # the run's record is incomplete
+            session.exitstatus = pytest.ExitCode.TESTS_FAILED
 
 
 class _XdistNotice:

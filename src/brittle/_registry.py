@@ -108,3 +108,38 @@ def unknown(
         key=key,
         fix=f"{suggest(name, names)}{listing}{', '.join(names)}",
     )
+
+
+def unknown_key_error(
+    key: object,
+    allowed: Iterable[str],
+    *,
+    where: str | None = None,
+    line: int | None = None,
+    within: str | None = None,
+    what: str = "key",
+) -> ConfigError:
+    """The one error for a mistyped key in an eval, suite or golden file.
+
+    It names the file and line (``where``, ``line``), the key and the mapping it sits in
+    (``within``: ``"systems.zero-shot"``, ``"retries"``; None for the top level), the closest
+    allowed key ("did you mean 'error_budget'?"), then every allowed key. ``what`` names the kind
+    of entry ("key", "limit", "parameter").
+    """
+    names = sorted(allowed)
+    place = f" in '{within}'" if within else ""
+    return ConfigError(
+        f"unknown {what} '{key}'{place}",
+        where=where,
+        line=line,
+        fix=f"{suggest(key, names)}allowed {what}s: {', '.join(names)}",
+    )
+
+
+def first_unknown(mapping: Iterable[object], allowed: Iterable[str]) -> str | None:
+    """The first key of ``mapping`` (in file order) that is not in ``allowed``, or None."""
+    allowed = set(allowed)
+    for key in mapping:
+        if str(key) not in allowed:
+            return str(key)
+    return None

@@ -40,3 +40,18 @@ def test_an_unknown_name_gets_the_closest_and_all_known_names() -> None:
     assert error.fix == "did you mean 'dumps'? known: dumps, loads"
     assert (error.where, error.key) == ("f.yaml", "k")
     assert _registry.suggest("zzz", ["dumps"]) == ""
+
+
+def test_unknown_key_error_names_the_place_the_closest_key_and_all_keys() -> None:
+    from brittle._registry import first_unknown, unknown_key_error
+
+    allowed = ("error_budget", "gates", "golden")
+    assert first_unknown({"golden": 1, "error_budjet": 0, "zzz": 1}, allowed) == "error_budjet"
+    assert first_unknown({"golden": 1}, allowed) is None
+    error = unknown_key_error("error_budjet", allowed, where="e.yaml", line=3, within="retries")
+    assert str(error) == (
+        "e.yaml:3: unknown key 'error_budjet' in 'retries'\n"
+        "  fix: did you mean 'error_budget'? allowed keys: error_budget, gates, golden"
+    )
+    far = unknown_key_error("zzz", allowed, what="limit")
+    assert str(far) == "unknown limit 'zzz'\n  fix: allowed limits: error_budget, gates, golden"

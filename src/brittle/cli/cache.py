@@ -1,5 +1,5 @@
-"""``brittle cache export|import|info``: move the response cache's entries between machines,
-and inspect it (:mod:`brittle.gateway.cache`)."""
+"""``brittle cache export|import|info|clear``: move the response cache's entries between
+machines, inspect it, or delete it (:mod:`brittle.gateway.cache`)."""
 
 from __future__ import annotations
 
@@ -38,7 +38,12 @@ def add_commands(sub: Any) -> None:
     load.set_defaults(handler=_cmd_cache_import)
     info = actions.add_parser("info", help="where the cache is, its size, and an integrity check")
     info.set_defaults(handler=_cmd_cache_info)
-    for parser in (export, load, info):
+    clear = actions.add_parser(
+        "clear",
+        help="delete the cache file (also a corrupt one): the next run records every call again",
+    )
+    clear.set_defaults(handler=_cmd_cache_clear)
+    for parser in (export, load, info, clear):
         parser.add_argument(
             "--cache-dir",
             default=None,
@@ -95,6 +100,18 @@ def _cmd_cache_info(args: argparse.Namespace) -> int:
     cache = _open_cache(args)
     print(f"{cache.path}: {cache.count()} response(s); integrity: {cache.integrity()}")
     cache.close()
+    return 0
+
+
+
+def _cmd_cache_clear(args: argparse.Namespace) -> int:
+    path = resolve_path(args.cache_dir, root=Path.cwd())  # not opened: it may be corrupt
+    removed = 0
+    for file in (path, path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm")):
+        if file.is_file():
+            file.unlink()
+            removed += 1
+    print(f"removed the response cache {path}" if removed else f"no response cache at {path}")
     return 0
 
 

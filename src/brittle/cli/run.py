@@ -11,7 +11,8 @@ import argparse
 from pathlib import Path
 from typing import Any
 
-from brittle._errors import BaselineError
+from brittle._errors import BaselineError, ConfigError
+from brittle._registry import suggest
 from brittle.gateway.cache import resolve_mode, resolve_path
 from brittle.options import OPTIONS, Options
 from brittle.sanitize import for_terminal
@@ -49,6 +50,7 @@ def _add_shared_options(parser: argparse.ArgumentParser) -> None:
 
 def _cmd_run(args: argparse.Namespace) -> int:
     from brittle.report.artifacts import write_reports
+    from brittle.report.startup import check_outputs
     from brittle.report.terminal import summary_lines
     from brittle.run.session import BrittleSession
     from brittle.run.verdicts import check_systems
@@ -61,7 +63,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
             report_dir=None if args.no_report else Path(args.report_dir or "reports"),
             concurrency=args.concurrency,
             history=args.history,
-            cache=resolve_mode(args.cache).value,
+            cache=_cache_mode(args.cache),
             cache_path=resolve_path(args.cache_dir, root=Path.cwd()),
             correct_across_evals=args.correct_across_evals,
         )
@@ -69,7 +71,8 @@ def _cmd_run(args: argparse.Namespace) -> int:
     session.update_command = run_update(args.eval_file)  # hints name this command, not pytest's
     missed: list[str] = []
     spec = load_eval_file(Path(args.eval_file))
-    systems = [s.name for s in spec.systems if not args.system or s.name in args.system]
+    systems = _selected(spec.systems, args.system, where=args.eval_file)
+    check_outputs(session)  # before any model call: reports, history and cache can be kept
     failed = False
     try:
         for checked in check_systems(session, spec, systems):
@@ -86,10 +89,18 @@ def _cmd_run(args: argparse.Namespace) -> int:
             key=exc.key,
             fix=(exc.fix or "").replace(UPDATE_HINT, session.update_command) or None,
         ) from None
-    session.finish()
     report_dir = session.options.report_dir
-    if report_dir is not None and session.ran():
-        session.written = write_reports(session, report_dir)
+    try:
+        session.finish()
+        if report_dir is not None and session.ran():
+            session.written = write_reports(session, report_dir)
+    except OSError as exc:  # a disk that filled up, a folder removed mid-run
+        raise ConfigError(
+            f"could not write the reports or baselines ({exc.strerror or exc})",
+            where=exc.filename or report_dir,
+            fix="free the disk or choose another folder with --report-dir, then rerun (the "
+            "response cache keeps the calls already made)",
+        ) from None
     for line in summary_lines(session):
         print(line)
     for state in session.evals.values():
@@ -107,6 +118,30 @@ def _cmd_run(args: argparse.Namespace) -> int:
     for message in missed:
         print(for_terminal(message))
     return 1 if failed else 0
+
+
+def _cache_mode(value: str | None) -> str:
+    """``--cache`` (else BRITTLE_CACHE), named as this command spells it when it is wrong."""
+    try:
+        return resolve_mode(value).value
+    except ConfigError as exc:
+        if value is None:
+            raise
+        raise ConfigError(exc.problem, where="--cache", fix=exc.fix) from None
+
+
+def _selected(systems: Any, names: list[str] | None, *, where: str) -> list[str]:
+    """The systems ``--system`` names (all without it); a name the eval lacks is an error."""
+    known = [system.name for system in systems]
+    for name in names or ():
+        if name not in known:
+            raise ConfigError(
+                f"the eval has no system '{name}'",
+                where=where,
+                key="--system",
+                fix=f"{suggest(name, known)}systems of this eval: {', '.join(known)}",
+            )
+    return [name for name in known if not names or name in names]
 
 
 __all__ = ["add_commands"]

@@ -18,8 +18,12 @@ from collections.abc import Mapping
 from typing import Any, Protocol
 
 from brittle._errors import ConfigError
+from brittle._registry import first_unknown, unknown_key_error
 from brittle.gateway.ratelimit import RateLimit
 from brittle.gateway.retry import RetryPolicy
+
+RETRY_KEYS = ("max", "backoff", "max_backoff", "max_retry_after")
+LIMIT_KEYS = ("rpm", "tpm", "concurrency")
 
 
 class CallSettings(Protocol):
@@ -65,14 +69,9 @@ def parse_retries(value: Any, *, where: str | None = None) -> RetryPolicy:
             )
         return RetryPolicy(max_retries=value)
     if isinstance(value, Mapping):
-        unknown = set(map(str, value)) - {"max", "backoff", "max_backoff", "max_retry_after"}
-        if unknown:
-            raise ConfigError(
-                f"unknown key '{sorted(unknown)[0]}' in 'retries'",
-                where=where,
-                key="retries",
-                fix=fix,
-            )
+        bad = first_unknown(value, RETRY_KEYS)
+        if bad is not None:
+            raise unknown_key_error(bad, RETRY_KEYS, where=where, within="retries")
         count = value.get("max", RetryPolicy.max_retries)
         if isinstance(count, bool) or not isinstance(count, int) or count < 0:
             raise ConfigError(
@@ -107,14 +106,9 @@ def parse_rate_limits(value: Any, *, where: str | None = None) -> dict[str, Rate
         key = f"rate_limits.{model}"
         if not isinstance(raw, Mapping):
             raise ConfigError("limits must be a mapping", where=where, key=key, fix=fix)
-        unknown = set(map(str, raw)) - {"rpm", "tpm", "concurrency"}
-        if unknown:
-            raise ConfigError(
-                f"unknown limit '{sorted(unknown)[0]}'",
-                where=where,
-                key=key,
-                fix="use rpm (requests per minute), tpm (tokens per minute) or concurrency",
-            )
+        bad = first_unknown(raw, LIMIT_KEYS)
+        if bad is not None:
+            raise unknown_key_error(bad, LIMIT_KEYS, where=where, within=key, what="limit")
         rpm = raw.get("rpm")
         tpm = raw.get("tpm")
         concurrency = raw.get("concurrency")

@@ -26,6 +26,7 @@ from brittle.run.provenance import run_meta
 from brittle.spec.eval import EvalSpec
 from brittle.stats.baseline import (
     PYTEST_UPDATE,
+    UPDATE_HINT,
     Baseline,
     SystemBaseline,
     merge_update,
@@ -87,6 +88,7 @@ class BrittleSession:
         if not state.baseline_loaded:
             try:
                 state.baseline = read_baseline(spec.baseline_path)
+                _same_eval(state.baseline, spec)
             except BaselineError:
                 if not self.options.update_baseline:
                     raise
@@ -265,3 +267,17 @@ def newly_flipped(run: SystemRun, baseline: SystemBaseline | None) -> list[Flip]
         ):
             out.append(flip)
     return out
+
+
+def _same_eval(baseline: Baseline | None, spec: EvalSpec) -> None:
+    """A baseline records its eval: one of another eval (a copied or renamed file) would be
+    compared with nothing (no system of the same name) or, worse, with another eval's numbers."""
+    if baseline is None or baseline.eval_name == spec.name:
+        return
+    raise BaselineError(
+        f"this baseline belongs to eval '{baseline.eval_name}', not to '{spec.name}'",
+        where=spec.baseline_path,
+        key="eval",
+        fix=f"move it to __baselines__/{baseline.eval_name}.json if it is that eval's, or "
+        f"write this eval's own: {UPDATE_HINT}",
+    )

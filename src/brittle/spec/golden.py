@@ -80,9 +80,16 @@ def _read_jsonl(path: Path) -> Iterator[tuple[int, Any]]:
 
 def _read_csv(path: Path) -> Iterator[tuple[int, Any]]:
     with _open_text(path, newline="") as handle:
-        reader = csv.DictReader(handle)
+        # strict: without it, an unclosed quote swallows the rest of the file into one cell
+        reader = csv.DictReader(handle, strict=True)
         start = 2  # the first data row follows the header
-        for row in reader:
+        while True:
+            try:
+                row = next(reader)
+            except StopIteration:
+                return
+            except csv.Error as exc:
+                raise _csv_error(exc, path, start if reader.line_num >= 1 else 1) from None
             if None in row:
                 raise ConfigError(
                     "row has more cells than the header has columns",
@@ -95,6 +102,18 @@ def _read_csv(path: Path) -> Iterator[tuple[int, Any]]:
                 record["tags"] = [t.strip() for t in record["tags"].split(";") if t.strip()]
             yield start, record
             start = reader.line_num + 1
+
+
+def _csv_error(exc: csv.Error, path: Path, line: int) -> ConfigError:
+    """A broken quote, named at the line of the row it is in."""
+    return ConfigError(
+        "a quoted cell is never closed: the quote swallows every line after it"
+        if "unexpected end of data" in str(exc)
+        else f"malformed CSV ({exc})",
+        where=path,
+        line=line,
+        fix='close the quote; a quote inside a quoted cell is written twice ("")',
+    )
 
 
 def _read_yaml(path: Path) -> Iterator[tuple[int, Any]]:

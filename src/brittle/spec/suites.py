@@ -33,6 +33,7 @@ from pathlib import Path
 from typing import Any
 
 from brittle._errors import ConfigError
+from brittle._registry import first_unknown, unknown_key_error
 from brittle.perturb import (
     Perturbation,
     generate_template_variants,
@@ -217,15 +218,9 @@ def suite_from_mapping(
     lines = lines or {}
     if not isinstance(data, Mapping):
         raise ConfigError("a suite must be a mapping with 'name' and 'perturbations'", where=source)
-    unknown = set(data) - _SUITE_KEYS
-    if unknown:
-        key = sorted(map(str, unknown))[0]
-        raise ConfigError(
-            f"unknown key '{key}' in suite",
-            where=source,
-            line=lines.get((key,)),
-            fix=f"allowed keys: {', '.join(sorted(_SUITE_KEYS))}",
-        )
+    bad = first_unknown(data, _SUITE_KEYS)
+    if bad is not None:
+        raise unknown_key_error(bad, _SUITE_KEYS, where=source, line=lines.get((bad,)))
     name = data.get("name") or Path(source).stem
     entries_raw = data.get("perturbations")
     if not isinstance(entries_raw, list) or not entries_raw:
@@ -254,14 +249,14 @@ def suite_from_mapping(
                 key=key,
                 fix="write e.g. '- {family: typo, n: 3}'",
             )
-        extra = set(raw_entry) - _ENTRY_KEYS
-        if extra:
-            raise ConfigError(
-                f"unknown key '{sorted(map(str, extra))[0]}'",
+        extra = first_unknown(raw_entry, _ENTRY_KEYS)
+        if extra is not None:
+            raise unknown_key_error(
+                extra,
+                _ENTRY_KEYS,
                 where=source,
-                line=line,
-                key=key,
-                fix=f"allowed keys: {', '.join(sorted(_ENTRY_KEYS))}",
+                line=lines.get(("perturbations", index, extra), line),
+                within=key,
             )
         family = str(raw_entry["family"])
         entry_name = str(raw_entry.get("name") or family)
@@ -342,15 +337,9 @@ def _search_spec(raw: Any, source: str, line: int | None) -> SearchSpec | None:
             key="search",
             fix="write e.g. search: {budget: 200, max_ops: 3}",
         )
-    unknown = sorted(map(str, set(raw) - _SEARCH_KEYS))
-    if unknown:
-        raise ConfigError(
-            f"unknown key '{unknown[0]}' in 'search'",
-            where=source,
-            line=line,
-            key="search",
-            fix=f"allowed keys: {', '.join(sorted(_SEARCH_KEYS))}",
-        )
+    stray = first_unknown(raw, _SEARCH_KEYS)
+    if stray is not None:
+        raise unknown_key_error(stray, _SEARCH_KEYS, where=source, line=line, within="search")
     numbers: dict[str, int | None] = {}
     for name, default, low in (("budget", 200, 1), ("max_ops", 3, 1), ("cases", None, 1)):
         value = raw.get(name, default)

@@ -163,12 +163,15 @@ def merge_update(
 ) -> Baseline:
     """Write ``updates`` into the baseline at ``path``, keeping systems that were not run.
 
-    An unreadable existing file is replaced (the update is how the user fixes it).
+    An unreadable existing file, or one of another eval, is replaced (the update is how the
+    user fixes it).
     """
     try:
         existing = read_baseline(path)
     except BaselineError:
         existing = None
+    if existing is not None and existing.eval_name != eval_name:
+        existing = None  # another eval's file at this eval's path: replaced, not merged into
     baseline = existing or Baseline(eval_name=eval_name)
     baseline.systems.update(updates)
     baseline.meta = meta

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from brittle._errors import ConfigError
+from brittle._registry import first_unknown, unknown_key_error
 from brittle.stats.metrics import GATE_METRICS, REPEAT_METRICS, metric_value
 
 #: where a run's errors are shown, for the message of a gate failed on the error budget
@@ -182,13 +183,12 @@ class Gate:
                 )
             _check_metric(metric, where=where, key=f"{key}.metric")
             ops = [op for op in OPS if op in spec]
-            unknown = set(spec) - {"metric", "family", *OPS}
-            if unknown or len(ops) != 1:
+            bad = first_unknown(spec, ("metric", "family", *OPS))
+            if bad is not None:
+                raise unknown_key_error(bad, ("metric", "family", *OPS), where=where, within=key)
+            if len(ops) != 1:
                 raise ConfigError(
-                    f"gate on '{metric}' needs exactly one of {', '.join(OPS)}"
-                    + (
-                        f"; unknown keys: {', '.join(sorted(map(str, unknown)))}" if unknown else ""
-                    ),
+                    f"gate on '{metric}' needs exactly one of {', '.join(OPS)}",
                     where=where,
                     key=key,
                     fix="write e.g. {metric: flip_rate, family: typo, max: 0.1}",

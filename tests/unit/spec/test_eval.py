@@ -448,9 +448,9 @@ def test_unknown_system_key(tmp_path: Path) -> None:
     assert_message(
         load_error(path),
         where=f"{path}:10",
-        key="systems.zero-shot",
-        problem="unknown key 'parameters'",
-        fix="allowed keys: callable, kind, model, params",
+        key=None,
+        problem="unknown key 'parameters' in 'systems.zero-shot'",
+        fix="did you mean 'params'? allowed keys: callable, kind, model, params",
     )
 
 

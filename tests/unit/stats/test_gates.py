@@ -164,7 +164,8 @@ def test_mapping_with_no_op() -> None:
 def test_mapping_with_an_unknown_key_names_it() -> None:
     with pytest.raises(ConfigError) as info:
         Gate.parse({"metric": "accuracy", "minimum": 0.8})
-    assert "unknown keys: minimum" in str(info.value)
+    assert "unknown key 'minimum'" in str(info.value)
+    assert "did you mean 'min'?" in str(info.value)
 
 
 def test_mapping_without_metric() -> None:

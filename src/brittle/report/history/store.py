@@ -130,6 +130,54 @@ def history_setting(value: str | None, root: Path) -> str | None:
     return str(root / value)
 
 
+_MOVE_AWAY = (
+    "move it away (a new history starts), or record into another file with --brittle-history"
+)
+
+
+def check_history(path: Path) -> None:
+    """Fail now, before any model call, if the run could not be recorded at ``path``: the file
+    is corrupt, not a brittle history, of a newer schema, or cannot be created. Reads only."""
+    path = Path(path)
+    if not path.exists():
+        return
+    if path.is_dir():
+        raise ConfigError("the run history is a folder, not a file", where=path, fix=_MOVE_AWAY)
+    try:
+        conn = sqlite3.connect(f"{path.absolute().as_uri()}?mode=ro", uri=True, timeout=5)
+    except sqlite3.Error as exc:
+        raise ConfigError(
+            f"cannot open the run history ({exc})", where=path, fix=_MOVE_AWAY
+        ) from None
+    try:
+        version = int(conn.execute("PRAGMA user_version").fetchone()[0])
+        tables = {row[0] for row in conn.execute("SELECT name FROM sqlite_master")}
+    except sqlite3.OperationalError as exc:
+        if "locked" in str(exc) or "busy" in str(exc):
+            return  # another run is writing it: not broken
+        raise ConfigError(
+            f"the run history is unreadable ({exc})", where=path, fix=_MOVE_AWAY
+        ) from None
+    except sqlite3.DatabaseError as exc:
+        raise ConfigError(
+            f"the run history is corrupt or not an SQLite file ({exc})", where=path, fix=_MOVE_AWAY
+        ) from None
+    finally:
+        conn.close()
+    if version > SCHEMA_VERSION:
+        raise ConfigError(
+            f"run history has schema version {version}; this brittle reads up to {SCHEMA_VERSION}",
+            where=path,
+            fix="upgrade brittle, or record into another file with --brittle-history",
+        )
+    if version == 0 and tables:
+        raise ConfigError(
+            "not a brittle run history (an SQLite file with other tables)",
+            where=path,
+            fix=_MOVE_AWAY,
+        )
+
+
 def _open(path: Path) -> sqlite3.Connection:
     path.parent.mkdir(parents=True, exist_ok=True)
     conn = sqlite3.connect(str(path), timeout=BUSY_TIMEOUT_S, isolation_level=None)
