@@ -7,7 +7,7 @@
     │   ├── BaselineError         a baseline that cannot be read (corrupt, other format version)
     │   └── CacheError            a response cache or cache export that cannot be used
     ├── ModelError                a model call that cannot be made (unknown model, bad adapter)
-    │   └── AuthenticationFailed  the provider refused the credentials (401/403): the run stops
+    │   └── AuthenticationFailed  credentials refused (401/403) mid-run: the run stops
     └── EvalRunError              an eval that could not be run to the end
         └── ReplayMissError       replay mode, and calls are missing from the response cache
 
@@ -77,10 +77,11 @@ class CacheError(ConfigError):
 
 
 class AuthenticationFailed(ModelError):
-    """A provider refused the credentials (HTTP 401 or 403).
+    """A provider refused the credentials (HTTP 401 or 403) of an endpoint that had answered.
 
     Retrying cannot help and every further call would fail the same way, so the gateway stops
-    making calls and the run stops with this message.
+    making calls and the run stops with this message. (A refusal of an endpoint's first call
+    stops only the systems calling that endpoint: :mod:`brittle.gateway.preflight`.)
     """
 
 

@@ -140,8 +140,13 @@ def test_a_failure_no_retry_gets_past_stops_its_system_at_once(
     assert FAKE_KEY not in "\n".join(lines) and GOOD_KEY not in "\n".join(lines)
     # the rest of the eval ran and reported
     assert good.passed is True
-    record = json.loads((tmp_path / "reports" / "latest" / "run.json").read_text())
+    latest = tmp_path / "reports" / "latest"
+    record = json.loads((latest / "run.json").read_text())
     assert set(record["evals"][0]["systems"]) == {"bad", "good"}
+    assert record["evals"][0]["systems"]["bad"]["stopped"] == run.stopped
+    summary = json.loads((latest / "summary.json").read_text())
+    stopped = {s["name"]: s["stopped"] for s in summary["evals"][0]["systems"]}
+    assert stopped == {"bad": run.stopped, "good": None}
 
 
 def test_one_probe_per_endpoint(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -22,6 +22,8 @@ The modules, each one noun:
 ``keys``        response-cache keys: a function of the request alone
 ``cache``       the response cache (SQLite): modes, claims across processes, export and import
 ``retry``       which failures to retry, backoff, the per-attempt timeout
+``preflight``   each endpoint's first call is its probe: refused credentials, a missing key, an
+                unknown model, a refused connection or a DNS failure stop that endpoint's calls
 ``ratelimit``   per-model requests and tokens per minute, calls in flight
 ``settings``    the eval keys ``timeout``, ``retries`` and ``rate_limits``
 ==============  ===============================================================================

@@ -131,6 +131,8 @@ def _system_record(state: EvalState, name: str, run: SystemRun) -> dict[str, Any
         "failing_cases_total": len(failing),
         "errors": errors[:KEPT_ERRORS],
         "errors_total": len(errors),
+        # why the system was stopped at its first call (brittle.gateway.preflight), else None
+        "stopped": run.stopped,
         "template_variants_per_family": run.template_variants,
         "template_noops_per_family": run.template_noops,
         "template_dropped_per_family": run.template_dropped,

@@ -111,6 +111,8 @@ def _system(
         # ("price": the system's own key, "litellm:KEY": litellm's table, "local"); null: none
         "price": dict(price) if isinstance(price, Mapping) else None,
         "status": "failed" if failed else "passed",
+        # one line when the system was stopped at its first call (brittle.gateway.preflight)
+        "stopped": system.get("stopped"),
         "metrics": metrics,
         "intervals": intervals,
         "interval_cases": overall.get("ci_cases"),  # the fewest cases behind an interval
