@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+# pandas registers its arrow extension types with pyarrow when it first reads or writes parquet;
+# dropped after a run and imported again, it fails ("pandas.period already defined")
+import pandas.core.arrays.arrow.extension_types  # noqa: F401
+
 # brittle.stats._scipy imports these on first use, which may be inside an in-process run
 import scipy.optimize
 import scipy.special

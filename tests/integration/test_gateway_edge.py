@@ -25,9 +25,7 @@ TRANSPORTS = [None, "litellm"]  # None: auto (the fast OpenAI transport for open
 
 @pytest.fixture(scope="module", autouse=True)
 def _imported() -> None:
-    """litellm and pandas' arrow types imported before pytester's snapshot of the modules."""
-    import pandas.core.arrays.arrow.extension_types  # noqa: F401
-
+    """litellm imported before pytester's snapshot of the loaded modules (see test_secrets)."""
     configure_litellm()
 
 

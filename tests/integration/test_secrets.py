@@ -27,11 +27,8 @@ INPUTS = {"golden.jsonl", "secrets.eval.yaml", "typos.yaml", "checks.py"}
 
 @pytest.fixture(scope="module", autouse=True)
 def _litellm_imported() -> None:
-    """litellm, and pandas' arrow types (which reading parquet loads), imported before
-    pytester's snapshot of the loaded modules: it would unload them after each test, and a
-    second import in one process fails."""
-    import pandas.core.arrays.arrow.extension_types  # noqa: F401
-
+    """litellm imported before pytester's snapshot of the loaded modules: it would unload it
+    after each test, and a second import in one process fails."""
     configure_litellm()
 
 
