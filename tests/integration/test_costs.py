@@ -52,7 +52,11 @@ def test_costs_come_from_the_table_or_the_systems_own_price(
         pytester.path,
         stub.base_url,
         cases=CASES,
-        systems={"tabled": "openai/gpt-4o-mini", "priced": "openai/stub", "unpriced": "openai/stub"},
+        systems={
+            "tabled": "openai/gpt-4o-mini",
+            "priced": "openai/stub",
+            "unpriced": "openai/stub",
+        },
         gates=("accuracy >= 0.9",),
     )
     text = path.read_text()

@@ -13,6 +13,8 @@ import os
 import subprocess
 import sys
 
+import pytest
+
 import brittle
 from brittle import _errors
 
@@ -51,7 +53,9 @@ HEAVY = (
     "torch",
     "litellm",
     "sentence_transformers",
+    "transformers",
     "deepeval",
+    "aiohttp",  # the fast transport's client: loaded by the first call
     "jinja2",
     "jsonschema",
     "hypothesis",
@@ -92,11 +96,17 @@ def test_unknown_names_are_attribute_errors() -> None:
     assert brittle.checks.__name__ == "brittle.checks"  # subpackages, as after a plain import
 
 
-def test_importing_the_plugin_loads_nothing_heavy_and_changes_no_environment() -> None:
+@pytest.mark.parametrize("module", ["brittle", "brittle._plugin"])
+def test_importing_brittle_or_its_plugin_loads_nothing_heavy_and_changes_no_environment(
+    module: str,
+) -> None:
+    """pytest imports the plugin in every run where brittle is installed: none of the libraries
+    a run needs (pandas, pyarrow, scipy, litellm, torch, deepeval, the model libraries) is
+    imported until a run needs it."""
     code = (
         "import json, os, sys\n"
         "before = dict(os.environ)\n"
-        "import brittle._plugin\n"
+        f"import {module}\n"
         "print(json.dumps({\n"
         f"    'heavy': [m for m in {HEAVY!r} if m in sys.modules],\n"
         "    'changed': sorted(k for k in {*before, *os.environ}\n"

@@ -10,6 +10,10 @@ deepeval metric, and golden sets both ways.
 - :func:`goldens_from_dataset`, :func:`dataset_from_cases`, :func:`export_goldens` and
   :func:`import_goldens` move golden sets between brittle and deepeval.
 
+deepeval is an optional extra: ``pip install 'brittle[deepeval]'``. Without it this package still
+imports (and ``METRICS`` lists the short names), but the check and the names below raise an error
+that names that command (:mod:`brittle.deepeval._require`).
+
 Importing this package is cheap and sets ``DEEPEVAL_TELEMETRY_OPT_OUT=YES`` unless the variable
 is already set (a user who turned telemetry on keeps it on). deepeval itself is imported only when
 a judged check is built or one of the deepeval-facing names below is first used.

@@ -29,7 +29,9 @@ metrics); with ``drop_unstable: true`` it is left out of the metrics and so out 
 A judge that fails (call error, a reply that is not the JSON the metric asked for) makes the row
 an error, never a wrong answer.
 
-deepeval is imported when such a check is built, not when brittle is imported.
+deepeval is imported when such a check is built, not when brittle is imported. It is an optional
+extra (``pip install 'brittle[deepeval]'``); without it, building the check raises a ConfigError
+that says so.
 """
 
 from __future__ import annotations
@@ -48,6 +50,7 @@ from brittle._errors import ConfigError
 from brittle._registry import suggest
 from brittle.checks._params import kind as _kind
 from brittle.checks.base import Check, CheckResult
+from brittle.deepeval._require import check_error
 from brittle.deepeval._sync import run_sync
 from brittle.gateway import Gateway
 from brittle.gateway.calls import describe_error
@@ -395,7 +398,14 @@ def deepeval_check(
     ``context_field`` and ``retrieval_context_field`` name fields holding (lists of) context
     passages. ``gateway`` and ``concurrency`` matter only when the check is called directly
     (the engine passes the run's gateway).
+
+    Without deepeval installed (it is the extra ``brittle[deepeval]``) this raises a
+    :class:`~brittle.ConfigError` naming ``pip install 'brittle[deepeval]'``.
     """
+    try:
+        import deepeval  # noqa: F401  (the optional extra: absent, say how to install it)
+    except ImportError as exc:
+        raise check_error(exc) from None
     metric_class, metric_name = _metric_class(metric)
     if not isinstance(judge, str) or not judge:
         raise ConfigError(

@@ -28,8 +28,13 @@ from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from deepeval.metrics import BaseMetric
-from deepeval.test_case import LLMTestCase
+from brittle.deepeval._require import missing_deepeval
+
+try:  # the optional extra brittle[deepeval]: absent, say how to install it
+    from deepeval.metrics import BaseMetric
+    from deepeval.test_case import LLMTestCase
+except ImportError as _exc:
+    raise missing_deepeval(_exc, "brittle.deepeval.ConsistencyMetric") from None
 
 from brittle._errors import ConfigError
 from brittle.checks import Check, checks_from_config

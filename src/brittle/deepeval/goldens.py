@@ -33,7 +33,12 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
-from deepeval.dataset import EvaluationDataset, Golden
+from brittle.deepeval._require import missing_deepeval
+
+try:  # the optional extra brittle[deepeval]: absent, say how to install it
+    from deepeval.dataset import EvaluationDataset, Golden
+except ImportError as _exc:
+    raise missing_deepeval(_exc, "brittle.deepeval (golden sets)") from None
 
 from brittle._errors import ConfigError
 from brittle.spec.cases import Case

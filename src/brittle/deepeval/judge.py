@@ -21,7 +21,12 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
-from deepeval.models import DeepEvalBaseLLM
+from brittle.deepeval._require import missing_deepeval
+
+try:  # the optional extra brittle[deepeval]: absent, say how to install it
+    from deepeval.models import DeepEvalBaseLLM
+except ImportError as _exc:
+    raise missing_deepeval(_exc, "brittle.deepeval.GatewayJudge") from None
 from pydantic import BaseModel, ValidationError
 
 from brittle._errors import ModelError

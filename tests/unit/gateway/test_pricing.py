@@ -65,7 +65,7 @@ def test_a_model_litellm_cannot_price_has_no_table_price(litellm) -> None:  # ty
         response = litellm.ModelResponse(
             model=model, usage=litellm.Usage(prompt_tokens=5, completion_tokens=5, total_tokens=10)
         )
-        with pytest.raises(Exception, match="isn't mapped|Provider NOT provided"):
+        with pytest.raises(Exception, match=r"isn't mapped|Provider NOT provided"):
             litellm.completion_cost(completion_response=response, model=model)
         assert table_price(model) is None, model
 
