@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING, Any
 import pytest
 
 from brittle._errors import AuthenticationFailed, BrittleError, ConfigError
-from brittle.options import OPTIONS, Options
+from brittle.options import OPTIONS, Options, argparse_kwargs
 from brittle.sanitize import for_terminal
 
 if TYPE_CHECKING:
@@ -70,13 +70,7 @@ RUN_KEY = pytest.StashKey[_BrittleRun]()
 def pytest_addoption(parser: pytest.Parser) -> None:
     group = parser.getgroup("brittle", "brittle: LLM evals, brittleness suites and gates")
     for option in OPTIONS:
-        kwargs: dict[str, Any] = {"action": option.action, "help": option.help}
-        if option.action == "store":
-            kwargs.update(default=option.default, metavar=option.metavar)
-            if option.type is not None:
-                kwargs["type"] = option.type
-        else:
-            kwargs["default"] = option.default
+        kwargs = argparse_kwargs(option)
         group.addoption(f"--brittle-{option.flag}", dest=f"brittle_{option.dest}", **kwargs)
     parser.addini("brittle_report_dir", "default folder for brittle run reports", default="reports")
     parser.addini("brittle_cache", "default response cache mode (rw, replay, record, off)")
@@ -114,6 +108,7 @@ def pytest_configure(config: pytest.Config) -> None:
     root = Path(str(config.rootpath))
     options = Options(
         update_baseline=bool(config.getoption("brittle_update_baseline")),
+        force_baseline=config.getoption("brittle_update_baseline") == "force",
         report_dir=(root / report_dir) if report_dir else None,
         concurrency=config.getoption("brittle_concurrency"),
         history=history_setting(config.getoption("brittle_history"), root),
@@ -350,6 +345,8 @@ def pytest_sessionfinish(session: pytest.Session) -> None:
         run.finish_error = f"brittle: could not write reports or baselines: {exc}"
         if session.exitstatus == pytest.ExitCode.OK:  # the run's record is incomplete
             session.exitstatus = pytest.ExitCode.TESTS_FAILED
+    if state.baselines_refused and session.exitstatus == pytest.ExitCode.OK:
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED  # a refused baseline fails the run
 
 
 class _XdistNotice:

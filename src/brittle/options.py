@@ -6,6 +6,8 @@ Light on purpose: the plugin reads it at ``pytest_configure`` of every pytest ru
 
 from __future__ import annotations
 
+import argparse
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -20,16 +22,72 @@ class OptionDef:
     default: Any = None
     metavar: str | None = None
     dest: str = ""
+    nargs: str | None = None
+    const: Any = None
+
+
+#: the values of ``--brittle-update-baseline`` / ``--update-baseline``: bare, or ``=force``
+UPDATE_MODES = ("yes", "force")
+
+
+class UpdateBaselineAction(argparse.Action):
+    """``--brittle-update-baseline[=force]`` (``--update-baseline[=force]`` in ``brittle run``).
+
+    The value is optional, so argparse hands the flag the word that follows it. A word that is
+    not a mode is a path written after the bare flag (``pytest --brittle-update-baseline
+    evals/``): the flag takes ``yes`` and the word is kept in :data:`DISPLACED` and, when
+    ``hand_back`` (pytest), returned as an argument argparse did not recognise, which pytest
+    adds to its files. ``brittle run`` reads it from :data:`DISPLACED` as its eval file.
+    """
+
+    hand_back = True
+
+    def __call__(
+        self,
+        parser: argparse.ArgumentParser,
+        namespace: argparse.Namespace,
+        values: str | Sequence[Any] | None,
+        option_string: str | None = None,
+    ) -> None:
+        if values is None or values in UPDATE_MODES:
+            setattr(namespace, self.dest, values or self.const)
+            return
+        word = str(values)
+        if not Path(word.split("::")[0]).exists() and not any(c in word for c in "/.:"):
+            parser.error(  # neither a mode nor a path: a misspelt mode ('=forse')
+                f"{option_string}: '{word}' is not one of {', '.join(UPDATE_MODES)}; write "
+                f"{option_string} (bare) or {option_string}=force"
+            )
+        setattr(namespace, self.dest, self.const)
+        setattr(namespace, DISPLACED, [*getattr(namespace, DISPLACED, []), word])
+        if self.hand_back:  # argparse returns these as arguments it did not recognise
+            unrecognized = [*getattr(namespace, "_unrecognized_args", []), word]
+            namespace._unrecognized_args = unrecognized
+
+
+class KeepDisplacedAction(UpdateBaselineAction):
+    """:class:`UpdateBaselineAction` for ``brittle run``, whose parser refuses leftovers."""
+
+    hand_back = False
+
+
+#: where :class:`UpdateBaselineAction` keeps a word it handed back
+DISPLACED = "brittle_displaced_args"
 
 
 OPTIONS = (
     OptionDef(
         "update-baseline",
         "write the baselines of the evals and systems that ran (queued, written once at the end;"
-        " evals not selected are left alone)",
-        action="store_true",
-        default=False,
+        " evals not selected are left alone). A system that scored no rows, or whose errors"
+        " exceed the eval's error_budget, is refused: nothing written for it, the run fails."
+        " '=force' writes it anyway and records its errors in the baseline",
+        action="update_baseline",
+        default=None,
+        metavar="force",
         dest="update_baseline",
+        nargs="?",
+        const="yes",
     ),
     OptionDef(
         "report-dir",
@@ -99,6 +157,8 @@ class Options:
     """Options common to ``pytest --brittle-*`` and ``brittle run``."""
 
     update_baseline: bool = False
+    #: ``--brittle-update-baseline=force``: write a baseline even where it is refused
+    force_baseline: bool = False
     report_dir: Path | None = Path("reports")
     concurrency: int | None = None
     history: str | None = None  # run history file; None: <report_dir>/history.sqlite; "off"
@@ -112,4 +172,35 @@ class Options:
     correct_across_evals: bool = False
 
 
-__all__ = ["OPTIONS", "OptionDef", "Options"]
+def argparse_kwargs(option: OptionDef, *, hand_back: bool = True) -> dict[str, Any]:
+    """The keyword arguments of ``add_argument`` / pytest's ``addoption`` for ``option``
+    (``hand_back``: see :class:`UpdateBaselineAction`)."""
+    if option.action == "update_baseline":
+        return {
+            "action": UpdateBaselineAction if hand_back else KeepDisplacedAction,
+            "help": option.help,
+            "nargs": option.nargs,
+            "const": option.const,
+            "default": option.default,
+            "metavar": option.metavar,
+        }
+    kwargs: dict[str, Any] = {"action": option.action, "help": option.help}
+    if option.action == "store":
+        kwargs.update(default=option.default, metavar=option.metavar)
+        if option.type is not None:
+            kwargs["type"] = option.type
+    else:
+        kwargs["default"] = option.default
+    return kwargs
+
+
+__all__ = [
+    "DISPLACED",
+    "OPTIONS",
+    "UPDATE_MODES",
+    "KeepDisplacedAction",
+    "OptionDef",
+    "Options",
+    "UpdateBaselineAction",
+    "argparse_kwargs",
+]

@@ -14,7 +14,7 @@ from typing import Any
 from brittle._errors import BaselineError, ConfigError
 from brittle._registry import suggest
 from brittle.gateway.cache import resolve_mode, resolve_path
-from brittle.options import OPTIONS, Options
+from brittle.options import DISPLACED, OPTIONS, Options, argparse_kwargs
 from brittle.sanitize import for_terminal
 
 
@@ -24,9 +24,11 @@ def add_commands(sub: Any) -> None:
         "run",
         help="run one eval file with the same engine as the pytest plugin",
         description="Run one *.eval.yaml file, print the summary, write the report; exit 1 if "
-        "a gate fails, 2 on bad input.",
+        "a gate fails or a baseline update is refused, 2 on bad input.",
     )
-    run.add_argument("eval_file", help="path of an *.eval.yaml file")
+    # optional to argparse only: a path after a bare --update-baseline is taken for its value
+    # and handed back (options.UpdateBaselineAction); _cmd_run says when it is missing
+    run.add_argument("eval_file", nargs="?", help="path of an *.eval.yaml file")
     run.add_argument(
         "--system", action="append", help="run only this system (repeatable)", default=None
     )
@@ -36,16 +38,8 @@ def add_commands(sub: Any) -> None:
 
 def _add_shared_options(parser: argparse.ArgumentParser) -> None:
     for option in OPTIONS:
-        kwargs: dict[str, object] = {
-            "action": option.action,
-            "help": option.help,
-            "dest": option.dest,
-        }
-        if option.action == "store":
-            kwargs.update(default=option.default, metavar=option.metavar)
-            if option.type is not None:
-                kwargs["type"] = option.type
-        parser.add_argument(f"--{option.flag}", **kwargs)  # type: ignore[arg-type]
+        kwargs = argparse_kwargs(option, hand_back=False)
+        parser.add_argument(f"--{option.flag}", dest=option.dest, **kwargs)
 
 
 def _cmd_run(args: argparse.Namespace) -> int:
@@ -57,9 +51,18 @@ def _cmd_run(args: argparse.Namespace) -> int:
     from brittle.spec.eval import load_eval_file
     from brittle.stats.baseline import UPDATE_HINT, run_update
 
+    displaced = getattr(args, DISPLACED, None) or []
+    files = [f for f in (args.eval_file, *displaced) if f]
+    if len(files) != 1:
+        raise ConfigError(
+            "brittle run takes one eval file" + (f", not {len(files)}" if files else ""),
+            fix="write e.g. 'brittle run evals/sentiment.eval.yaml --update-baseline'",
+        )
+    args.eval_file = files[0]
     session = BrittleSession(
         Options(
-            update_baseline=args.update_baseline,
+            update_baseline=bool(args.update_baseline),
+            force_baseline=args.update_baseline == "force",
             report_dir=None if args.no_report else Path(args.report_dir or "reports"),
             concurrency=args.concurrency,
             history=args.history,
@@ -117,7 +120,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
                 )
     for message in missed:
         print(for_terminal(message))
-    return 1 if failed else 0
+    return 1 if failed or session.baselines_refused else 0
 
 
 def _cache_mode(value: str | None) -> str:

@@ -187,6 +187,7 @@ def _notes(ev: dict[str, Any]) -> list[str]:
             lines.append(f"- {_md(name)}: {for_markdown(note, limit=500)}")
     if ev.get("underpowered"):
         lines.append(f"- {for_markdown(ev['underpowered'], limit=1000)}")
+    lines += [f"- {for_markdown(note, limit=500)}" for note in ev.get("notes") or ()]
     for name, sys in ev["systems"].items():
         lines += _problem_lines(name, sys)
     if ev["noops_per_family"]:

@@ -18,6 +18,7 @@ from brittle.report.phrases import power_line, underpowered
 from brittle.run.engine import SystemRun
 from brittle.run.provenance import run_meta
 from brittle.run.session import BrittleSession, EvalState, changes_since_baseline, newly_flipped
+from brittle.run.verdicts import budget_note
 from brittle.sanitize import SUMMARY_LIMIT, clip, clip_stored
 from brittle.stats.baseline import atomic_write_text
 
@@ -113,6 +114,8 @@ def _system_record(state: EvalState, name: str, run: SystemRun) -> dict[str, Any
         "baseline_fingerprint": base.fingerprint if base else None,
         "fingerprint_changed": bool(base and base.fingerprint != run.fingerprint),
         "spec": run.spec,
+        # the price behind metrics.overall.cost: USD per 1M tokens and its source
+        "price": run.price,
         "rows": len(run),
         "wall_s": run.wall_s,
         "metrics": run.metrics,
@@ -151,6 +154,7 @@ def _eval_record(state: EvalState) -> dict[str, Any]:
         "seed": spec.seed,
         "gates": [g.name for g in spec.gates],
         "error_budget": spec.error_budget.describe(),
+        "notes": [note for note in (budget_note(state),) if note],  # e.g. a budget over the rows
         "alpha": spec.alpha,
         "inconclusive": spec.inconclusive,
         "underpowered": power_line(
@@ -174,6 +178,9 @@ def run_record(session: BrittleSession, run_id: str, states: list[EvalState]) ->
         "python": platform.python_version(),
         "platform": platform.platform(),
         "evals": [_eval_record(s) for s in states],
+        # --brittle-update-baseline: systems refused (errors, nothing scored) or written anyway
+        "baselines_refused": list(session.baselines_refused),
+        "baselines_forced": list(session.baselines_forced),
     }
     return safe_record(record)  # no credentials, no megabyte texts: run.json, summaries, HTML
 

@@ -23,6 +23,7 @@ from brittle.report.phrases import (
 )
 from brittle.run.engine import SystemRun
 from brittle.run.session import BrittleSession, EvalState, changes_since_baseline
+from brittle.run.verdicts import budget_note
 from brittle.sanitize import for_terminal
 
 
@@ -104,6 +105,9 @@ def _eval_lines(state: EvalState, session: BrittleSession) -> list[str]:
         f"{sum(state.run.variants_per_family.values())} variants"
         + (f" ({', '.join(families)})" if families else "")
     ]
+    note = budget_note(state)
+    if note:
+        lines.append(f"  note: {note}")
     if state.baseline is None and not session.options.update_baseline:
         lines.append(
             f"  no baseline: relative gates skipped; create one with {session.update_command}"
@@ -137,6 +141,8 @@ def summary_lines(session: BrittleSession) -> list[str]:
         lines.append(f"report: {session.written[0].parent}")
     for path in session.baselines_written:
         lines.append(f"baseline written: {path}")
+    lines += session.baselines_forced
+    lines += session.baselines_refused
     lines = [for_terminal(line) for line in lines]  # names and ids: no escape sequences
     calls = session.call_stats()
     if any(calls.values()):

@@ -19,6 +19,7 @@ from brittle._errors import BaselineError, BrittleError
 from brittle.gateway import CallResult, Gateway
 from brittle.gateway.cache import CacheMode, ResponseCache, resolve_mode, resolve_path
 from brittle.options import Options
+from brittle.redact import scrub
 from brittle.run import progress
 from brittle.run.engine import EvalRun, Row, SystemRun, build_rows, run_system
 from brittle.run.fingerprints import suite_fingerprints
@@ -33,7 +34,7 @@ from brittle.stats.baseline import (
     read_baseline,
 )
 from brittle.stats.changes import HASH_COLUMN, CaseChanges, case_changes, same_text
-from brittle.stats.gates import Verdict
+from brittle.stats.gates import Verdict, baseline_refusal
 from brittle.stats.results import Flip
 
 
@@ -64,6 +65,10 @@ class BrittleSession:
         self.on_result: Callable[[CallResult], None] | None = None
         self.written: list[Path] = []
         self.baselines_written: list[Path] = []
+        #: why a system's baseline was not written (errors over the budget, nothing scored)
+        self.baselines_refused: list[str] = []
+        #: the systems whose baseline was written although refused (``=force``), and why
+        self.baselines_forced: list[str] = []
         #: this run's id: the report folder's name, and the cache's tag for ``brittle cache export``
         self.run_id = time.strftime("%Y%m%d-%H%M%S", time.gmtime(self.started)) + (
             f"-{secrets.token_hex(2)}"
@@ -202,17 +207,22 @@ class BrittleSession:
             if not state.run.systems:
                 continue
             suites = suite_fingerprints(state.spec)
-            updates = {
-                name: SystemBaseline(
+            updates = {}
+            for name, run in state.run.systems.items():
+                if run.replay_missing:  # incomplete: a replay that missed calls
+                    continue
+                refused = self._refusal(state.spec, name, run)
+                if refused is not None and not self.options.force_baseline:
+                    continue
+                updates[name] = SystemBaseline(
                     fingerprint=run.fingerprint,
                     metrics=run.metrics,
                     outcomes=run.outcomes(),
                     spec=run.spec,
                     suites=suites,
+                    errors=int(run.metrics["overall"]["errors"]),
+                    forced=refused,
                 )
-                for name, run in state.run.systems.items()
-                if not run.replay_missing  # incomplete: a replay that missed calls
-            }
             if not updates:
                 continue
             merge_update(
@@ -222,6 +232,34 @@ class BrittleSession:
                 {"source": state.spec.source.name, **meta},
             )
             self.baselines_written.append(state.spec.baseline_path)
+
+    def _refusal(self, spec: EvalSpec, name: str, run: SystemRun) -> str | None:
+        """Why this system's run may not become its baseline (None: it may); the reason is
+        kept in :attr:`baselines_refused` or, when forced, :attr:`baselines_forced`."""
+        reason = baseline_refusal(run.metrics, spec.error_budget)
+        if reason is None:
+            return None
+        errors = run.errors()
+        first = f"; first error ({errors[0]['row_id']}): {one_line(errors[0]['error'])}"
+        shown = f"{spec.name} / {name}: {reason}{first if errors else ''}"
+        if self.options.force_baseline:
+            self.baselines_forced.append(
+                f"baseline written anyway (=force) for {shown}; its errors are recorded in it"
+            )
+        else:
+            self.baselines_refused.append(
+                f"baseline NOT written for {shown}\n  fix: make the system answer (its errors "
+                "are in the report), or raise the eval's error_budget, or, to keep this run "
+                f"as the baseline all the same: {self.update_command}=force"
+            )
+        return reason
+
+
+def one_line(text: object, limit: int = 300) -> str:
+    """An error message for a summary line: secrets masked, on one line (its own line breaks
+    shown as ``\\n``), shortened."""
+    shown = scrub(str(text)).strip().replace("\n", "\\n")
+    return shown if len(shown) <= limit else shown[: limit - 1] + "…"
 
 
 def changes_since_baseline(state: EvalState, system_name: str) -> CaseChanges | None:

@@ -12,17 +12,28 @@ collected in the session, at the smallest ``alpha`` among them. The family is de
 when its first relative gate is checked. A system without a baseline entry (or whose baseline
 stores no per-case outcomes) is outside the family: its relative gates are skipped (or compared
 on the plain values).
+
+A verdict needs measurements (:meth:`brittle.stats.gates.Gate.evaluate`): the error budget is
+checked first, and a gate over what no scored row measured fails with "nothing measured"; the
+messages here add the first error, and the most frequent distinct errors with their counts.
 """
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
 from brittle._errors import BrittleError, ReplayMissError
 from brittle.run.engine import SystemRun
-from brittle.run.session import BrittleSession, EvalState, changes_since_baseline, newly_flipped
+from brittle.run.session import (
+    BrittleSession,
+    EvalState,
+    changes_since_baseline,
+    newly_flipped,
+    one_line,
+)
 from brittle.spec.eval import EvalSpec
 from brittle.stats.baseline import UPDATE_HINT, SystemBaseline
 from brittle.stats.gates import Gate, Verdict
@@ -31,6 +42,8 @@ from brittle.stats.results import Flip
 from brittle.stats.significance import holm_steps
 
 MAX_CASES_IN_MESSAGE = 5
+#: distinct error messages listed in a verdict failed on errors
+MAX_ERRORS_IN_MESSAGE = 3
 #: why a relative gate is not checked while the baseline is being updated
 NOT_CHECKED = "updating the baseline: relative gate not checked"
 #: the gate of a system without gates: its error budget alone
@@ -104,7 +117,7 @@ def check_gate(
             run.metrics, base_system.metrics if base_system else None, spec.error_budget
         )
     if verdict.passed is False:
-        verdict = _with_first_error(_with_cases(verdict, run, base_system, effective), run)
+        verdict = _with_errors(_with_cases(verdict, run, base_system, effective), run)
     state.verdicts[(system_name, effective.name if gate else "run")] = verdict
     return verdict
 
@@ -298,14 +311,40 @@ def _describe_flip(run: SystemRun, flip: Flip) -> str:
     )
 
 
-def _with_first_error(verdict: Verdict, run: SystemRun) -> Verdict:
-    """Add the first error to a verdict failed on the error budget."""
+def _with_errors(verdict: Verdict, run: SystemRun) -> Verdict:
+    """Add the run's errors to a verdict failed on them (over the budget, or nothing measured):
+    the first error (on the first line when nothing was measured), then the most frequent
+    distinct messages with their counts, secrets masked."""
     errors = run.errors()
     if "calls" not in verdict.details or not errors:
         return verdict
-    first = str(errors[0]["error"]).strip().replace("\n", "\\n")
-    where = errors[0]["row_id"]
-    return replace(verdict, message=f"{verdict.message}\n  first error ({where}): {first}")
+    first = one_line(errors[0]["error"])
+    head, _, rest = verdict.message.partition("\n")
+    if verdict.details.get("nothing_measured"):
+        lines = [f"{head}; first error: {first}", *([rest] if rest else [])]
+    else:
+        lines = [verdict.message, f"  first error ({errors[0]['row_id']}): {first}"]
+    counts = Counter(one_line(e["error"], 160) for e in errors)
+    if len(counts) > 1 or len(errors) > 1:
+        shown = counts.most_common(MAX_ERRORS_IN_MESSAGE)
+        more = len(counts) - len(shown)
+        lines.append(
+            f"  errors by message ({len(counts)} distinct"
+            + (f", the {len(shown)} most frequent" if more else "")
+            + "):"
+        )
+        lines += [f"    {count} x {message}" for message, count in shown]
+    return replace(verdict, message="\n".join(lines))
+
+
+def budget_note(state: EvalState) -> str | None:
+    """A note when the eval's ``error_budget`` is a count larger than a system's calls (it
+    allows every call to error: said once per eval, in the terminal and the reports)."""
+    calls = [
+        int(run.metrics["overall"]["cases"] + run.metrics["overall"]["variants"])
+        for run in state.run.systems.values()
+    ]
+    return state.spec.error_budget.note(max(calls)) if calls else None
 
 
 def _with_cases(
@@ -338,6 +377,7 @@ __all__ = [
     "ERROR_BUDGET",
     "NOT_CHECKED",
     "Checked",
+    "budget_note",
     "check",
     "check_gate",
     "check_systems",

@@ -11,6 +11,11 @@ of each suite it ran. A relative gate pairs a row only with a stored row of the 
 hash (:mod:`brittle.stats.changes`); an outcome of two values (a file written before variant
 fingerprints) pairs by id alone, and the gate's message says how to refresh it.
 
+A baseline is evidence: an update is refused for a system that scored no rows or whose errors
+exceed the eval's error budget (:func:`brittle.stats.gates.baseline_refusal`), unless forced
+(``--brittle-update-baseline=force``); each system records its errored calls (``errors``, absent
+in older files) and, when forced, why it was refused (``forced``).
+
 An answer longer than :data:`brittle.sanitize.STORED_LIMIT` characters is written clipped, with
 its full length and a hash (a megabyte answer must not land in git); stored answers are only
 compared with each other, and the hash keeps different answers different. Files written before
@@ -51,12 +56,18 @@ class SystemBaseline:
     spec: dict[str, Any] = field(default_factory=dict)
     #: suite name -> ``{"hash", "seed", "families"}`` of the suites this system ran
     suites: dict[str, Any] = field(default_factory=dict)
+    #: the errored calls of the run that wrote it (None in files written before this field)
+    errors: int | None = None
+    #: why the update was refused and written anyway (``--brittle-update-baseline=force``)
+    forced: str | None = None
 
     def to_json(self) -> dict[str, Any]:
         return {
             "fingerprint": self.fingerprint,
             "spec": self.spec,
             "suites": self.suites,
+            **({"errors": self.errors} if self.errors is not None else {}),
+            **({"forced": self.forced} if self.forced is not None else {}),
             "metrics": self.metrics,
             "outcomes": {row: _stored(entry) for row, entry in self.outcomes.items()},
         }
@@ -119,6 +130,8 @@ def read_baseline(path: Path) -> Baseline | None:
                 outcomes=entry.get("outcomes", {}),
                 spec=entry.get("spec", {}),
                 suites=entry.get("suites", {}),
+                errors=_count(entry.get("errors")),
+                forced=str(entry["forced"]) if entry.get("forced") is not None else None,
             )
             for name, entry in data["systems"].items()
         }
@@ -130,6 +143,11 @@ def read_baseline(path: Path) -> Baseline | None:
         ) from None
     meta = {k: v for k, v in data.items() if k not in (VERSION_KEY, "eval", "systems")}
     return Baseline(eval_name=str(data.get("eval", path.stem)), systems=systems, meta=meta)
+
+
+def _count(value: Any) -> int | None:
+    """A stored error count, or None (absent, in files before it was recorded)."""
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
 
 
 def atomic_write_text(path: Path, text: str) -> None:

@@ -3,8 +3,13 @@
 A gate is absolute (``accuracy >= 0.8``, ``flip_rate[typo] <= 0.10``) or relative to the
 committed baseline (``accuracy drop <= 0.02``, ``flip_rate rise <= 0.03``). In YAML a gate is that
 string, or a mapping ``{metric: flip_rate, family: typo, max: 0.1}`` with one of ``min``, ``max``,
-``max_drop``, ``max_rise``. Every gate also enforces the eval's error budget: a gate cannot pass
-while more calls errored than the budget allows.
+``max_drop``, ``max_rise``. Every gate also enforces the eval's error budget, before anything
+else: a gate cannot pass while more calls errored than the budget allows.
+
+A verdict needs measurements: a gate over a metric that no scored row measured (every call of
+the system errored, the run had no rows, or no row of what the metric counts was scored) fails
+with "nothing measured", whatever the budget allows and whether the gate is absolute or relative.
+A relative gate whose *baseline* measured nothing is skipped, saying so and how to refresh it.
 """
 
 from __future__ import annotations
@@ -17,6 +22,7 @@ from typing import Any
 
 from brittle._errors import ConfigError
 from brittle._registry import first_unknown, unknown_key_error
+from brittle.stats.baseline import UPDATE_HINT
 from brittle.stats.metrics import GATE_METRICS, REPEAT_METRICS, metric_value
 
 #: where a run's errors are shown, for the message of a gate failed on the error budget
@@ -30,6 +36,18 @@ _GATE_RE = re.compile(
     r"(?P<op>>=|<=|drop\s*<=|rise\s*<=)\s*(?P<value>[0-9.]+%?)\s*$"
 )
 _OP_FROM_TEXT = {">=": "min", "<=": "max", "drop<=": "max_drop", "rise<=": "max_rise"}
+#: the first words of a verdict on a metric that no scored row measured
+NOTHING_MEASURED = "nothing measured"
+#: what each metric counts, as (the block's value that is None or 0 when none was scored, what)
+_MEASURED_BY = {
+    "accuracy": (("accuracy",), "no original was scored"),
+    "worst_case_accuracy": (("accuracy",), "no original was scored"),
+    "variant_accuracy": (("variant_accuracy",), "no variant was scored"),
+    "pdr": (("accuracy", "variant_accuracy"), "no original or no variant was scored"),
+    "flip_rate": (("pairs",), "no (original, variant) pair was scored"),
+    "agreement": (("pairs",), "no (original, variant) pair was scored"),
+    "excess_flip_rate": (("pairs",), "no (original, variant) pair was scored"),
+}
 
 
 def _parse_number(text: Any, *, where: str | None, key: str) -> float:
@@ -99,6 +117,17 @@ class ErrorBudget:
         if self.count is not None:
             return errors <= self.count
         return calls == 0 or errors / calls <= (self.share or 0.0)
+
+    def note(self, calls: int) -> str | None:
+        """What to say when the budget, a count, is more than the ``calls`` of a system: it
+        allows every call to error (None when it does not)."""
+        if self.count is None or calls <= 0 or self.count <= calls:
+            return None
+        return (
+            f"error_budget {self.count} is more than the {calls} calls of each system: it allows "
+            "every call to error (a gate over a system that measured nothing still fails); "
+            f"write at most {calls}, or a share such as '5%'"
+        )
 
     def describe(self) -> str:
         if self.count is not None:
@@ -209,18 +238,29 @@ class Gate:
         baseline: Mapping[str, Any] | None,
         budget: ErrorBudget,
     ) -> Verdict:
-        """Decide this gate for one system's metrics (and its baseline metrics, if any)."""
+        """Decide this gate for one system's metrics (and its baseline metrics, if any).
+
+        In order: the error budget; a run that measured nothing; the family; the metric (a
+        metric no scored row measured fails); then the threshold or the change since the
+        baseline. A failure on the budget or on nothing measured carries ``errors`` and
+        ``calls`` in its details (``nothing_measured`` too for the latter)."""
         overall = metrics["overall"]
         errors, calls = int(overall["errors"]), int(overall["cases"] + overall["variants"])
+        nothing = calls - errors <= 0
         if not budget.allows(errors, calls):
+            over = (
+                f"{errors} of {calls} calls errored, over the error budget of {budget.describe()}"
+            )
             return Verdict(
                 self,
                 False,
-                f"{errors} of {calls} calls errored, over the error budget of "
-                f"{budget.describe()}: the gate cannot pass on incomplete results "
-                f"({ERRORS_SHOWN})",
-                details={"errors": errors, "calls": calls},
+                f"{NOTHING_MEASURED}: {over}\n  the gate cannot pass on no results ({ERRORS_SHOWN})"
+                if nothing
+                else f"{over}: the gate cannot pass on incomplete results ({ERRORS_SHOWN})",
+                details={"errors": errors, "calls": calls, **_nothing(nothing)},
             )
+        if nothing:
+            return _nothing_measured(self, errors, calls)
         if self.family is not None and self.family not in metrics["families"]:
             known = ", ".join(metrics["families"]) or "none"
             return Verdict(
@@ -229,6 +269,10 @@ class Gate:
                 f"no variants of family '{self.family}' were run (families run: {known})",
             )
         now = metric_value(dict(metrics), self.metric, self.family)
+        if now is None:
+            unmeasured = _unmeasured(metrics, self.metric, self.family)
+            if unmeasured is not None:
+                return _nothing_measured(self, errors, calls, why=unmeasured)
         if not self.relative:
             if now is None:
                 return Verdict(self, False, f"{self.metric} is undefined (no scored rows)")
@@ -243,6 +287,18 @@ class Gate:
         if baseline is None:
             return Verdict(self, None, "no baseline: relative gate skipped")
         before = metric_value(dict(baseline), self.metric, self.family)
+        if before is None and now is not None:
+            unmeasured = _unmeasured(baseline, self.metric, self.family)
+            if unmeasured is not None:
+                return Verdict(
+                    self,
+                    None,
+                    f"the baseline measured nothing for {self.metric}: {unmeasured}, so there is "
+                    "nothing to compare with: relative gate skipped; refresh the baseline from a "
+                    f"run that measured it: {UPDATE_HINT}",
+                    now,
+                    details={"baseline_measured_nothing": True},
+                )
         if before is None or now is None:
             return Verdict(
                 self, None, f"{self.metric} undefined in the run or the baseline: skipped", now
@@ -262,3 +318,62 @@ class Gate:
             baseline=before,
             details={"delta": delta},
         )
+
+
+def _nothing(nothing: bool) -> dict[str, Any]:
+    return {"nothing_measured": True} if nothing else {}
+
+
+def scored_rows(metrics: Mapping[str, Any]) -> int:
+    """The rows of a system's metrics that were scored: its calls that did not error."""
+    overall = metrics["overall"]
+    return int(overall["cases"] + overall["variants"]) - int(overall["errors"])
+
+
+def baseline_refusal(metrics: Mapping[str, Any], budget: ErrorBudget) -> str | None:
+    """Why a system's run may not become its baseline (None: it may): it scored no rows, or
+    more of its calls errored than the eval's error budget allows."""
+    overall = metrics["overall"]
+    errors, calls = int(overall["errors"]), int(overall["cases"] + overall["variants"])
+    if scored_rows(metrics) <= 0:
+        if calls == 0:
+            return f"{NOTHING_MEASURED}: the run has no rows"
+        return f"{NOTHING_MEASURED}: {errors} of {calls} calls errored"
+    if not budget.allows(errors, calls):
+        return f"{errors} of {calls} calls errored, over the error budget of {budget.describe()}"
+    return None
+
+
+def _unmeasured(metrics: Mapping[str, Any], metric: str, family: str | None) -> str | None:
+    """Why no scored row measured ``metric`` (in ``family``'s scope), or None when it is
+    undefined for another reason (``pdr`` of a run whose accuracy is 0) or defined."""
+    block = metrics["overall"] if family is None else metrics["families"].get(family)
+    if block is None:
+        return None
+    counted = "cases" in block and "variants" in block and "errors" in block
+    if counted and int(block["cases"]) + int(block["variants"]) - int(block["errors"]) <= 0:
+        return "no row was scored"
+    needs, what = _MEASURED_BY.get(metric, ((), ""))
+    for key in needs:
+        if (not block.get(key)) if key == "pairs" else block.get(key) is None:
+            return what
+    return None
+
+
+def _nothing_measured(gate: Gate, errors: int, calls: int, *, why: str | None = None) -> Verdict:
+    """A gate over a metric that no scored row measured: failed, whatever the gate."""
+    if calls == 0:
+        cause = "the run has no rows"
+    elif errors:
+        cause = f"{errors} of {calls} calls errored"
+    else:
+        cause = "no call errored: the run has no such rows"
+    scope = f"[{gate.family}]" if gate.family else ""
+    text = (
+        f"{NOTHING_MEASURED}: {cause}"
+        if why is None
+        else f"{NOTHING_MEASURED} for {gate.metric}{scope}: {why} ({cause})"
+    )
+    return Verdict(
+        gate, False, text, details={"errors": errors, "calls": calls, "nothing_measured": True}
+    )

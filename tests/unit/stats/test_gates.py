@@ -233,7 +233,13 @@ def test_family_gate_reads_the_family_block() -> None:
 def test_absolute_gate_on_an_undefined_metric_fails() -> None:
     verdict = Gate.parse("flip_rate <= 0.1").evaluate(metrics(flip_rate=None), None, NO_ERRORS)
     assert verdict.passed is False
-    assert verdict.message == "flip_rate is undefined (no scored rows)"
+    assert verdict.message.startswith(
+        "nothing measured for flip_rate: no (original, variant) pair was scored"
+    )
+    undefined = metrics(accuracy=0.0, variant_accuracy=0.5, pdr=None)  # pdr: 0 / 0
+    verdict = Gate.parse("pdr <= 0.1").evaluate(undefined, None, NO_ERRORS)
+    assert verdict.passed is False
+    assert verdict.message == "pdr is undefined (no scored rows)"
 
 
 def test_family_missing_from_the_run_fails_and_lists_the_families() -> None:
@@ -265,7 +271,14 @@ def test_relative_gate_without_baseline_is_skipped() -> None:
 
 def test_relative_gate_with_metric_undefined_in_the_baseline_is_skipped() -> None:
     verdict = Gate.parse("flip_rate rise <= 0.03").evaluate(
-        metrics(flip_rate=0.5), metrics(flip_rate=None), NO_ERRORS
+        metrics(flip_rate=0.5, pairs=10), metrics(flip_rate=None), NO_ERRORS
+    )
+    assert verdict.passed is None
+    assert "the baseline measured nothing for flip_rate" in verdict.message
+    verdict = Gate.parse("pdr rise <= 0.03").evaluate(
+        metrics(accuracy=0.5, variant_accuracy=0.5, pdr=0.0),
+        metrics(accuracy=0.0, variant_accuracy=0.5, pdr=None),
+        NO_ERRORS,
     )
     assert verdict.passed is None
     assert "undefined in the run or the baseline" in verdict.message
