@@ -25,6 +25,7 @@ rows is recorded as an error with the cause, so its gates report "nothing measur
 from __future__ import annotations
 
 import asyncio
+import functools
 import hashlib
 import re
 from collections.abc import Awaitable, Callable, Iterable
@@ -82,11 +83,15 @@ def endpoint_of(request: CallRequest) -> Endpoint | None:
         return None
     params = request.params
     base = params.get("api_base") or params.get("base_url")
-    secrets = sorted(
-        (name, repr(value)) for name, value in params.items() if name.lower() in SECRET_PARAMS
-    )
-    digest = hashlib.sha256(repr(secrets).encode()).hexdigest()[:12] if secrets else ""
-    return Endpoint(request.model, public_url(str(base)) if base else None, digest)
+    secrets = [(name, value) for name, value in params.items() if name.lower() in SECRET_PARAMS]
+    return _endpoint(request.model, str(base) if base else None, repr(secrets) if secrets else "")
+
+
+@functools.lru_cache(maxsize=256)
+def _endpoint(model: str, base: str | None, secrets: str) -> Endpoint:
+    # once per distinct endpoint: every call asks (about 2 us, against 16 us unmemoized)
+    digest = hashlib.sha256(secrets.encode()).hexdigest()[:12] if secrets else ""
+    return Endpoint(model, public_url(base) if base else None, digest)
 
 
 @dataclass(frozen=True)
