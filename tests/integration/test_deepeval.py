@@ -682,3 +682,20 @@ def test_public_names() -> None:
     )
     for name in interop.__all__:
         assert getattr(interop, name) is not None
+
+
+def test_a_judges_cost_comes_from_the_price_table_when_its_calls_report_none() -> None:
+    """The fast transport reports tokens, not cost: the judge prices them (gateway/pricing.py)."""
+    from brittle.gateway.pricing import table_price
+
+    class Counted:
+        async def complete(self, request: CallRequest) -> CallResult:
+            return CallResult(text="fine", prompt_tokens=1000, completion_tokens=100)
+
+    judge = GatewayJudge("openai/gpt-4o-mini", gateway=Gateway(Counted(), concurrency=1))
+    assert judge.generate("hello") == "fine" and judge.generate("again") == "fine"
+    price = table_price("gpt-4o-mini")
+    assert price is not None and judge.cost == pytest.approx(2 * price.cost(1000, 100))
+    unknown = GatewayJudge("openai/scripted", gateway=Gateway(Counted(), concurrency=1))
+    unknown.generate("hello")
+    assert unknown.cost is None  # no price known and none reported

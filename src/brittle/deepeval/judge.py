@@ -31,7 +31,8 @@ from pydantic import BaseModel, ValidationError
 
 from brittle._errors import ModelError
 from brittle.deepeval._sync import run_sync
-from brittle.gateway import CallRequest, Gateway
+from brittle.gateway import CallRequest, CallResult, Gateway
+from brittle.gateway.pricing import Price, model_price
 
 __all__ = ["GatewayJudge", "judge_fingerprint", "parse_json_reply"]
 
@@ -70,7 +71,8 @@ class GatewayJudge(DeepEvalBaseLLM):
 
     ``gateway`` is the gateway to call through (the eval run's, for a check run by the engine);
     without one, each synchronous ``generate`` makes a gateway of its own. Every call adds to
-    :attr:`calls` and, where the provider reports it, :attr:`cost`.
+    :attr:`calls` and, where the judge model has a price (litellm's table, read without litellm)
+    or the call reports one, :attr:`cost`.
     """
 
     def __init__(
@@ -86,7 +88,18 @@ class GatewayJudge(DeepEvalBaseLLM):
         self.cost: float | None = None
         self.prompt_tokens = 0
         self.completion_tokens = 0
+        self._price: Price | None = None
+        self._priced = False  # the price is looked up at the first call
         super().__init__(model)
+
+    def _price_of(self, result: CallResult) -> float | None:
+        """A call's cost: its tokens at the judge model's price (litellm's table, read once;
+        :mod:`brittle.gateway.pricing`), else what the call reported."""
+        if not self._priced:
+            self._price, self._priced = model_price(self.judge_model), True
+        price = self._price
+        cost = price.cost(result.prompt_tokens, result.completion_tokens) if price else None
+        return result.cost if cost is None else cost
 
     def load_model(self, *args: Any, **kwargs: Any) -> GatewayJudge:
         return self  # nothing to load: the gateway makes the calls
@@ -122,8 +135,9 @@ class GatewayJudge(DeepEvalBaseLLM):
         gateway = self.gateway or Gateway.for_spec(concurrency=1)
         result = await gateway.complete(request)
         self.calls += 1
-        if result.cost is not None:
-            self.cost = (self.cost or 0.0) + result.cost
+        cost = self._price_of(result)
+        if cost is not None:
+            self.cost = (self.cost or 0.0) + cost
         self.prompt_tokens += result.prompt_tokens or 0
         self.completion_tokens += result.completion_tokens or 0
         if result.error is not None:
