@@ -13,12 +13,15 @@ pairs.
 ``AUTH`` or ``CREDENTIAL`` in any case (``OPENAI_API_KEY``, ``GITHUB_TOKEN``, ``MY_SERVICE_PASS``,
 ``DB_PASSWORD``, ``BASIC_AUTH``, ``GOOGLE_CREDENTIALS``), unless its value could not be a secret
 or would mask ordinary text: shorter than :data:`MIN_SECRET_LENGTH` characters
-(``PASSWORD_MIN_LENGTH=8``, ``TOKENIZERS_PARALLELISM=false``, ``KEYBOARD_LAYOUT=us``), a number,
+(``PASSWORD_MIN_LENGTH=8``), a number,
 or the path of an existing file or folder (``SSH_AUTH_SOCK=/tmp/...``,
 ``GOOGLE_APPLICATION_CREDENTIALS=/home/...``: the file holds the secret, not its name). A URL
-value counts only by its password and its credential-named query values. The name rule is
-deliberately broad: a harmless variable with a long value (``KEYBOARD_LAYOUT=english-intl``) is
-masked too, which costs a ``[REDACTED]`` where that text occurs, never a leak.
+value counts only by its password and its credential-named query values. Words that merely
+contain those letters are not counted (``GIT_AUTHOR_NAME``, ``TOKENIZERS_PARALLELISM``,
+``KEYBOARD_LAYOUT``): model outputs are masked before they are scored, so a person's name in
+``GIT_AUTHOR_NAME`` must not become ``[REDACTED]``. Otherwise the rule is deliberately broad: a
+harmless variable with a long value is masked too, which costs a ``[REDACTED]`` where that text
+occurs, never a leak.
 
 :func:`public_params` is the other half: the call parameters that may be hashed into fingerprints
 and cache keys or shown in reports, without credentials (``api_key``, headers, tokens) and with
@@ -46,6 +49,10 @@ _SECRET_NAME = re.compile(
 )
 #: environment variable names that hold credentials (broad; see the module docstring)
 _SECRET_ENV_NAME = re.compile(r"(?i)(key|token|secret|pass|auth|credential)")
+#: words in variable names that contain one of those but name no secret: CI runners set
+#: ``GIT_AUTHOR_NAME`` (a person's name must not turn into ``[REDACTED]`` in model outputs before
+#: they are scored), tokenizers read ``TOKENIZERS_PARALLELISM``, desktops set ``KEYBOARD_*``
+_HARMLESS_ENV_WORDS = re.compile(r"(?i)(author|tokenizers?|keyboard|keymap|passthrough)")
 _NUMBER = re.compile(r"[+-]?[0-9][0-9_.,]*")
 _PATH = re.compile(r"(/|~|\.{1,2}[/\\]|[A-Za-z]:[/\\])")
 _KEY_PATTERNS = (
@@ -126,9 +133,11 @@ def is_secret_name(name: str) -> bool:
 @functools.lru_cache(maxsize=1024)
 def is_secret_env_name(name: str | bytes) -> bool:
     """Whether an environment variable of this name may hold a secret: its name contains
-    ``KEY``, ``TOKEN``, ``SECRET``, ``PASS``, ``AUTH`` or ``CREDENTIAL`` in any case."""
+    ``KEY``, ``TOKEN``, ``SECRET``, ``PASS``, ``AUTH`` or ``CREDENTIAL`` in any case, other than
+    inside a word that names no secret (``GIT_AUTHOR_NAME``, ``TOKENIZERS_PARALLELISM``,
+    ``KEYBOARD_LAYOUT``)."""
     text = name.decode("utf-8", "replace") if isinstance(name, bytes) else name
-    return bool(_SECRET_ENV_NAME.search(text))
+    return bool(_SECRET_ENV_NAME.search(_HARMLESS_ENV_WORDS.sub("_", text)))
 
 
 def secret_env_value(value: str) -> list[str]:

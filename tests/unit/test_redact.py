@@ -42,6 +42,8 @@ def _forget_registered(monkeypatch: pytest.MonkeyPatch) -> None:
         "SERVICE_CREDENTIAL_JSON",
         "apikey",
         "X_Auth_Header",
+        "OAUTH_CLIENT_SECRET",
+        "HF_TOKEN",
     ],
 )
 def test_secret_env_names(name: str) -> None:
@@ -49,7 +51,24 @@ def test_secret_env_names(name: str) -> None:
     assert is_secret_env_name(name.encode())
 
 
-@pytest.mark.parametrize("name", ["HOME", "PATH", "LANG", "PYTHONPATH", "CI", "USER", "SHELL"])
+@pytest.mark.parametrize(
+    "name",
+    [
+        "HOME",
+        "PATH",
+        "LANG",
+        "PYTHONPATH",
+        "CI",
+        "USER",
+        "SHELL",
+        # contain KEY, TOKEN, AUTH or PASS inside a word that names no secret: a CI runner's
+        # GIT_AUTHOR_NAME must not be masked in model outputs before they are scored
+        "GIT_AUTHOR_NAME",
+        "GIT_AUTHOR_EMAIL",
+        "TOKENIZERS_PARALLELISM",
+        "KEYBOARD_LAYOUT",
+    ],
+)
 def test_ordinary_env_names(name: str) -> None:
     assert not is_secret_env_name(name)
 
