@@ -70,15 +70,18 @@ def test_history_option(project: pytest.Pytester) -> None:
     assert len(list_runs(project.path / "nightly" / "h.sqlite")) == 1
 
 
-def test_unwritable_history_is_reported_not_raised(project: pytest.Pytester) -> None:
+def test_a_corrupt_history_is_refused_before_any_call(project: pytest.Pytester) -> None:
+    """A history that is not an SQLite file is named, with the fix, before the run starts (no
+    model call is spent on a run whose record would fail); the run exits non-zero."""
     project.makefile(".eval.yaml", demo=eval_yaml({"stable": "stable"}, GATES))
     (project.path / "not-a-db.sqlite").write_text("this is not a database")
     result = project.runpytest("--brittle-history", "not-a-db.sqlite")
-    result.assert_outcomes(passed=2)
+    assert result.ret != 0
     out = result.stdout.str()
-    assert "could not record the run in the history" in out
+    assert "not-a-db.sqlite: the run history is corrupt or not an SQLite file" in out
+    assert "--brittle-history" in out
     assert "Traceback" not in out
-    assert (project.path / "reports" / "latest" / "index.html").is_file()
+    assert not (project.path / "reports" / "latest").exists()
 
 
 def test_step_summary_from_the_plugin(
