@@ -391,13 +391,23 @@ async def run_system(
     fingerprint = system.fingerprint()
     where = f"{spec.name} / {system.name} / "
 
+    # a prompt system's rendered prompt per row (by id: rows live as long as the run), made
+    # once for its call and its line in the results table
+    prompts: dict[int, str | None] = {}
+
     async def one(row: Row) -> CallResult:
         # the cache keys the calls by the system's fingerprint and the repeat; messages name
         # the row
         label = where + row.row_id
         scoped = gateway.scoped(fingerprint=fingerprint, repeat=row.repeat, label=label)
         try:
-            result = await system_for_row(system, row, rewritten).run(row.inputs, scoped)
+            target = system_for_row(system, row, rewritten)
+            if isinstance(target, LLMSystem):
+                prompts[id(row)] = None  # a rendering error: no prompt, as before
+                prompt = prompts[id(row)] = target.prompt_for(row.inputs)
+                result = await target.run(row.inputs, scoped, prompt=prompt)
+            else:
+                result = await target.run(row.inputs, scoped)
         except Exception as exc:  # rendering errors and the like: recorded, never raised
             result = CallResult(text=None, error=describe_error(exc))
         if on_result is not None:
@@ -434,10 +444,13 @@ async def run_system(
         check_error, excluded = judged.get(index, (None, False))
         if check_error is not None or excluded:
             passed = None  # a failed judge is an error and an excluded verdict no verdict
-        try:
-            prompt = system_for_row(system, row, rewritten).prompt_for(row.inputs)
-        except Exception:
-            prompt = None
+        if id(row) in prompts:
+            prompt = prompts[id(row)]
+        else:
+            try:
+                prompt = system_for_row(system, row, rewritten).prompt_for(row.inputs)
+            except Exception:
+                prompt = None
         values = {
             "system": system.name,
             "case_id": row.case.id,
