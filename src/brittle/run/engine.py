@@ -8,9 +8,11 @@ metrics are computed on a narrow frame of the outcome columns only.
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import gc
 import json
 import time
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any, cast
 
@@ -417,7 +419,8 @@ async def run_system(
     # Every row of a run of ordinary size is in flight at once, as with a plain gather (fewer
     # workers put each row's rendering and cache claim beside the model's compute: cold demo
     # runs took 283-287 s against 236-263 s); a 100,000-row run holds 4,096 coroutines.
-    results = await _in_order(one, rows, workers=max(2 * gateway.concurrency, 4096))
+    with fewer_collections():
+        results = await _in_order(one, rows, workers=max(2 * gateway.concurrency, 4096))
     if gateway.fatal is not None:  # bad credentials: every further call would fail too
         raise gateway.fatal
     replay_missing = list(dict.fromkeys(rows[i].row_id for i, r in enumerate(results) if r.missing))
@@ -505,6 +508,33 @@ async def run_system(
         stopped=stopped,
         price=price.describe() if price is not None else None,
     )
+
+
+#: the garbage collector's first threshold while calls are made (Python's default: 700)
+CALLS_GC_THRESHOLD = 20_000
+_gc_saved: list[tuple[int, int, int]] = []
+
+
+@contextlib.contextmanager
+def fewer_collections() -> Iterator[None]:
+    """Collect garbage less often while calls are in flight: thousands of live coroutines,
+    futures and results make each young-generation collection long, and at the default
+    threshold one runs every 700 allocations (a third of the gateway's CPU per call at
+    concurrency 256, ``benchmarks/bench_lean.py``). Nothing is kept that a collection would
+    free, only later; the threshold is restored when the last overlapping run leaves."""
+    if not _gc_saved:
+        threshold = gc.get_threshold()
+        _gc_saved.append(threshold)
+        if threshold[0]:  # 0: collection off, left as it is
+            gc.set_threshold(max(threshold[0], CALLS_GC_THRESHOLD), *threshold[1:])
+    else:
+        _gc_saved.append(_gc_saved[0])
+    try:
+        yield
+    finally:
+        saved = _gc_saved.pop()
+        if not _gc_saved:
+            gc.set_threshold(*saved)
 
 
 def _stopped(name: str, results: Sequence[CallResult], gateway: Gateway) -> str | None:
