@@ -4,7 +4,8 @@ non-zero exit wherever the run cannot be trusted.
 Each entry of :data:`BAD_INPUTS` builds a small project (a golden set, a Python system, an eval
 file), spoils one thing, and runs it the way a user would: ``brittle run`` (in process, through
 :func:`brittle.cli.main`) or ``pytest`` (pytester here, a subprocess for the table). The same
-list writes the table of docs/bad-inputs.md::
+list writes the table of docs/bad-inputs.md and of the README's reliability section (between its
+``<!-- bad-inputs -->`` markers)::
 
     python -m tests.integration.test_bad_inputs          # from the repository root
 
@@ -743,8 +744,27 @@ def _cell(text: str) -> str:
     return text.replace("|", "\\|").replace("\n", " ")
 
 
-def write_table(out: Path) -> int:
-    """Run every bad input (pytest ones in a subprocess) and write the markdown table."""
+README_START = "<!-- bad-inputs -->\n"
+README_END = "<!-- /bad-inputs -->\n"
+
+
+def readme_rows(readme: Path) -> list[str]:
+    """The table rows between the README's bad-inputs markers."""
+    text = readme.read_text(encoding="utf-8")
+    inner = text[text.index(README_START) + len(README_START) : text.index(README_END)]
+    return [line for line in inner.splitlines() if line.startswith("| ") and "---" not in line]
+
+
+def test_the_readme_shows_every_bad_input() -> None:
+    """The README's table names each bad input of this module once, in order (rewrite it with
+    ``python -m tests.integration.test_bad_inputs`` after adding one)."""
+    shown = [row.split(" | ")[0].removeprefix("| ") for row in readme_rows(ROOT / "README.md")]
+    assert shown[1:] == [_cell(bad.what) for bad in BAD_INPUTS]
+
+
+def write_table(out: Path, readme: Path | None = None) -> int:
+    """Run every bad input (pytest ones in a subprocess) and write the markdown table (into
+    ``out`` and between the README's markers)."""
     rows = []
     failures = 0
     for bad in BAD_INPUTS:
@@ -756,10 +776,19 @@ def write_table(out: Path) -> int:
         runner = {"run": "brittle run", "argv": "brittle run", "pytest": "pytest"}[bad.via]
         rows.append(f"| {_cell(bad.what)} | {_cell(shown)} | {code} ({runner}) |\n")
     out.write_text(TABLE_HEAD + "".join(rows))
+    if readme is not None:
+        text = readme.read_text(encoding="utf-8")
+        head, rest = text.split(README_START, 1)
+        tail = rest.split(README_END, 1)[1]
+        table = "| bad input | what the user sees | exit |\n|---|---|---|\n" + "".join(rows)
+        readme.write_text(head + README_START + table + README_END + tail, encoding="utf-8")
     return failures
 
 
 if __name__ == "__main__":
-    failed = write_table(ROOT / "docs" / "bad-inputs.md")
-    print(f"wrote docs/bad-inputs.md: {len(BAD_INPUTS)} bad inputs, {failed} not handled")
+    failed = write_table(ROOT / "docs" / "bad-inputs.md", ROOT / "README.md")
+    print(
+        f"wrote docs/bad-inputs.md and README.md's table: {len(BAD_INPUTS)} bad inputs, "
+        f"{failed} not handled"
+    )
     sys.exit(1 if failed else 0)
