@@ -271,6 +271,19 @@ BAD_INPUTS: tuple[Bad, ...] = (
         eval=_params(temperature="hot"),
     ),
     Bad(
+        "`api_base` where nothing listens (connection refused)",
+        ("stopped at the first call", "connection refused", "nothing measured"),
+        eval=lambda e: e["systems"].update(chat=prompt_system()),
+        env={"OPENAI_API_KEY": "sk-test-0123456789abcdef"},
+    ),
+    Bad(
+        "model string no provider knows (`nosuchprovider/some-model`)",
+        ("stopped at the first call", "unknown model", "nothing measured"),
+        eval=lambda e: e["systems"].update(
+            chat={"kind": "prompt", "model": "nosuchprovider/some-model", "template": "{{ text }}"}
+        ),
+    ),
+    Bad(
         "`temperature: 5`",
         ("params.temperature", "a number from 0 to 2"),
         eval=_params(temperature=5),
