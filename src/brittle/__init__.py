@@ -33,7 +33,7 @@ if TYPE_CHECKING:
     from brittle.gateway import CallRequest, CallResult, Gateway, Transport
     from brittle.spec.cases import Case, Variant
     from brittle.spec.eval import Eval, EvalSpec, evaluation, load_eval_file
-    from brittle.spec.systems import CallableSystem, ModelSystem, PromptSystem, System
+    from brittle.spec.systems import CallableSystem, ModelSystem, PromptSystem, System, Template
     from brittle.stats.gates import Gate, Verdict
 
 register_on_litellm_import()  # litellm answers local/ model strings once anyone imports it
@@ -60,6 +60,7 @@ __all__ = [
     "PromptSystem",
     "ReplayMissError",
     "System",
+    "Template",
     "Transport",
     "Variant",
     "Verdict",
@@ -84,6 +85,7 @@ _LAZY = {
     "ModelSystem": "brittle.spec.systems",
     "PromptSystem": "brittle.spec.systems",
     "System": "brittle.spec.systems",
+    "Template": "brittle.spec.systems",
     "Gate": "brittle.stats.gates",
     "Verdict": "brittle.stats.gates",
 }

@@ -38,6 +38,7 @@ PUBLIC = [
     "PromptSystem",
     "ReplayMissError",
     "System",
+    "Template",
     "Transport",
     "Variant",
     "Verdict",

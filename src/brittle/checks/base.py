@@ -68,6 +68,11 @@ class Check:
         """Judge one output of the system under test on ``case``."""
         raise NotImplementedError
 
+    def unreachable(self, case: Case) -> str | None:
+        """Why no output can pass ``case`` (an expected label that is none of the choices),
+        or None; the eval refuses such a case when it is loaded."""
+        return None
+
     def check_batch(self, outputs: Sequence[str], cases: Sequence[Case]) -> list[CheckResult]:
         """Judge many outputs; ``outputs[i]`` belongs to ``cases[i]``."""
         if len(outputs) != len(cases):

@@ -56,6 +56,17 @@ class _LabelCheck(Check):
             return None
         return self._group_label[match.lastgroup]
 
+    def label_of(self, text: Any) -> str | None:
+        """An expected answer (a choice or a synonym, in any case) as its choice is spelled,
+        or None when it names none (per-label reports group expected answers by it)."""
+        return self._term_label.get(_fold(str(text)))
+
+    def unreachable(self, case: Case) -> str | None:
+        expected = expected_text(case)
+        if expected is None or _fold(expected) in self._term_label:
+            return None
+        return f"expected {expected!r} is not one of the label check's choices {self.choices}"
+
     def check(self, output: str, case: Case) -> CheckResult:
         found = self.extract(output)
         answer = found if found is not None else self.default

@@ -56,6 +56,7 @@ from brittle.spec.systems import (
     import_callable,
     load_template,
 )
+from brittle.spec.validation import validate_fields
 from brittle.spec.yamlio import LinePath, load_yaml_with_lines
 from brittle.stats.gates import ErrorBudget, Gate
 from brittle.stats.metrics import REPEAT_METRICS
@@ -500,7 +501,7 @@ def build_spec(
             key="seed",
             fix="write e.g. 'seed: 7' (unquoted), or leave it out to use each suite's seed",
         )
-    _validate_fields(cases, definition.systems, checks, fields, where=where, lines=lines)
+    validate_fields(cases, definition.systems, checks, fields, where=where, lines=lines)
     for suite in suites:  # frozen variant files must match this golden set
         suite.check_cases(cases, fields)
     concurrency = definition.concurrency
@@ -608,57 +609,4 @@ def _validate_statistics(definition: Eval, *, where: str, lines: Mapping[LinePat
             line=lines.get(("reduction",)),
             key="reduction",
             fix=f"use one of: {', '.join(REDUCTIONS)} (majority answer, or mean pass share)",
-        )
-
-
-def _validate_fields(
-    cases: Sequence[Case],
-    systems: Sequence[System],
-    checks: Sequence[Check],
-    fields: Sequence[str],
-    *,
-    where: str,
-    lines: Mapping[LinePath, int],
-) -> None:
-    """Every template field exists in the golden set, and every row has what is needed."""
-    known = {k for case in cases for k in case.inputs}
-    for system in systems:
-        needed = system.required_fields()
-        undefined = sorted(needed - known)
-        if undefined and isinstance(system, LLMSystem) and system.template is not None:
-            template = system.template
-            raise ConfigError(
-                f"template of system '{system.name}' uses undefined field "
-                f"'{undefined[0]}'; the golden set's fields are: {', '.join(sorted(known))}",
-                where=template.source,
-                line=template.line_of(undefined[0]),
-                fix="rename the field in the template or add it to the golden rows",
-            )
-        for case in cases:
-            missing = sorted(needed - set(case.inputs))
-            if missing:
-                raise ConfigError(
-                    f"case '{case.id}' has no field '{missing[0]}', which the template of "
-                    f"system '{system.name}' needs",
-                    where=case.source,
-                    key=missing[0],
-                    fix="add the field to this row (or make the template not need it)",
-                )
-    if any(c.requires_expected for c in checks):
-        for case in cases:
-            if case.expected is None:
-                raise ConfigError(
-                    f"case '{case.id}' has no 'expected' answer, which the checks need",
-                    where=case.source,
-                    key="expected",
-                    fix="add 'expected' to the row",
-                )
-    unknown_fields = sorted(set(fields) - known)
-    if unknown_fields:
-        raise ConfigError(
-            f"perturb_fields names '{unknown_fields[0]}', which no golden row has",
-            where=where,
-            line=lines.get(("perturb_fields",)),
-            key="perturb_fields",
-            fix=f"use fields of the golden set: {', '.join(sorted(known))}",
         )

@@ -77,6 +77,20 @@ class Template:
         compiled: jinja2.Template = self._compiled  # type: ignore[attr-defined]
         return compiled.render(**inputs)
 
+    @classmethod
+    def from_file(cls, path: str | Path, *, encoding: str = "utf-8") -> Template:
+        """The template in the text file ``path`` (relative to the working directory; write
+        ``Path(__file__).parent / "prompt.txt"`` for one beside the test file)."""
+        resolved = Path(path).expanduser().resolve()
+        if not resolved.is_file():
+            raise ConfigError(
+                f"template file '{path}' does not exist (looked for {resolved})",
+                where=caller_location(),
+                fix="relative paths start at the working directory; write e.g. "
+                "Path(__file__).parent / 'prompts' / 'zero_shot.txt' for one beside the test",
+            )
+        return cls(resolved.read_text(encoding=encoding), source=str(resolved))
+
     def line_of(self, name: str) -> int | None:
         pattern = re.compile(r"\{[{%][^}]*\b" + re.escape(name) + r"\b")
         for number, line in enumerate(self.text.splitlines(), start=1):
@@ -273,13 +287,8 @@ class LLMSystem(System):
             what="a litellm model string",
             fix="write e.g. model='openai/gpt-4o-mini' or 'local/smollm2'",
         )
-        if self.template is not None:
-            _expect(
-                self.template,
-                Template,
-                key=f"systems.{self.name}.template",
-                what="Jinja2 text or a brittle Template",
-            )
+        if self.template is not None and not isinstance(self.template, Template):
+            self.template = template_argument(self.template, name=self.name)
         if self.system_prompt is not None:
             _expect(self.system_prompt, str, key=f"systems.{self.name}.system_prompt", what="text")
         self.params = check_call_params(
@@ -359,26 +368,29 @@ class LLMSystem(System):
 def PromptSystem(
     name: str,
     model: str,
-    template: str | Template,
+    template: str | Path | Template,
     *,
     system_prompt: str | None = None,
     params: Mapping[str, Any] | None = None,
     transport: str = "auto",
     price: Mapping[str, float] | Price | None = None,
 ) -> LLMSystem:
-    """A prompt engineered on a model: ``template`` is Jinja2 text (or a :class:`Template`).
+    """A prompt engineered on a model: ``template`` is Jinja2 text, a :class:`~pathlib.Path` of
+    a template file or a :class:`Template` (``Template.from_file(path)``); text that names a
+    file is refused (it would be sent as the prompt).
 
     ``price`` (``{"input_per_mtok": 0.15, "output_per_mtok": 0.6}``, US dollars per million
     tokens) overrides litellm's price table for this system's cost.
     """
-    _expect(
-        template,
-        str | Template,
-        key=f"systems.{name}.template",
-        what="Jinja2 text or a brittle Template",
-        fix="write e.g. template='Classify: {{ text }}'",
-    )
-    tmpl = template if isinstance(template, Template) else Template(template)
+    if template is None:
+        _expect(
+            template,
+            str,
+            key=f"systems.{name}.template",
+            what="Jinja2 text, a pathlib.Path or a brittle Template",
+            fix="write e.g. template='Classify: {{ text }}' (ModelSystem takes no template)",
+        )
+    tmpl = template_argument(template, name=name)
     return LLMSystem(
         name,
         model,
@@ -394,23 +406,16 @@ def PromptSystem(
 def ModelSystem(
     name: str,
     model: str,
-    template: str | Template | None = None,
+    template: str | Path | Template | None = None,
     *,
     system_prompt: str | None = None,
     params: Mapping[str, Any] | None = None,
     transport: str = "auto",
     price: Mapping[str, float] | Price | None = None,
 ) -> LLMSystem:
-    """A fine-tuned model (provider id, local server or ``local/base+adapter``); ``price`` as
-    for :func:`PromptSystem`."""
-    if template is not None:
-        _expect(
-            template,
-            str | Template,
-            key=f"systems.{name}.template",
-            what="Jinja2 text or a brittle Template",
-        )
-    tmpl = template if isinstance(template, Template) or template is None else Template(template)
+    """A fine-tuned model (provider id, local server or ``local/base+adapter``); ``template``
+    and ``price`` as for :func:`PromptSystem` (no template: the case's one input field)."""
+    tmpl = template_argument(template, name=name)
     return LLMSystem(
         name,
         model,
@@ -421,6 +426,40 @@ def ModelSystem(
         transport=transport,
         price=price,  # type: ignore[arg-type]  # a mapping is parsed by the system
     )
+
+
+#: suffixes of template files: a text with one of them, no braces and no spaces is a path
+TEMPLATE_SUFFIXES = (".txt", ".j2", ".jinja", ".jinja2", ".md", ".tmpl", ".prompt")
+
+
+def template_argument(value: Any, *, name: str) -> Template | None:
+    """A system's ``template`` argument in Python: Jinja2 text, a :class:`Template`, or a
+    :class:`~pathlib.Path` of a template file. Text that names a file (or looks like a file
+    name) is refused: it would be sent as the prompt itself."""
+    if value is None or isinstance(value, Template):
+        return value
+    if isinstance(value, Path):
+        return Template.from_file(value)
+    _expect(
+        value,
+        str,
+        key=f"systems.{name}.template",
+        what="Jinja2 text, a pathlib.Path or a brittle Template",
+        fix="write e.g. template='Classify: {{ text }}' or template=Path('prompt.txt')",
+    )
+    stripped = value.strip()
+    if stripped and "{" not in stripped and "\n" not in stripped and len(stripped) < 1024:
+        exists = Path(stripped).expanduser().is_file()
+        if exists or (" " not in stripped and stripped.lower().endswith(TEMPLATE_SUFFIXES)):
+            what = "is a file path" if exists else "looks like a file path (no such file here)"
+            raise ConfigError(
+                f"template '{stripped}' {what}, so it would be sent as the prompt itself",
+                where=caller_location(),
+                key=f"systems.{name}.template",
+                fix=f"pass Path('{stripped}') or brittle.Template.from_file('{stripped}'), "
+                "or write the template text with {{ field }} for the case's input",
+            )
+    return Template(value)
 
 
 def _price(value: Any, name: str) -> Price | None:
