@@ -2,8 +2,8 @@
 
 One module per command group, each with ``add_commands(sub)``: :mod:`.run` (``run``),
 :mod:`.power`, :mod:`.cache`, :mod:`.finetune`, :mod:`.history` (``history``, ``compare``,
-``report``) and :mod:`.perturb` (``paraphrase``, ``search``, ``promote``). Each imports what is
-heavy only when its command runs, so ``brittle --help`` stays quick.
+``report``), :mod:`.perturb` (``paraphrase``, ``search``, ``promote``) and :mod:`.suites`.
+Each imports what is heavy only when its command runs, so ``brittle --help`` stays quick.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ import os
 import sys
 
 from brittle._errors import BrittleError
-from brittle.cli import cache, finetune, history, perturb, power, run
+from brittle.cli import cache, finetune, history, perturb, power, run, suites
 from brittle.sanitize import for_terminal
 
 
@@ -25,7 +25,7 @@ def build_parser() -> argparse.ArgumentParser:
         "work outside pytest.",
     )
     sub = parser.add_subparsers(dest="command", required=True)
-    for group in (run, power, cache, finetune, history, perturb):
+    for group in (run, power, cache, finetune, history, perturb, suites):
         group.add_commands(sub)
     return parser
 

@@ -13,7 +13,7 @@ An eval is written either as a YAML file under ``evals/`` (``*.eval.yaml``)::
         params: {temperature: 0, max_tokens: 4}
     checks:
       - label: {choices: [positive, negative]}
-    suites: [../suites/typos.yaml]
+    suites: [builtin:typos, ../suites/mine.yaml]         # see brittle.spec.suite_refs
     gates:
       - accuracy >= 0.8
       - flip_rate <= 0.10
@@ -44,7 +44,8 @@ from brittle.gateway.retry import RetryPolicy
 from brittle.gateway.settings import parse_rate_limits, parse_retries, parse_timeout
 from brittle.spec.cases import Case
 from brittle.spec.golden import load_golden
-from brittle.spec.suites import Suite, load_suite
+from brittle.spec.suite_refs import resolve_suites
+from brittle.spec.suites import Suite
 from brittle.spec.systems import (
     CallableSystem,
     LLMSystem,
@@ -145,14 +146,15 @@ class Eval:
 
     ``golden`` is a path (relative to the test file) or a list of :class:`~brittle.Case`;
     ``systems`` holds :class:`~brittle.spec.systems.System` objects; ``checks`` holds check objects
-    (``brittle.checks.label([...])``) or YAML-style specs; ``suites`` holds suite paths or
-    :class:`~brittle.spec.suites.Suite` objects; ``gates`` holds gate strings or mappings.
+    (``brittle.checks.label([...])``) or YAML-style specs; ``suites`` holds suite paths,
+    ``"builtin:NAME"``, inline suite mappings or :class:`~brittle.spec.suites.Suite` objects;
+    ``gates`` holds gate strings or mappings.
     """
 
     golden: str | Path | Sequence[Case]
     systems: Sequence[System]
     checks: Sequence[Any]
-    suites: Sequence[str | Path | Suite] = ()
+    suites: Sequence[str | Path | Suite | Mapping[str, Any]] = ()
     gates: Sequence[Any] = ()
     name: str | None = None
     perturb_fields: Sequence[str] | None = None
@@ -194,7 +196,12 @@ class Eval:
             what="a list of checks (brittle.checks.exact(), or YAML-style 'exact')",
             fix="write e.g. checks=[brittle.checks.exact()] or checks=['exact']",
         )
-        _each(self.suites, (str, Path, Suite), key="suites", what="a list of suite file paths")
+        _each(
+            self.suites,
+            (str, Path, Suite, Mapping),
+            key="suites",
+            what="a list of suites (file paths, 'builtin:NAME', inline mappings or Suite objects)",
+        )
         _each(self.gates, (str, Mapping, Gate), key="gates", what="a list of gates")
         if self.name is not None and not isinstance(self.name, str):
             raise ConfigError(
@@ -386,10 +393,16 @@ def load_eval_file(path: Path) -> EvalSpec:
     suites_raw = data.get("suites") or []
     if not isinstance(suites_raw, list):
         raise ConfigError("'suites' must be a list of suite files", where=where, key="suites")
-    suite_objects: list[str | Path | Suite] = []
+    suite_objects: list[str | Path | Suite | Mapping[str, Any]] = []
     for index, item in enumerate(suites_raw):
-        if not isinstance(item, str):
-            raise ConfigError("each suite must be a file path", where=where, key=f"suites[{index}]")
+        if not isinstance(item, str | Mapping):
+            raise ConfigError(
+                "each suite must be a file path, builtin:NAME or an inline suite mapping",
+                where=where,
+                line=lines.get(("suites", index)),
+                key=f"suites[{index}]",
+                fix="write e.g. '- builtin:typos' (`brittle suites` lists them)",
+            )
         suite_objects.append(item)
     checks = checks_from_config(
         data["checks"],
@@ -468,17 +481,7 @@ def build_spec(
         raise ConfigError(
             "the eval has no checks", where=where, key="checks", fix="add e.g. '- exact'"
         )
-    suites: list[Suite] = []
-    for index, item in enumerate(definition.suites):
-        if isinstance(item, Suite):
-            suites.append(item)
-        else:
-            suites.append(
-                load_suite(
-                    _resolve(base_dir, str(item)),
-                    referenced_from=f"{where}:{lines.get(('suites', index), '?')}",
-                )
-            )
+    suites = resolve_suites(definition.suites, base_dir=base_dir, where=where, lines=lines)
     gates = [Gate.parse(g, where=where, key=f"gates[{i}]") for i, g in enumerate(definition.gates)]
     raw_fields = definition.perturb_fields
     if raw_fields is not None and (

@@ -1,6 +1,7 @@
-"""Perturbation suites: YAML files in ``suites/`` naming which rewordings to apply and how many.
+"""Perturbation suites: YAML files naming which rewordings to apply and how many.
 
-::
+An eval's ``suites:`` names suite files, suites shipped with brittle (``builtin:typos``) or
+suites written inline (:mod:`brittle.spec.suite_refs`). A suite file reads::
 
     name: typos
     version: 1
@@ -202,7 +203,8 @@ def load_suite(path: Path, *, referenced_from: str | None = None) -> Suite:
             f"suite file '{path}' does not exist",
             where=referenced_from,
             key="suites",
-            fix="suite paths are relative to the eval file; see suites/ for the available ones",
+            fix="suite paths are relative to the eval file; for a suite shipped with brittle write "
+            "builtin:NAME (`brittle suites` lists them)",
         )
     data, lines = load_yaml_with_lines(path)
     return suite_from_mapping(data, source=str(path), lines=lines, raw=path.read_bytes())
@@ -214,30 +216,46 @@ def suite_from_mapping(
     source: str = "<inline>",
     lines: Mapping[tuple[Any, ...], int] | None = None,
     raw: bytes | None = None,
+    folder: Path | None = None,
+    within: str | None = None,
 ) -> Suite:
+    """A suite from its parsed YAML ``data``; ``source`` names it in errors and in run.json.
+
+    ``lines`` maps key paths to line numbers (:func:`~brittle.spec.yamlio.load_yaml_with_lines`);
+    ``raw`` is the file's bytes, hashed for run.json's ``sha256`` (else canonical JSON of
+    ``data``); ``folder`` is where relative file parameters point (default: ``source``'s
+    folder); ``within`` names the place of an inline suite in its eval (``"suites[2]"``).
+    """
     lines = lines or {}
+    prefix = f"{within}." if within else ""
     if not isinstance(data, Mapping):
         raise ConfigError("a suite must be a mapping with 'name' and 'perturbations'", where=source)
     bad = first_unknown(data, _SUITE_KEYS)
     if bad is not None:
-        raise unknown_key_error(bad, _SUITE_KEYS, where=source, line=lines.get((bad,)))
+        raise unknown_key_error(
+            bad, _SUITE_KEYS, where=source, line=lines.get((bad,)), within=within
+        )
     name = data.get("name") or Path(source).stem
     entries_raw = data.get("perturbations")
     if not isinstance(entries_raw, list) or not entries_raw:
         raise ConfigError(
             "suite needs a non-empty 'perturbations' list",
             where=source,
-            line=lines.get(("perturbations",)),
-            key="perturbations",
+            line=lines.get(("perturbations",)) or lines.get(()),
+            key=f"{prefix}perturbations",
             fix="add entries like '- {family: typo, n: 3, params: {rate: 0.05}}'",
         )
     suite_rule = parse_rule(
-        data, inherited=MeaningRule(), where=source, line=lines.get(("min_similarity",)), key=""
+        data,
+        inherited=MeaningRule(),
+        where=source,
+        line=lines.get(("min_similarity",)),
+        key=prefix,
     )
     entries: list[SuiteEntry] = []
     seen: set[str] = set()
     for index, raw_entry in enumerate(entries_raw):
-        key = f"perturbations[{index}]"
+        key = f"{prefix}perturbations[{index}]"
         line = lines.get(("perturbations", index))
         if isinstance(raw_entry, str):
             raw_entry = {"family": raw_entry}
@@ -274,14 +292,21 @@ def suite_from_mapping(
             raise ConfigError(
                 f"'n' must be a positive whole number, not {n!r}",
                 where=source,
-                line=line,
+                line=lines.get(("perturbations", index, "n"), line),
                 key=f"{key}.n",
             )
         params = raw_entry.get("params") or {}
         if not isinstance(params, Mapping):
-            raise ConfigError("'params' must be a mapping", where=source, line=line, key=key)
+            raise ConfigError(
+                "'params' must be a mapping",
+                where=source,
+                line=lines.get(("perturbations", index, "params"), line),
+                key=f"{key}.params",
+                fix="write e.g. 'params: {rate: 0.05}'",
+            )
         location = f"{source}:{line}" if line else source
-        folder = Path(source).parent if source != "<inline>" else None
+        if folder is None and source != "<inline>":
+            folder = Path(source).parent
         with relative_to(folder):
             perturbation = make_perturbation(family, params, where=location)
         rule = parse_rule(raw_entry, inherited=suite_rule, where=source, line=line, key=f"{key}.")
@@ -290,7 +315,12 @@ def suite_from_mapping(
     if fields is not None and (
         not isinstance(fields, list) or not all(isinstance(f, str) for f in fields)
     ):
-        raise ConfigError("'fields' must be a list of field names", where=source, key="fields")
+        raise ConfigError(
+            "'fields' must be a list of field names",
+            where=source,
+            line=lines.get(("fields",)),
+            key=f"{prefix}fields",
+        )
     seed = data.get("seed", 0)
     version = data.get("version", 1)
     for key_name, value in (("seed", seed), ("version", version)):
@@ -299,7 +329,7 @@ def suite_from_mapping(
                 f"'{key_name}' must be a whole number",
                 where=source,
                 line=lines.get((key_name,)),
-                key=key_name,
+                key=f"{prefix}{key_name}",
             )
     sample = data.get("sample", 1.0)
     if isinstance(sample, bool) or not isinstance(sample, int | float) or not 0 < sample <= 1:
@@ -307,7 +337,7 @@ def suite_from_mapping(
             f"'sample' must be a share of the cases, above 0 and at most 1, not {sample!r}",
             where=source,
             line=lines.get(("sample",)),
-            key="sample",
+            key=f"{prefix}sample",
             fix="write e.g. 'sample: 0.3' to perturb about 30% of the cases, or leave it out",
         )
     digest_source = raw if raw is not None else json.dumps(data, sort_keys=True).encode()
