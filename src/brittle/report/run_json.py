@@ -17,8 +17,8 @@ from brittle.redact import scrub
 from brittle.report.phrases import power_line, underpowered
 from brittle.run.engine import SystemRun
 from brittle.run.provenance import run_meta
+from brittle.run.remarks import eval_notes
 from brittle.run.session import BrittleSession, EvalState, changes_since_baseline, newly_flipped
-from brittle.run.verdicts import budget_note
 from brittle.sanitize import SUMMARY_LIMIT, clip, clip_stored
 from brittle.stats.baseline import atomic_write_text
 
@@ -154,7 +154,8 @@ def _eval_record(state: EvalState) -> dict[str, Any]:
         "seed": spec.seed,
         "gates": [g.name for g in spec.gates],
         "error_budget": spec.error_budget.describe(),
-        "notes": [note for note in (budget_note(state),) if note],  # e.g. a budget over the rows
+        # an error budget over the rows; a system always wrong or always answering alike
+        "notes": eval_notes(state),
         "alpha": spec.alpha,
         "inconclusive": spec.inconclusive,
         "underpowered": power_line(

@@ -22,8 +22,8 @@ from brittle.report.phrases import (
     template_line,
 )
 from brittle.run.engine import SystemRun
+from brittle.run.remarks import eval_notes
 from brittle.run.session import BrittleSession, EvalState, changes_since_baseline
-from brittle.run.verdicts import budget_note
 from brittle.sanitize import for_terminal
 
 
@@ -105,9 +105,7 @@ def _eval_lines(state: EvalState, session: BrittleSession) -> list[str]:
         f"{sum(state.run.variants_per_family.values())} variants"
         + (f" ({', '.join(families)})" if families else "")
     ]
-    note = budget_note(state)
-    if note:
-        lines.append(f"  note: {note}")
+    lines += [f"  note: {note}" for note in eval_notes(state)]  # budget; always wrong or alike
     if state.baseline is None and not session.options.update_baseline:
         lines.append(
             f"  no baseline: relative gates skipped; create one with {session.update_command}"
