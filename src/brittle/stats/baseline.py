@@ -20,11 +20,24 @@ An answer longer than :data:`brittle.sanitize.STORED_LIMIT` characters is writte
 its full length and a hash (a megabyte answer must not land in git); stored answers are only
 compared with each other, and the hash keeps different answers different. Files written before
 clipping keep whole answers and read and compare as before.
+
+**Reviewable** (a baseline is reviewed in the pull request that changes it): keys sorted, one
+line per case outcome (``"c07[typo#2]": [true, "positive", "1f0c9a62d3b8"]``), short lists on one
+line, and the stored metrics rounded to :data:`SIGNIFICANT_DIGITS` significant digits
+(:func:`dumps_baseline`; the file is still plain JSON). Outcomes are never rounded: answers are
+compared with a later run's as they are, and relative gates pair per-case outcomes, so rounding
+the summary metrics changes no verdict (they are shown, and compared only for a file of the
+days before per-case outcomes). The run's provenance (``created``, ``git_commit``,
+``git_branch``, ``brittle_version``) goes to a small file beside it,
+``__baselines__/<eval>.meta.json`` (:func:`meta_path`), written only when the baseline itself
+changed: an update from an unchanged run rewrites neither file. Files that keep their
+provenance inline (before this layout) still read; :attr:`Baseline.meta` holds it either way.
 """
 
 from __future__ import annotations
 
 import json
+import math
 import os
 import tempfile
 from dataclasses import dataclass, field
@@ -36,6 +49,12 @@ from brittle.sanitize import clip_stored
 
 FORMAT_VERSION = 1
 VERSION_KEY = "brittle_baseline_version"
+#: stored metrics are rounded to this many significant digits (outcomes never are)
+SIGNIFICANT_DIGITS = 6
+#: the provenance file's own version key (``<eval>.meta.json``)
+META_KEY = "brittle_baseline_meta"
+#: meta entries kept in the baseline itself: they change only when the eval does
+STABLE_META = ("source",)
 #: how pytest writes or refreshes baselines
 PYTEST_UPDATE = "pytest evals/ --brittle-update-baseline"
 #: the same for messages that do not know which front end runs them
@@ -68,7 +87,7 @@ class SystemBaseline:
             "suites": self.suites,
             **({"errors": self.errors} if self.errors is not None else {}),
             **({"forced": self.forced} if self.forced is not None else {}),
-            "metrics": self.metrics,
+            "metrics": rounded(self.metrics),
             "outcomes": {row: _stored(entry) for row, entry in self.outcomes.items()},
         }
 
@@ -86,14 +105,68 @@ class Baseline:
     eval_name: str
     systems: dict[str, SystemBaseline] = field(default_factory=dict)
     meta: dict[str, Any] = field(default_factory=dict)
+    #: whether :func:`merge_update` changed the file (None: not written here); not compared
+    changed: bool | None = field(default=None, compare=False, repr=False)
 
     def to_json(self) -> dict[str, Any]:
+        """The baseline file's document: provenance left out (:meth:`provenance`)."""
         return {
             VERSION_KEY: FORMAT_VERSION,
             "eval": self.eval_name,
-            **self.meta,
+            **{k: v for k, v in self.meta.items() if k in STABLE_META},
             "systems": {name: self.systems[name].to_json() for name in sorted(self.systems)},
         }
+
+    def provenance(self) -> dict[str, Any]:
+        """What the meta file beside the baseline holds: the meta entries that change from
+        run to run (when, which commit, which brittle)."""
+        return {k: v for k, v in self.meta.items() if k not in STABLE_META}
+
+
+def rounded(value: Any, digits: int = SIGNIFICANT_DIGITS) -> Any:
+    """``value`` with every float rounded to ``digits`` significant digits (in dicts and
+    lists; integers, booleans, None, text and non-finite floats as they are)."""
+    if isinstance(value, float) and math.isfinite(value):
+        return float(f"{value:.{digits}g}")
+    if isinstance(value, dict):
+        return {k: rounded(v, digits) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [rounded(v, digits) for v in value]
+    return value
+
+
+def dumps_baseline(document: dict[str, Any]) -> str:
+    """A baseline document as reviewable JSON: every object spread one key a line, keys
+    sorted, each list on one line (so each case outcome is one line), newline-terminated."""
+    return _layout(document, 0) + "\n"
+
+
+def _layout(value: Any, depth: int) -> str:
+    if isinstance(value, dict) and value:
+        pad = " " * (depth + 1)
+        entries = [
+            f"{pad}{json.dumps(str(key))}: {_layout(value[key], depth + 1)}"
+            for key in sorted(value, key=str)
+        ]
+        return "{\n" + ",\n".join(entries) + "\n" + " " * depth + "}"
+    return json.dumps(value, sort_keys=True, separators=(", ", ": "))
+
+
+def meta_path(path: Path) -> Path:
+    """The provenance file beside the baseline at ``path``: ``<eval>.meta.json``."""
+    return path.with_name(f"{path.stem}.meta.json")
+
+
+def _read_meta(path: Path) -> dict[str, Any]:
+    """The provenance file beside ``path`` (empty when absent or unreadable: it is only
+    information, never compared)."""
+    try:
+        data = json.loads(meta_path(path).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    if not isinstance(data, dict):
+        return {}
+    return {k: v for k, v in data.items() if k not in (META_KEY, "eval")}
 
 
 def read_baseline(path: Path) -> Baseline | None:
@@ -142,6 +215,7 @@ def read_baseline(path: Path) -> Baseline | None:
             fix=f"regenerate it: {UPDATE_HINT}",
         ) from None
     meta = {k: v for k, v in data.items() if k not in (VERSION_KEY, "eval", "systems")}
+    meta = {**_read_meta(path), **meta}  # provenance inline in files before the meta file
     return Baseline(eval_name=str(data.get("eval", path.stem)), systems=systems, meta=meta)
 
 
@@ -172,8 +246,38 @@ def atomic_write_text(path: Path, text: str) -> None:
         raise
 
 
-def write_baseline(path: Path, baseline: Baseline) -> None:
-    atomic_write_text(path, json.dumps(baseline.to_json(), indent=1, sort_keys=False) + "\n")
+def write_baseline(path: Path, baseline: Baseline) -> bool:
+    """Write ``baseline`` to ``path`` and its provenance to :func:`meta_path`; returns whether
+    the baseline changed. An unchanged baseline is not rewritten, nor is its meta file (no
+    churn in git from an update that measured the same)."""
+    text = dumps_baseline(baseline.to_json())
+    try:
+        unchanged = path.read_text(encoding="utf-8") == text
+    except (OSError, UnicodeDecodeError):
+        unchanged = False
+    if unchanged and meta_path(path).exists():
+        return False
+    atomic_write_text(path, text)
+    provenance = baseline.provenance()
+    if provenance:
+        document = {META_KEY: FORMAT_VERSION, "eval": baseline.eval_name, **provenance}
+        atomic_write_text(meta_path(path), dumps_baseline(document))
+    else:
+        meta_path(path).unlink(missing_ok=True)  # none given: no stale provenance beside it
+    return not unchanged
+
+
+def describe_written(path: Path, baseline: Baseline) -> str:
+    """``evals/__baselines__/x.json (12.3 KB, 3 systems)``, ``; unchanged`` when the update
+    left the file as it was."""
+    try:
+        size = path.stat().st_size
+    except OSError:
+        size = 0
+    count = len(baseline.systems)
+    shown = f"{size / 1000:.1f} KB" if size >= 1000 else f"{size} bytes"
+    note = "; unchanged" if baseline.changed is False else ""
+    return f"{path} ({shown}, {count} system{'s' if count != 1 else ''}{note})"
 
 
 def merge_update(
@@ -191,7 +295,10 @@ def merge_update(
     if existing is not None and existing.eval_name != eval_name:
         existing = None  # another eval's file at this eval's path: replaced, not merged into
     baseline = existing or Baseline(eval_name=eval_name)
+    before = existing.meta if existing is not None else {}
     baseline.systems.update(updates)
     baseline.meta = meta
-    write_baseline(path, baseline)
+    baseline.changed = write_baseline(path, baseline)
+    if not baseline.changed:
+        baseline.meta = before  # unchanged: the provenance on disk is the earlier run's
     return baseline
