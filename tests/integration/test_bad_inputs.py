@@ -703,7 +703,8 @@ def message(output: str) -> str:
     keep = [
         i
         for i, line in enumerate(lines)
-        if line.startswith(("brittle:", "brittle run:", "ERROR:", "error:")) or ": error:" in line
+        if line.startswith(("brittle:", "brittle run:", "ERROR:", "error:", "stopped system"))
+        or ": error:" in line
     ]
     if not keep:
         return " ".join(line for line in lines if line)[:300]
@@ -730,6 +731,22 @@ def test_bad_input_gives_one_clear_message(
     assert "site-packages" not in output, output
     for word in bad.words:
         assert word in output, f"{word!r} not in the output for {bad.what}:\n{output}"
+
+
+def test_the_table_shows_a_stopped_systems_line() -> None:
+    """A system stopped at its first call prints no 'brittle:' line: the table shows its
+    'stopped system' line (the cause and the fix), not the summary's first lines."""
+    output = (
+        "demo: 4 cases, 0 variants\n"
+        "  rules              acc 1.000  errors 0  (4 rows, 0.0s)\n"
+        "  chat               acc -  errors 4  (4 rows, 0.0s)\n"
+        "    stopped system 'chat': openai/x at http://h/v1: connection refused (...); "
+        "fix: start it\n"
+        "    [FAILED] accuracy >= 0.5: nothing measured: 4 of 4 calls errored\n"
+    )
+    assert message(output) == (
+        "stopped system 'chat': openai/x at http://h/v1: connection refused (...); fix: start it"
+    )
 
 
 def test_there_are_at_least_fifty_and_each_is_named_once() -> None:
