@@ -183,7 +183,7 @@ def test_suite_fingerprints_do_not_depend_on_where_or_how_the_eval_is_written(
 def test_a_copied_builtin_suite_keeps_the_fingerprint_and_a_changed_one_does_not(
     tmp_path: Path,
 ) -> None:
-    """`brittle suites typos > suites/typos.yaml` keeps baselines paired until the copy is edited."""
+    """`brittle suites typos > suites/typos.yaml` keeps baselines paired until it is edited."""
     (tmp_path / "suites").mkdir()
     copy = tmp_path / "suites" / "typos.yaml"
     copy.write_text(builtin_path("typos").read_text())
