@@ -113,6 +113,7 @@ def pytest_configure(config: pytest.Config) -> None:
         concurrency=config.getoption("brittle_concurrency"),
         history=history_setting(config.getoption("brittle_history"), root),
         correct_across_evals=bool(config.getoption("brittle_correct_across_evals")),
+        recordings=config.getoption("brittle_recordings") is not False,
     )
     _configure_cache(config, options, root)
     config.stash[RUN_KEY] = _BrittleRun(options, started=time.time())

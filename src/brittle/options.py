@@ -71,6 +71,15 @@ class KeepDisplacedAction(UpdateBaselineAction):
     hand_back = False
 
 
+def on_off(value: str) -> bool:
+    """An ``on``/``off`` option's value as a switch (argparse's ``type``: another word is a
+    usage error naming the choices)."""
+    text = str(value).strip().lower()
+    if text not in ("on", "off"):
+        raise argparse.ArgumentTypeError(f"'{value}' is not one of on, off")
+    return text == "on"
+
+
 #: where :class:`UpdateBaselineAction` keeps a word it handed back
 DISPLACED = "brittle_displaced_args"
 
@@ -142,6 +151,16 @@ OPTIONS = (
         dest="cache",
     ),
     OptionDef(
+        "recordings",
+        "recordings beside the baselines (evals/__recordings__/<eval>.jsonl.gz): 'on' (default)"
+        " writes the responses a baseline update used, scrubbed and without prompts, and replay"
+        " mode reads them before the response cache; 'off' neither writes nor reads them",
+        type=on_off,
+        default=True,
+        metavar="{on,off}",
+        dest="recordings",
+    ),
+    OptionDef(
         "cache-dir",
         "folder of the response cache (cache.sqlite; default .brittle under the project root);"
         " env BRITTLE_RESPONSE_CACHE_DIR",
@@ -166,6 +185,8 @@ class Options:
     cache: str | None = None
     #: the response cache file; None: cache.sqlite in BRITTLE_RESPONSE_CACHE_DIR or ./.brittle
     cache_path: Path | None = None
+    #: write recordings beside updated baselines and replay them (``--brittle-recordings``)
+    recordings: bool = True
     #: show a progress line; None: only on an interactive terminal outside CI
     progress: bool | None = None
     #: one Holm family for the relative gates of every eval of the session (else one per eval)
@@ -203,4 +224,5 @@ __all__ = [
     "Options",
     "UpdateBaselineAction",
     "argparse_kwargs",
+    "on_off",
 ]

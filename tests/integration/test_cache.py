@@ -431,7 +431,7 @@ def test_replay_with_the_network_blocked_and_a_new_case_named(
     result = pytester.runpytest()
     result.assert_outcomes(failed=2)
     out = result.stdout.str()
-    assert "replay mode: 2 call(s) of stubbed / echo are not in the response cache" in out
+    assert "replay mode: 2 call(s) of stubbed / echo are not in the recordings" in out
     assert "r0010, r0010[typo#1]" in out
     assert "fix: record them" in out
     assert "Traceback" not in out

@@ -69,6 +69,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
             cache=_cache_mode(args.cache),
             cache_path=resolve_path(args.cache_dir, root=Path.cwd()),
             correct_across_evals=args.correct_across_evals,
+            recordings=args.recordings is not False,
         )
     )
     session.update_command = run_update(args.eval_file)  # hints name this command, not pytest's

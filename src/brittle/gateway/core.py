@@ -31,6 +31,7 @@ from brittle.gateway.calls import CallRequest, CallResult, CallScope, at_edge, d
 from brittle.gateway.keys import callable_key, request_key
 from brittle.gateway.preflight import Endpoint, Preflight, endpoint_of
 from brittle.gateway.ratelimit import RateLimit, RateLimiter, estimate_tokens
+from brittle.gateway.recordings import Recorder
 from brittle.gateway.retry import (
     DEFAULT_TIMEOUT_S,
     FATAL,
@@ -95,6 +96,9 @@ class Gateway:
         self.fatal: AuthenticationFailed | None = None
         #: each endpoint's probe, and the endpoints stopped by theirs
         self.preflight = Preflight()
+        #: the committed recordings replayed before the cache, and the responses used, for
+        #: the recordings an update writes (:mod:`brittle.gateway.recordings`); set by the run
+        self.recordings: Recorder | None = None
 
     @classmethod
     def for_spec(
@@ -158,7 +162,8 @@ class Gateway:
 
     async def complete(self, request: CallRequest) -> CallResult:
         """Make the call; never raises for a failed call (except cancellation)."""
-        key = request_key(request) if self.cache is not None else None
+        keyed = self.cache is not None or self.recordings is not None
+        key = request_key(request) if keyed else None
         timeout = self.timeout
         if timeout is None and not request.model.startswith("local/"):
             timeout = DEFAULT_TIMEOUT_S
@@ -184,6 +189,31 @@ class Gateway:
         )
 
     async def _through_cache(
+        self,
+        key: str | None,
+        call: Callable[[], Awaitable[CallResult]],
+        *,
+        model: str | None,
+        fingerprint: str | None,
+        label: str | None,
+    ) -> CallResult:
+        """Answer from the recordings, else as :meth:`_cached` does; a successful response is
+        remembered for the recordings an update writes."""
+        recordings = self.recordings
+        if recordings is None or key is None:
+            return await self._cached(key, call, model=model, fingerprint=fingerprint, label=label)
+        hit = recordings.get(key)
+        if hit is not None:
+            self.cache_hits += 1
+            result = at_edge(hit)
+        else:
+            result = await self._cached(
+                key, call, model=model, fingerprint=fingerprint, label=label
+            )
+        recordings.use(key, result)
+        return result
+
+    async def _cached(
         self,
         key: str | None,
         call: Callable[[], Awaitable[CallResult]],
@@ -418,7 +448,7 @@ class Gateway:
             return CallResult(text=value if isinstance(value, str) else str(value))
 
         key = None
-        if self.cache is not None and fingerprint:
+        if (self.cache is not None or self.recordings is not None) and fingerprint:
             key = callable_key(fingerprint, inputs, repeat or 0)
         return await self._through_cache(
             key,

@@ -139,6 +139,8 @@ def summary_lines(session: BrittleSession) -> list[str]:
         lines.append(f"report: {session.written[0].parent}")
     for path in session.baselines_written:
         lines.append(f"baseline written: {path}")
+    for path, count in session.recordings_written:
+        lines.append(f"recordings written: {path} ({count} responses; commit them with it)")
     lines += session.baselines_forced
     lines += session.baselines_refused
     lines = [for_terminal(line) for line in lines]  # names and ids: no escape sequences

@@ -18,6 +18,7 @@ from pathlib import Path
 from brittle._errors import BaselineError, BrittleError
 from brittle.gateway import CallResult, Gateway
 from brittle.gateway.cache import CacheMode, ResponseCache, resolve_mode, resolve_path
+from brittle.gateway.recordings import Recorder, read_recordings, replay_index, write_recordings
 from brittle.options import Options
 from brittle.redact import scrub
 from brittle.run import progress
@@ -54,6 +55,9 @@ class EvalState:
     family_decided: bool = False
     #: :func:`changes_since_baseline` per system, once its run and the baseline are known
     changes: dict[str, CaseChanges | None] = field(default_factory=dict)
+    #: the responses each system's run used (cache key -> result), for the recordings an
+    #: update writes (:mod:`brittle.gateway.recordings`)
+    recorded: dict[str, dict[str, CallResult]] = field(default_factory=dict)
 
 
 class BrittleSession:
@@ -65,6 +69,8 @@ class BrittleSession:
         self.on_result: Callable[[CallResult], None] | None = None
         self.written: list[Path] = []
         self.baselines_written: list[Path] = []
+        #: the recordings written beside them, with how many responses each holds
+        self.recordings_written: list[tuple[Path, int]] = []
         #: why a system's baseline was not written (errors over the budget, nothing scored)
         self.baselines_refused: list[str] = []
         #: the systems whose baseline was written although refused (``=force``), and why
@@ -113,9 +119,11 @@ class BrittleSession:
         if self.fatal is not None:
             raise self.fatal
         if state.gateway is None:
+            recorder = self._recorder(spec)  # a damaged recordings file fails every system
             state.gateway = Gateway.for_spec(
                 spec, concurrency=self.options.concurrency, cache=self.response_cache()
             )
+            state.gateway.recordings = recorder
         system = spec.system(system_name)
         on_result, bar = self._progress(spec, system_name, state.gateway)
         try:
@@ -138,8 +146,21 @@ class BrittleSession:
                 bar.close()
             if self._cache is not None:
                 self._cache.flush()
+            if state.gateway.recordings is not None:
+                state.recorded[system_name] = state.gateway.recordings.take()
         state.run.systems[system_name] = result
         return result
+
+    def _recorder(self, spec: EvalSpec) -> Recorder | None:
+        """The recordings of an eval's gateway: replayed in replay mode, collected when
+        baselines are updated; None when neither (or ``--brittle-recordings off``)."""
+        if not self.options.recordings:
+            return None
+        replaying = resolve_mode(self.options.cache) is CacheMode.REPLAY
+        if not replaying and not self.options.update_baseline:
+            return None
+        recorded = read_recordings(spec.recordings_path) if replaying else {}
+        return Recorder(replay_index(recorded))
 
     def response_cache(self) -> ResponseCache | None:
         """The run's :class:`~brittle.gateway.cache.ResponseCache` (opened once), or None if off."""
@@ -232,6 +253,11 @@ class BrittleSession:
                 {"source": state.spec.source.name, **meta},
             )
             self.baselines_written.append(state.spec.baseline_path)
+            recorded = {name: state.recorded[name] for name in updates if name in state.recorded}
+            if self.options.recordings and recorded:
+                path = state.spec.recordings_path
+                count = write_recordings(path, state.spec.name, recorded)
+                self.recordings_written.append((path, count))
 
     def _refusal(self, spec: EvalSpec, name: str, run: SystemRun) -> str | None:
         """Why this system's run may not become its baseline (None: it may); the reason is

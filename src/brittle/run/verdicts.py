@@ -23,6 +23,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, replace
+from pathlib import Path
 from typing import Any
 
 from brittle._errors import BrittleError, ReplayMissError
@@ -106,7 +107,9 @@ def check_gate(
     state = session.state(spec)
     run = session.run_system(spec, system_name)
     if run.replay_missing:
-        raise _replay_miss(spec, system_name, run.replay_missing)
+        raise _replay_miss(
+            spec, system_name, run.replay_missing, recordings=session.options.recordings
+        )
     baseline = session.baseline(spec)
     base_system = baseline.systems.get(system_name) if baseline else None
     effective = gate or ERROR_BUDGET
@@ -262,18 +265,38 @@ def _members(
     return members
 
 
-def _replay_miss(spec: EvalSpec, system_name: str, missing: list[str]) -> ReplayMissError:
+def _replay_miss(
+    spec: EvalSpec, system_name: str, missing: list[str], *, recordings: bool = True
+) -> ReplayMissError:
     shown = ", ".join(missing[:20])
     if len(missing) > 20:
         shown += f" and {len(missing) - 20} more"
+    where = _shown_path(spec.source)
+    update = f"pytest {where} --brittle-update-baseline"
+    if spec.source.suffix in (".yaml", ".yml"):
+        update += f" (or brittle run {where} --update-baseline)"
+    looked = (
+        f"the recordings ({_shown_path(spec.recordings_path)}) or the response cache"
+        if recordings
+        else "the response cache (recordings are off)"
+    )
     return ReplayMissError(
-        f"replay mode: {len(missing)} call(s) of {spec.name} / {system_name} are not in the "
-        f"response cache, so they were not made: {shown}\n  fix: record them where model "
-        "calls are allowed (cache mode rw or record: --brittle-cache, brittle run --cache, or "
-        "BRITTLE_CACHE) and share the cache (commit or download it, or 'brittle cache "
-        "export/import')",
+        f"replay mode: {len(missing)} call(s) of {spec.name} / {system_name} are not in "
+        f"{looked}, so they were not made: {shown}\n  fix: record them where model calls are "
+        f"allowed, with the model's key set: {update} writes the baseline and its recordings "
+        "(commit both); or fill the response cache with --brittle-cache record (brittle run "
+        "--cache record, or BRITTLE_CACHE) and share it (commit or download it, or 'brittle "
+        "cache export/import')",
         missing,
     )
+
+
+def _shown_path(path: Path) -> str:
+    """A path as a command line in this folder would write it (relative where it can be)."""
+    try:
+        return str(path.resolve().relative_to(Path.cwd().resolve()))
+    except ValueError:
+        return str(path)
 
 
 def _point_estimate(verdict: Verdict, *, fail_inconclusive: bool) -> Verdict:

@@ -40,6 +40,7 @@ from brittle.checks import Check, checks_from_config
 from brittle.checks._params import kind
 from brittle.gateway.pricing import parse_price
 from brittle.gateway.ratelimit import RateLimit
+from brittle.gateway.recordings import recordings_path
 from brittle.gateway.retry import RetryPolicy
 from brittle.gateway.settings import parse_rate_limits, parse_retries, parse_timeout
 from brittle.spec.cases import Case
@@ -132,6 +133,11 @@ class EvalSpec:
     @property
     def baseline_path(self) -> Path:
         return self.source.parent / "__baselines__" / f"{self.name}.json"
+
+    @property
+    def recordings_path(self) -> Path:
+        """The responses behind the baseline (:mod:`brittle.gateway.recordings`)."""
+        return recordings_path(self.source.parent, self.name)
 
     def system(self, name: str) -> System:
         for system in self.systems:
