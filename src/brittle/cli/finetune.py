@@ -6,7 +6,7 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from brittle.local.finetune import main as finetune_main
+from brittle.local.finetune import add_arguments, run
 
 
 def add_commands(sub: Any) -> None:
@@ -15,16 +15,15 @@ def add_commands(sub: Any) -> None:
         "finetune",
         help="LoRA-fine-tune the embedded SmolLM2 on a JSONL training set",
         description="Seeded, deterministic LoRA fine-tune of SmolLM2-135M-Instruct on the CPU "
-        "(see fixtures/adapters/sentiment-lora/README.md). Arguments are passed to "
-        "`python -m brittle.local.finetune`; run `brittle finetune --help` for them.",
-        add_help=False,
+        "(see fixtures/adapters/sentiment-lora/README.md); the same options as "
+        "`python -m brittle.local.finetune`.",
     )
-    finetune.add_argument("rest", nargs=argparse.REMAINDER)
+    add_arguments(finetune)
     finetune.set_defaults(handler=_cmd_finetune)
 
 
 def _cmd_finetune(args: argparse.Namespace) -> int:
-    return finetune_main(list(args.rest))
+    return run(args)
 
 
 __all__ = ["add_commands"]

@@ -32,6 +32,18 @@ def add_commands(sub: Any) -> None:
     paraphrase.add_argument(
         "--model", default="local/smollm2", help="litellm model string (default local/smollm2)"
     )
+    paraphrase.add_argument(
+        "--api-base",
+        default=None,
+        help="base URL of an OpenAI-compatible server for --model (e.g. http://localhost:8000/v1)",
+    )
+    paraphrase.add_argument(
+        "--api-key-env",
+        default=None,
+        metavar="NAME",
+        help="environment variable holding the API key (default: the provider's own, e.g. "
+        "OPENAI_API_KEY)",
+    )
     paraphrase.add_argument("--n", type=int, default=2, help="paraphrases per text (default 2)")
     paraphrase.add_argument(
         "--field", action="append", default=None, help="input field to paraphrase (repeatable)"
@@ -85,8 +97,22 @@ def add_commands(sub: Any) -> None:
 
 
 def _cmd_paraphrase(args: argparse.Namespace) -> int:
+    import os
+
     from brittle.search.paraphrase import paraphrase_file
 
+    params: dict[str, Any] = {}
+    if args.api_base:
+        params["api_base"] = args.api_base
+    if args.api_key_env:
+        key = os.environ.get(args.api_key_env)
+        if not key:
+            raise ConfigError(
+                f"environment variable {args.api_key_env} is not set",
+                key="--api-key-env",
+                fix=f"export {args.api_key_env}=... first, or name the variable that holds the key",
+            )
+        params["api_key"] = key
     report = paraphrase_file(
         Path(args.out),
         Path(args.golden) if args.golden else None,
@@ -96,6 +122,7 @@ def _cmd_paraphrase(args: argparse.Namespace) -> int:
         templates=[Path(t) for t in args.template],
         max_tokens=args.max_tokens,
         concurrency=args.concurrency,
+        params=params,
     )
     print(
         f"paraphrases: {report.wanted} wanted, {report.kept} kept, {report.generated} "
@@ -109,7 +136,10 @@ def _cmd_paraphrase(args: argparse.Namespace) -> int:
 
 
 def _cmd_search(args: argparse.Namespace) -> int:
-    from brittle.search.flips import find_flip
+    import asyncio
+
+    from brittle.gateway import Gateway
+    from brittle.search.flips import close_loop, find_flip
     from brittle.spec.eval import load_eval_file
 
     spec = load_eval_file(Path(args.eval_file))
@@ -130,33 +160,44 @@ def _cmd_search(args: argparse.Namespace) -> int:
     if limit:
         cases = cases[:limit]
     systems = [s for s in spec.systems if not args.system or s.name in args.system]
-    found = 0
-    for system in systems:
-        for case in cases:
-            try:
-                flip = find_flip(
-                    system,
-                    case,
-                    spec.checks,
-                    budget=budget,
-                    families=families,
-                    max_ops=max_ops,
-                    field_name=spec.perturb_fields[0] if spec.perturb_fields else None,
-                    directory=args.dir,
-                )
-            except EvalRunError as exc:  # the original errored: nothing to flip, go on
-                print(f"skipped: {exc}")
-                continue
-            if flip is not None:
-                found += 1
-                note = " (replayed)" if flip.replayed else ""
-                print(f"flip{note}: {flip.describe()}")
+    found = skipped = 0
+    # one event loop and one gateway for the whole search: clients bound to the loop (the fast
+    # transport's, litellm's) are made once and closed on it at the end, not left to warn
+    loop = asyncio.new_event_loop()
+    gateway = Gateway.for_spec(spec, concurrency=1)
+    try:
+        for system in systems:
+            for case in cases:
+                try:
+                    flip = find_flip(
+                        system,
+                        case,
+                        spec.checks,
+                        budget=budget,
+                        families=families,
+                        max_ops=max_ops,
+                        field_name=spec.perturb_fields[0] if spec.perturb_fields else None,
+                        directory=args.dir,
+                        gateway=gateway,
+                        loop=loop,
+                    )
+                except EvalRunError as exc:  # the original errored: nothing to flip, go on
+                    skipped += 1
+                    print(f"skipped: {exc}")
+                    continue
+                if flip is not None:
+                    found += 1
+                    note = " (replayed)" if flip.replayed else ""
+                    print(f"flip{note}: {flip.describe()}")
+    finally:
+        close_loop(loop)
     print(
         f"search: {found} flip(s) in {len(systems)} system(s) x {len(cases)} case(s) "
         f"(budget {budget}, at most {max_ops} edit(s)); stored under {args.dir}/flips"
         + ("; promote them with `brittle promote --out FILE`" if found else "")
+        + (f"; {skipped} case(s) skipped: the system errored on the original" if skipped else "")
     )
-    return 0
+    return 1 if skipped else 0
 
 
 def _cmd_promote(args: argparse.Namespace) -> int:

@@ -59,6 +59,14 @@ def _cmd_run(args: argparse.Namespace) -> int:
             fix="write e.g. 'brittle run evals/sentiment.eval.yaml --update-baseline'",
         )
     args.eval_file = files[0]
+    if Path(args.eval_file).suffix == ".py":  # an @brittle.evaluation test module
+        raise ConfigError(
+            "brittle run takes an *.eval.yaml file; Python evals (@brittle.evaluation) run "
+            "with pytest",
+            where=args.eval_file,
+            fix=f"run 'pytest {args.eval_file}' (brittle run's options are its --brittle-* "
+            "options), or write the eval as YAML for brittle run",
+        )
     session = BrittleSession(
         Options(
             update_baseline=bool(args.update_baseline),

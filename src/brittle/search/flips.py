@@ -153,6 +153,7 @@ def find_flip(
     field_name: str | None = None,
     directory: str | Path | None = DEFAULT_DIR,
     gateway: Gateway | None = None,
+    loop: asyncio.AbstractEventLoop | None = None,
 ) -> FoundFlip | None:
     """The smallest composition of edits of ``case`` that flips ``system``'s outcome, or None.
 
@@ -162,7 +163,9 @@ def find_flip(
     edits composed. With ``directory`` (default ``.brittle``) stored flips are replayed first
     and new ones stored; ``directory=None`` keeps nothing. Generation is random, as hypothesis's
     is (hypothesis turns its database off for seeded runs); a stored flip makes a search
-    deterministic, since it is tried first.
+    deterministic, since it is tried first. ``loop``: the event loop to make the calls on,
+    left open (a command searching many cases keeps one loop, so that clients bound to it,
+    litellm's among them, are closed on it once); without it, one of its own, closed here.
     """
     checks = [check] if isinstance(check, Check) else list(check)
     if not checks:
@@ -178,7 +181,9 @@ def find_flip(
     strategy = perturbed(text, families, max_ops=max_ops)
     key = search_key(system, case, name, checks, families, max_ops)
     gateway = gateway or Gateway.for_spec(concurrency=1)
-    loop = asyncio.new_event_loop()
+    own_loop = loop is None
+    if loop is None:
+        loop = asyncio.new_event_loop()
     memo: dict[str, Outcome] = {}
 
     def outcome(candidate: str) -> Outcome:
@@ -266,9 +271,22 @@ def find_flip(
             )
         return flip
     finally:
-        # asynchronous generators first: the fast transport closes its HTTP client there
-        loop.run_until_complete(loop.shutdown_asyncgens())
-        loop.close()
+        if own_loop:
+            close_loop(loop)
+
+
+def close_loop(loop: asyncio.AbstractEventLoop) -> None:
+    """Close ``loop`` as :func:`asyncio.run` closes its own: pending tasks (litellm's logging
+    worker) cancelled and awaited, then asynchronous generators (the fast transport closes its
+    HTTP client there), so nothing warns "Task was destroyed" or "Event loop is closed"."""
+    pending = asyncio.all_tasks(loop)
+    for task in pending:
+        task.cancel()
+    if pending:
+        loop.run_until_complete(asyncio.gather(*pending, return_exceptions=True))
+    loop.run_until_complete(loop.shutdown_asyncgens())
+    loop.run_until_complete(loop.shutdown_default_executor())
+    loop.close()
 
 
 def stored_flips(directory: str | Path = DEFAULT_DIR) -> list[dict[str, Any]]:
@@ -330,4 +348,12 @@ def promote(out: str | Path, *, directory: str | Path = DEFAULT_DIR) -> tuple[in
     return added, len(lines)
 
 
-__all__ = ["DEFAULT_DIR", "FoundFlip", "find_flip", "promote", "search_key", "stored_flips"]
+__all__ = [
+    "DEFAULT_DIR",
+    "FoundFlip",
+    "close_loop",
+    "find_flip",
+    "promote",
+    "search_key",
+    "stored_flips",
+]

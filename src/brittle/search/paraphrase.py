@@ -23,7 +23,7 @@ from __future__ import annotations
 import asyncio
 import json
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -185,7 +185,12 @@ def read_records(path: Path) -> list[dict[str, Any]]:
 
 
 async def _generate(
-    jobs: Sequence[Job], *, model: str, max_tokens: int, gateway: Gateway
+    jobs: Sequence[Job],
+    *,
+    model: str,
+    max_tokens: int,
+    gateway: Gateway,
+    params: Mapping[str, Any] | None = None,
 ) -> list[tuple[str | None, str | None]]:
     """``(text, error)`` per job, all in flight at once under the gateway's limit."""
 
@@ -194,7 +199,7 @@ async def _generate(
         request = CallRequest(
             model=model,
             messages=({"role": "user", "content": prompt},),
-            params={**job.params, "max_tokens": max_tokens},
+            params={**(params or {}), **job.params, "max_tokens": max_tokens},
         )
         result = await gateway.complete(request)
         if result.error is not None:
@@ -217,8 +222,12 @@ def paraphrase_file(
     concurrency: int = 16,
     gateway: Gateway | None = None,
     embedder: Any | None = None,
+    params: Mapping[str, Any] | None = None,
 ) -> ParaphraseReport:
-    """Bring the fixture ``out`` up to date: keep valid lines, generate the rest, score, write."""
+    """Bring the fixture ``out`` up to date: keep valid lines, generate the rest, score, write.
+
+    ``params``: call parameters for every request besides the model (``api_base`` of an
+    OpenAI-compatible server, ``api_key``); not recorded in the fixture."""
     if golden is None and not templates:
         raise ConfigError(
             "nothing to paraphrase: give a golden file, or --template for instructions",
@@ -240,7 +249,13 @@ def paraphrase_file(
         if gateway is None:
             gateway = Gateway.for_spec(concurrency=concurrency)
         generated = asyncio.run(
-            _generate([jobs[i] for i in todo], model=model, max_tokens=max_tokens, gateway=gateway)
+            _generate(
+                [jobs[i] for i in todo],
+                model=model,
+                max_tokens=max_tokens,
+                gateway=gateway,
+                params=params,
+            )
         )
         fresh: list[tuple[int, str]] = []
         for index, (text, error) in zip(todo, generated, strict=True):
