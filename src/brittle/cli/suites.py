@@ -19,7 +19,7 @@ def add_commands(sub: Any) -> None:
         "(suites: [builtin:typos, builtin:noise]) and perturb every case. Without NAME, list "
         "them with their families and parameters; with NAME, print that suite's YAML, e.g. "
         "`brittle suites typos > suites/typos.yaml` to copy it and change it (add 'sample: 0.3' "
-        "to perturb about 30%% of the cases).",
+        "to perturb about 30% of the cases).",
     )
     suites.add_argument(
         "name", nargs="?", default=None, metavar="NAME", help="a builtin suite, e.g. typos"

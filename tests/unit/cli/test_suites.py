@@ -23,3 +23,14 @@ def test_brittle_suites_lists_the_builtins_and_prints_one(
     assert capsys.readouterr().out == builtin_path("typos").read_text()
     assert main(["suites", "typo"]) == 2
     assert "did you mean 'typos'?" in capsys.readouterr().err
+
+
+def test_brittle_suites_help_says_how_to_name_and_copy_one(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    with pytest.raises(SystemExit):
+        main(["suites", "--help"])
+    out = " ".join(capsys.readouterr().out.split())
+    assert "'builtin:NAME'" in out
+    assert "`brittle suites typos > suites/typos.yaml`" in out
+    assert "about 30% of the cases" in out
