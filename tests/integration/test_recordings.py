@@ -19,6 +19,7 @@ import pytest
 
 import brittle.gateway
 from brittle.gateway.recordings import read_recordings
+from tests.support import ROOT
 from tests.support.stubproject import FAKE_KEY, start_in_thread, write_eval
 
 GOOD = "{{ hint }} is what I think of {{ text }}"
@@ -190,3 +191,35 @@ def test_recordings_off_writes_none_and_replays_none(
     assert "not in the response cache (recordings are off)" in result.stdout.str()
     result = project.runpytest("--brittle-recordings=maybe")
     assert "'maybe' is not one of on, off" in result.stderr.str()
+
+
+def test_a_damaged_recordings_file_fails_the_gates_naming_it(project: pytest.Pytester) -> None:
+    write_eval(project.path, "http://127.0.0.1:9/v1", cases=3, gates=("accuracy >= 0.8",))
+    damaged = project.path / "__recordings__" / "stubbed.jsonl.gz"
+    damaged.parent.mkdir()
+    damaged.write_bytes(gzip.compress(b"{}\n")[:12])  # truncated
+    result = project.runpytest("--brittle-cache=replay")
+    result.assert_outcomes(failed=1)
+    out = result.stdout.str()
+    assert "the recordings are unreadable or truncated" in out
+    assert "stubbed.jsonl.gz" in out and "--brittle-update-baseline" in out
+    assert "Traceback" not in out
+
+
+def test_the_ci_example_is_a_users_workflow() -> None:
+    """docs/github-actions.yml: a key-less pull-request job replaying the recordings, a nightly
+    job recording with the key from secrets, reports as artifacts; nothing of this repository's
+    own setup."""
+    yaml = pytest.importorskip("yaml")
+    text = (ROOT / "docs" / "github-actions.yml").read_text()
+    assert "scripts/setup.sh" not in text and ".venv/bin" not in text
+    jobs = yaml.safe_load(text)["jobs"]
+    gate, nightly = jobs["gate"], jobs["nightly"]
+    gate_runs = " ".join(step.get("run", "") for step in gate["steps"])
+    assert "pip install brittle" in gate_runs
+    assert "--brittle-cache replay" in gate_runs and "secrets." not in str(gate)
+    assert nightly["env"]["OPENAI_API_KEY"] == "${{ secrets.OPENAI_API_KEY }}"
+    nightly_runs = " ".join(step.get("run", "") for step in nightly["steps"])
+    assert "--brittle-cache record" in nightly_runs
+    for job in (gate, nightly):
+        assert any("upload-artifact" in step.get("uses", "") for step in job["steps"])

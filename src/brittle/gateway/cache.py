@@ -14,7 +14,8 @@ recorded. Errors are never stored, nor a reply without content, so a rerun retri
 ========  =========================================================================
 ``rw``    the default: answer from the cache, call and store what is missing
 ``replay``  no model calls at all; a missing call is an error naming the eval, system and
-          rows (the pull-request mode: replay what a nightly run recorded)
+          rows (the pull-request mode); the eval's committed recordings are read first
+          (:mod:`brittle.gateway.recordings`)
 ``record``  always call and store (refresh); entries written by this run are reused
 ``off``   neither read nor write
 ========  =========================================================================
