@@ -352,7 +352,10 @@ class Gateway:
         endpoint (:meth:`Preflight.stop`) instead of being retried.
         """
         self.calls += 1
-        start = time.perf_counter()
+        # a call's latency is its answering attempt's, from the request being sent: the waits
+        # for the concurrency limit, the endpoint's probe and the rate limiter, earlier attempts
+        # and their backoff are the harness's, not the model's
+        sent = time.perf_counter()
         limiter = self._rate_limiter() if model is not None else None
         attempt = 0
         while True:
@@ -360,10 +363,12 @@ class Gateway:
             try:
                 if limiter is not None and model is not None:
                     async with limiter.slot(model, tokens) as used:
+                        sent = time.perf_counter()
                         result = await _with_timeout(invoke(), timeout)
                         if result.prompt_tokens is not None:
                             used.append(result.prompt_tokens + (result.completion_tokens or 0))
                 else:
+                    sent = time.perf_counter()
                     result = await _with_timeout(invoke(), timeout)
                 result = at_edge(result)  # secrets masked, Unicode repaired; null: EmptyResponse
             except asyncio.CancelledError:
@@ -374,7 +379,7 @@ class Gateway:
                     self.timeouts += 1
                 if kind == STOP and probe is not None:
                     self.errors += 1
-                    latency = time.perf_counter() - start
+                    latency = time.perf_counter() - sent
                     return self.preflight.stop(probe, exc, latency_s=latency)
                 if kind == FATAL:
                     self.errors += 1
@@ -388,7 +393,7 @@ class Gateway:
                     return CallResult(
                         text=None,
                         error=describe_error(exc),
-                        latency_s=time.perf_counter() - start,
+                        latency_s=time.perf_counter() - sent,
                     )
                 if kind == RETRY and attempt < self.retry.attempts and self.fatal is None:
                     self.retries += 1
@@ -398,12 +403,12 @@ class Gateway:
                 message = describe_error(exc)
                 if attempt > 1:
                     message += f" (after {attempt} attempts)"
-                return CallResult(text=None, error=message, latency_s=time.perf_counter() - start)
+                return CallResult(text=None, error=message, latency_s=time.perf_counter() - sent)
             if result.error is not None:
                 self.errors += 1
             if result.latency_s:
                 return result
-            return replace(result, latency_s=time.perf_counter() - start)
+            return replace(result, latency_s=time.perf_counter() - sent)
 
     async def guarded(self, call: Any, *args: Any) -> CallResult:
         """Run ``await call(*args)``, timing it and turning an exception into an error result."""

@@ -17,6 +17,7 @@ import gc
 import os
 from typing import Any, Protocol
 
+from brittle._startup import startup_cost
 from brittle.gateway.calls import CallRequest, CallResult, load_json_body, message_text
 from brittle.gateway.openai_http import OpenAIHTTPTransport, eligible
 from brittle.redact import SECRET_PARAMS, register, scrub_loggers
@@ -46,7 +47,8 @@ def configure_litellm() -> Any:
     """
     global _litellm_ready
     os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
-    import litellm
+    with startup_cost():  # seconds, once: shown apart from the first system's time
+        import litellm
 
     if not _litellm_ready:
         litellm.suppress_debug_info = True

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from brittle._errors import ModelError
+from brittle._startup import startup_cost
 from brittle.local.refs import GRAMMAR_HELP, SMOLLM2, cwd_note
 
 _GGUF_NAME = "SmolLM2-135M-Instruct.Q4_1.gguf"
@@ -145,13 +146,14 @@ def load_base_model(name: str) -> LoadedModel:
     with _lock:
         if name in _loaded:
             return _loaded[name]
-        if name == SMOLLM2:
-            model, tokenizer = _load_smollm2()
-        else:
-            path = Path(name).expanduser()
-            if not path.is_dir():
-                raise unknown_model_error(name)
-            model, tokenizer = _load_folder(path)
+        with startup_cost():  # shown apart from the first system's time
+            if name == SMOLLM2:
+                model, tokenizer = _load_smollm2()
+            else:
+                path = Path(name).expanduser()
+                if not path.is_dir():
+                    raise unknown_model_error(name)
+                model, tokenizer = _load_folder(path)
         model.eval()
         if tokenizer.pad_token is None:
             tokenizer.pad_token = tokenizer.eos_token

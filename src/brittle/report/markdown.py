@@ -17,6 +17,7 @@ from brittle.report.phrases import (
     family_flips,
     few_cases,
     interval,
+    latency_caveat,
     template_line,
 )
 from brittle.sanitize import for_markdown
@@ -217,6 +218,8 @@ def markdown_summary(record: dict[str, Any]) -> str:
         lines += [
             "",
             "Metrics show their 95% confidence interval in brackets." + _few_cases(ev),
+            "",
+            latency_caveat(ev),
             "",
             "",
         ]

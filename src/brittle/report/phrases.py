@@ -136,3 +136,17 @@ def cases_line(cases: dict[str, Any], escape: Callable[[Any], str] = str) -> str
         + ", ".join(parts)
         + f"; left out of the paired tests ({cases['common']} in common)"
     )
+
+
+def latency_caveat(ev: Mapping[str, Any]) -> str:
+    """How an eval's latencies were measured (run.json's eval record ``ev``): per call, from the
+    request being sent, under the run's concurrency; "" when the record predates it."""
+    concurrency = ev.get("concurrency")
+    if concurrency is None:
+        return ""
+    return (
+        f"Latency measured at concurrency {concurrency} (calls in flight at once): per call, "
+        "from the request being sent to its answer (the harness's waits and retries left "
+        "out); a server that queues answers slower under load, so compare latencies measured "
+        "at one concurrency."
+    )

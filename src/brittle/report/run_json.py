@@ -118,6 +118,8 @@ def _system_record(state: EvalState, name: str, run: SystemRun) -> dict[str, Any
         "price": run.price,
         "rows": len(run),
         "wall_s": run.wall_s,
+        # of wall_s: the process's one-time start-up this system paid (model load, imports)
+        "startup_s": round(run.startup_s, 3),
         "metrics": run.metrics,
         "baseline_metrics": base.metrics if base else None,
         "baseline_cases": changes.to_dict() if changes is not None else None,
@@ -154,6 +156,8 @@ def _eval_record(state: EvalState) -> dict[str, Any]:
         "seed": spec.seed,
         "gates": [g.name for g in spec.gates],
         "error_budget": spec.error_budget.describe(),
+        # model calls in flight at once: the latencies were measured under it
+        "concurrency": state.gateway.concurrency if state.gateway else spec.concurrency,
         # an error budget over the rows; a system always wrong or always answering alike
         "notes": eval_notes(state),
         "alpha": spec.alpha,

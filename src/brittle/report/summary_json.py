@@ -176,6 +176,7 @@ def json_summary(
                 "inconclusive": ev.get("inconclusive", "pass"),
                 "underpowered": ev.get("underpowered"),
                 "notes": list(ev.get("notes") or []),  # e.g. an error_budget over the rows
+                "concurrency": ev.get("concurrency"),  # calls in flight: latency's condition
                 "systems": systems,
             }
         )

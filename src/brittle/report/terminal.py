@@ -40,7 +40,7 @@ def _system_lines(state: EvalState, name: str, run: SystemRun, update: str | Non
         f"  flip {number(m['flip_rate'])}{interval(m, 'flip_rate', sep=',')}"
         f"{delta(m['flip_rate'], b.get('flip_rate'))}"
         f"  agree {number(m['agreement'])}  errors {m['errors']}"
-        f"  ({len(run)} rows, {run.wall_s:.1f}s)"
+        f"  ({len(run)} rows, {_timing(run)})"
     ]
     note = few_cases(m)
     if note:
@@ -89,6 +89,13 @@ def _system_lines(state: EvalState, name: str, run: SystemRun, update: str | Non
     if template:
         lines.append(f"    {template}")
     return lines
+
+
+def _timing(run: SystemRun) -> str:
+    """A system's time, with the process's start-up it paid (model load, imports) apart."""
+    if run.startup_s < 0.5:
+        return f"{run.wall_s:.1f}s"
+    return f"{run.wall_s - run.startup_s:.1f}s + {run.startup_s:.1f}s start-up: model load, imports"
 
 
 def _one_line(text: object, limit: int = 300) -> str:

@@ -18,6 +18,7 @@ from typing import Any, cast
 
 import pandas as pd
 
+from brittle._startup import startup_spent
 from brittle.checks import CheckResult
 from brittle.gateway import CallResult, Gateway
 from brittle.gateway.calls import describe_error
@@ -112,6 +113,9 @@ class SystemRun:
     #: the price that gave the system's cost (:meth:`brittle.gateway.pricing.Price.describe`:
     #: dollars per million tokens and its source), None when it has none
     price: dict[str, Any] | None = None
+    #: seconds of the process's one-time start-up paid during this run (a local model's load,
+    #: litellm's import: :mod:`brittle._startup`), part of ``wall_s``; shown apart from it
+    startup_s: float = 0.0
 
     def __len__(self) -> int:
         return len(self.columns["row_id"])
@@ -393,7 +397,7 @@ async def run_system(
     ``on_start`` learns how many calls the run makes (``rows``, the template-level rows of
     ``system`` and the repeats) before the first; ``on_result`` sees each call's result.
     """
-    start = time.perf_counter()
+    start, startup = time.perf_counter(), startup_spent()
     rows, made, template_noops, template_dropped = call_rows(spec, system, rows)
     rewritten: dict[str, System] = {}
     if on_start is not None:
@@ -515,6 +519,7 @@ async def run_system(
         template_dropped=template_dropped,
         stopped=stopped,
         price=price.describe() if price is not None else None,
+        startup_s=startup_spent() - startup,
     )
 
 

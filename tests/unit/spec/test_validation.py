@@ -19,8 +19,8 @@ ROWS = [
 
 
 def _project(
-    tmp_path: Path, *, template: str = "Route: {{ text }}", rows: list | None = None
-) -> Path:  # type: ignore[type-arg]
+    tmp_path: Path, *, template: str = "Route: {{ text }}", rows: list[dict[str, str]] | None = None
+) -> Path:
     (tmp_path / "golden.jsonl").write_text(
         "".join(json.dumps(row) + "\n" for row in rows or ROWS), encoding="utf-8"
     )

@@ -15,6 +15,7 @@ from typing import Any
 
 from brittle._format import number as _f
 from brittle.report.html.text import esc
+from brittle.report.phrases import latency_caveat
 from brittle.stats.intervals import metric_interval
 
 KIND_LABEL = {"prompt": "prompt", "model": "fine-tuned model", "python": "pipeline"}
@@ -180,6 +181,7 @@ def comparison_section(ev: Mapping[str, Any]) -> str:
         "<th>tokens / call</th><th>tokens in / out (total)</th></tr></thead><tbody>"
         + "".join(rows)
         + f'</tbody></table><p class="reading">{esc(reading(ev["systems"]))}</p>'
+        + (f'<p class="note latency">{esc(latency_caveat(ev))}</p>' if "concurrency" in ev else "")
     )
 
 
