@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING, Any
 import pytest
 
 from brittle._errors import AuthenticationFailed, BrittleError, ConfigError
-from brittle.options import OPTIONS, Options, argparse_kwargs
+from brittle.options import LIMIT_WITH_UPDATE, OPTIONS, Options, argparse_kwargs
 from brittle.sanitize import for_terminal
 
 if TYPE_CHECKING:
@@ -114,7 +114,13 @@ def pytest_configure(config: pytest.Config) -> None:
         history=history_setting(config.getoption("brittle_history"), root),
         correct_across_evals=bool(config.getoption("brittle_correct_across_evals")),
         recordings=config.getoption("brittle_recordings") is not False,
+        limit=config.getoption("brittle_limit"),
     )
+    if options.limit is not None and options.update_baseline:
+        raise pytest.UsageError(
+            f"brittle: --brittle-limit {options.limit} with --brittle-update-baseline: "
+            + LIMIT_WITH_UPDATE
+        )
     _configure_cache(config, options, root)
     config.stash[RUN_KEY] = _BrittleRun(options, started=time.time())
 

@@ -80,6 +80,24 @@ def on_off(value: str) -> bool:
     return text == "on"
 
 
+def positive_int(value: str) -> int:
+    """A count option's value (argparse's ``type``): a whole number of at least 1."""
+    try:
+        number = int(str(value).strip())
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"'{value}' is not a whole number") from None
+    if number < 1:
+        raise argparse.ArgumentTypeError(f"'{value}' is below 1: give at least 1")
+    return number
+
+
+#: why ``--brittle-limit`` and a baseline update do not go together (a usage error)
+LIMIT_WITH_UPDATE = (
+    "a smoke run on the first cases cannot write a baseline: the baseline would hold only"
+    " those cases; drop the limit to update the baseline, or the update to run a smoke run"
+)
+
+
 #: where :class:`UpdateBaselineAction` keeps a word it handed back
 DISPLACED = "brittle_displaced_args"
 
@@ -97,6 +115,16 @@ OPTIONS = (
         dest="update_baseline",
         nargs="?",
         const="yes",
+    ),
+    OptionDef(
+        "limit",
+        "smoke run: only the first N cases of each golden set, with all their variants."
+        " Marked partial (terminal, run.json and summary.json 'partial' and 'limit'); relative"
+        " gates compare the cases present with the baseline's; cannot update a baseline",
+        type=positive_int,
+        default=None,
+        metavar="N",
+        dest="limit",
     ),
     OptionDef(
         "report-dir",
@@ -191,6 +219,8 @@ class Options:
     progress: bool | None = None
     #: one Holm family for the relative gates of every eval of the session (else one per eval)
     correct_across_evals: bool = False
+    #: a smoke run on the first N cases of each golden set (``--brittle-limit``); None: all
+    limit: int | None = None
 
 
 def argparse_kwargs(option: OptionDef, *, hand_back: bool = True) -> dict[str, Any]:
@@ -217,6 +247,7 @@ def argparse_kwargs(option: OptionDef, *, hand_back: bool = True) -> dict[str, A
 
 __all__ = [
     "DISPLACED",
+    "LIMIT_WITH_UPDATE",
     "OPTIONS",
     "UPDATE_MODES",
     "KeepDisplacedAction",
@@ -225,4 +256,5 @@ __all__ = [
     "UpdateBaselineAction",
     "argparse_kwargs",
     "on_off",
+    "positive_int",
 ]

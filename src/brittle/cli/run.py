@@ -67,6 +67,12 @@ def _cmd_run(args: argparse.Namespace) -> int:
             fix=f"run 'pytest {args.eval_file}' (brittle run's options are its --brittle-* "
             "options), or write the eval as YAML for brittle run",
         )
+    if args.limit is not None and args.update_baseline:
+        raise ConfigError(
+            f"--limit {args.limit} with --update-baseline: a smoke run on the first cases "
+            "cannot write a baseline (it would hold only those cases)",
+            fix="drop --limit to update the baseline, or --update-baseline to run a smoke run",
+        )
     session = BrittleSession(
         Options(
             update_baseline=bool(args.update_baseline),
@@ -78,6 +84,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
             cache_path=resolve_path(args.cache_dir, root=Path.cwd()),
             correct_across_evals=args.correct_across_evals,
             recordings=args.recordings is not False,
+            limit=args.limit,
         )
     )
     session.update_command = run_update(args.eval_file)  # hints name this command, not pytest's

@@ -212,8 +212,15 @@ def _notes(ev: dict[str, Any]) -> list[str]:
 def markdown_summary(record: dict[str, Any]) -> str:
     """summary.md of the run.json ``record``."""
     lines = [f"# brittle run {record['run_id']}", ""]
+    if record.get("partial"):  # --brittle-limit N
+        lines += [
+            f"**Smoke run** (limit {record.get('limit')}): only the first cases of each golden "
+            "set, with their variants; partial results, no baseline written.",
+            "",
+        ]
     for ev in record["evals"]:
-        lines += [f"## {_md(ev['name'])} ({ev['cases']} cases)", ""]
+        total = f" of {ev['cases_total']}" if ev.get("cases_total") else ""
+        lines += [f"## {_md(ev['name'])} ({ev['cases']}{total} cases)", ""]
         lines += _metrics_table(ev)
         lines += [
             "",

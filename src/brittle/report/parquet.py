@@ -1,24 +1,40 @@
 """``reports/<run-id>/results.parquet``: every result row of the run (one per system x case x
 variant x repeat), with every text whole but credentials masked.
 
+Besides the engine's result columns (:data:`brittle.run.engine.RESULT_COLUMNS`), each row
+carries what analysis needs without the golden set beside it (:data:`EXTRA_COLUMNS`, documented
+in docs/reports.md): the case's ``expected`` answer (text; other values as JSON) and ``tags``,
+the ``original_answer`` (the answer of the case's original row, same repeat) and ``flipped``
+(whether this variant counts as a flip in ``flip_rate``: :func:`brittle.stats.results.find_flips`,
+null on original rows and where either side errored). Original rows, which belong to no suite,
+have the suite :data:`ORIGINAL_SUITE` (the engine keeps ``""``); their ``family`` stays ``""``.
+
 Rows are streamed chunk by chunk so that a large run never holds a second full copy in memory,
 and the file is written under a temporary name and renamed, so a reader never sees half of it.
 """
 
 from __future__ import annotations
 
+import json
 import os
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from brittle.redact import MASK, pattern_source
-from brittle.run.engine import RESULT_COLUMNS
+from brittle.run.engine import RESULT_COLUMNS, SystemRun
 from brittle.run.session import EvalState
+from brittle.stats.metrics import ORIGINAL
 
 PARQUET_CHUNK = 20_000
+#: the ``suite`` of an original row in results.parquet (it belongs to no suite)
+ORIGINAL_SUITE = "(original)"
+#: the columns results.parquet adds to the engine's, after them
+EXTRA_COLUMNS = ("expected", "tags", "original_answer", "flipped")
 _TYPES = {
     "passed": pa.bool_(),
     "score": pa.float64(),
@@ -27,14 +43,20 @@ _TYPES = {
     "completion_tokens": pa.int64(),
     "cost": pa.float64(),
     "repeat": pa.int64(),
+    "tags": pa.list_(pa.string()),
+    "flipped": pa.bool_(),
 }
+
+
+def parquet_schema() -> pa.Schema:
+    """``eval``, the engine's result columns, then :data:`EXTRA_COLUMNS`."""
+    names = ("eval", *RESULT_COLUMNS, *EXTRA_COLUMNS)
+    return pa.schema([(name, _TYPES.get(name, pa.string())) for name in names])
 
 
 def write_parquet(path: Path, states: list[EvalState]) -> int:
     """Stream every result row into one parquet file, chunk by chunk (no second full copy)."""
-    schema = pa.schema(
-        [("eval", pa.string())] + [(name, _TYPES.get(name, pa.string())) for name in RESULT_COLUMNS]
-    )
+    schema = parquet_schema()
     rows = 0
     secret_pattern = pattern_source()  # credentials are masked in every text column
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")  # written whole, then renamed
@@ -42,12 +64,14 @@ def write_parquet(path: Path, states: list[EvalState]) -> int:
         with pq.ParquetWriter(tmp, schema, compression="zstd") as writer:
             for state in states:
                 for run in state.run.systems.values():
+                    extra = _extra_values(state, run)
                     total = len(run)
                     for start in range(0, total, PARQUET_CHUNK):
                         stop = min(total, start + PARQUET_CHUNK)
-                        arrays = [pa.array([state.spec.name] * (stop - start), pa.string())]
-                        for field in list(schema)[1:]:
-                            array = pa.array(run.columns[field.name][start:stop], type=field.type)
+                        arrays = []
+                        for field in schema:
+                            values = _values(field.name, state, run, extra, start, stop)
+                            array = pa.array(values, type=field.type)
                             if field.type == pa.string():
                                 array = pc.replace_substring_regex(array, secret_pattern, MASK)
                             arrays.append(array)
@@ -60,4 +84,84 @@ def write_parquet(path: Path, states: list[EvalState]) -> int:
     return rows
 
 
-__all__ = ["PARQUET_CHUNK", "write_parquet"]
+def _values(
+    name: str,
+    state: EvalState,
+    run: SystemRun,
+    extra: dict[str, Callable[[int], Any]],
+    start: int,
+    stop: int,
+) -> list[Any]:
+    """One column's values for rows ``start:stop`` of ``run``."""
+    if name == "eval":
+        return [state.spec.name] * (stop - start)
+    if name in extra:
+        return [extra[name](index) for index in range(start, stop)]
+    if name == "suite":
+        families = run.columns["family"]
+        return [
+            ORIGINAL_SUITE if families[index] == ORIGINAL else suite
+            for index, suite in enumerate(run.columns["suite"][start:stop], start)
+        ]
+    return run.columns[name][start:stop]
+
+
+def _extra_values(state: EvalState, run: SystemRun) -> dict[str, Callable[[int], Any]]:
+    """Per row index, the value of each of :data:`EXTRA_COLUMNS` (looked up, not copied)."""
+    cols = run.columns
+    cases = {case.id: case for case in state.spec.cases}
+    original: dict[tuple[str, int], Any] = {}  # (case, repeat) -> the original row's answer
+    for case_id, repeat, family, answer in zip(
+        cols["case_id"], cols["repeat"], cols["family"], cols["answer"], strict=True
+    ):
+        if family == ORIGINAL:
+            original[(case_id, repeat)] = answer
+    flipped = _flipped(run)
+
+    def expected(index: int) -> str | None:
+        case = cases.get(cols["case_id"][index])
+        return _as_text(case.expected) if case is not None else None
+
+    def tags(index: int) -> list[str]:
+        case = cases.get(cols["case_id"][index])
+        return [str(tag) for tag in case.tags] if case is not None else []
+
+    def original_answer(index: int) -> Any:
+        case_id = cols["case_id"][index]
+        return original.get((case_id, cols["repeat"][index]), original.get((case_id, 0)))
+
+    def is_flipped(index: int) -> bool | None:
+        return flipped.get(cols["row_id"][index])
+
+    return {
+        "expected": expected,
+        "tags": tags,
+        "original_answer": original_answer,
+        "flipped": is_flipped,
+    }
+
+
+def _flipped(run: SystemRun) -> dict[str, bool]:
+    """Variant row id -> whether it is one of the run's flips, for the variants whose pair
+    was measured (neither side errored nor excluded): the pairs ``flip_rate`` counts."""
+    outcome = run.outcome
+    if outcome is None or not len(outcome):
+        return {}
+    ok = outcome[outcome["error"].isna()]
+    measured_originals = set(ok.loc[ok["family"] == ORIGINAL, "case_id"])
+    flips = {flip.variant_id for flip in run.flips}
+    return {
+        str(row_id): str(row_id) in flips
+        for row_id, case_id, family in zip(ok["row_id"], ok["case_id"], ok["family"], strict=True)
+        if family != ORIGINAL and case_id in measured_originals
+    }
+
+
+def _as_text(value: Any) -> str | None:
+    """An expected answer as text: text as it is, other values as JSON, None as null."""
+    if value is None or isinstance(value, str):
+        return value
+    return json.dumps(value, ensure_ascii=False, sort_keys=True, default=str)
+
+
+__all__ = ["EXTRA_COLUMNS", "ORIGINAL_SUITE", "PARQUET_CHUNK", "parquet_schema", "write_parquet"]

@@ -151,6 +151,8 @@ def _eval_record(state: EvalState) -> dict[str, Any]:
         "source": str(spec.source),
         "golden": str(spec.golden_path) if spec.golden_path else None,
         "cases": len(spec.cases),
+        # a smoke run (--brittle-limit) that kept fewer: the golden set's cases; else None
+        "cases_total": state.cases_total,
         "checks": [c.describe() for c in spec.checks],
         "suites": [s.spec() for s in spec.suites],
         "seed": spec.seed,
@@ -182,6 +184,9 @@ def run_record(session: BrittleSession, run_id: str, states: list[EvalState]) ->
         "finished": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
         "python": platform.python_version(),
         "platform": platform.platform(),
+        # a smoke run (--brittle-limit N): the first N cases of each golden set only
+        "partial": session.options.limit is not None,
+        "limit": session.options.limit,
         "evals": [_eval_record(s) for s in states],
         # --brittle-update-baseline: systems refused (errors, nothing scored) or written anyway
         "baselines_refused": list(session.baselines_refused),

@@ -171,6 +171,7 @@ def json_summary(
                 "name": ev["name"],
                 "source": ev.get("source"),
                 "cases": ev.get("cases"),
+                "cases_total": ev.get("cases_total"),  # a smoke run's golden set, else None
                 "status": "failed" if any(s["status"] == "failed" for s in systems) else "passed",
                 "families": sorted(ev.get("variants_per_family") or {}),
                 "inconclusive": ev.get("inconclusive", "pass"),
@@ -188,6 +189,9 @@ def json_summary(
         "finished": record.get("finished"),
         "git": {"commit": record.get("git_commit"), "branch": record.get("git_branch")},
         "brittle_version": record.get("brittle_version"),
+        # a smoke run (--brittle-limit N): only the first N cases of each golden set
+        "partial": bool(record.get("partial")),
+        "limit": record.get("limit"),
         "gates": counts,
         "files": dict(files or {}),
         "history": str(history) if history is not None else None,

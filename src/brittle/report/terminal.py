@@ -108,7 +108,9 @@ def _eval_lines(state: EvalState, session: BrittleSession) -> list[str]:
     spec = state.spec
     families = sorted(state.run.variants_per_family)
     lines = [
-        f"{spec.name}: {len(spec.cases)} cases, "
+        f"{spec.name}: {len(spec.cases)} cases"
+        + (f" (of {state.cases_total}: smoke run)" if state.cases_total else "")
+        + ", "
         f"{sum(state.run.variants_per_family.values())} variants"
         + (f" ({', '.join(families)})" if families else "")
     ]
@@ -139,13 +141,16 @@ def summary_lines(session: BrittleSession) -> list[str]:
     """The terminal summary: per eval and system, headline metrics, deltas and gate verdicts;
     then the run's model calls (made, cached, retried, errored)."""
     lines: list[str] = []
+    smoke = session.smoke_line()  # --brittle-limit: partial
+    if smoke is not None and session.ran():
+        lines.append(smoke)
     for state in session.evals.values():
         if state.run.systems:
             lines += _eval_lines(state, session)
     if session.written:
         lines.append(f"report: {session.written[0].parent}")
     for path in session.baselines_written:
-        lines.append(f"baseline written: {path}")
+        lines.append(f"baseline written: {session.baselines_shown.get(path, path)}")
     for path, count in session.recordings_written:
         lines.append(f"recordings written: {path} ({count} responses; commit them with it)")
     lines += session.baselines_forced

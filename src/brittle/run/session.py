@@ -31,6 +31,7 @@ from brittle.stats.baseline import (
     UPDATE_HINT,
     Baseline,
     SystemBaseline,
+    describe_written,
     merge_update,
     read_baseline,
 )
@@ -58,6 +59,8 @@ class EvalState:
     #: the responses each system's run used (cache key -> result), for the recordings an
     #: update writes (:mod:`brittle.gateway.recordings`)
     recorded: dict[str, dict[str, CallResult]] = field(default_factory=dict)
+    #: a smoke run (``--brittle-limit``) that kept fewer cases: how many the golden set has
+    cases_total: int | None = None
 
 
 class BrittleSession:
@@ -69,6 +72,8 @@ class BrittleSession:
         self.on_result: Callable[[CallResult], None] | None = None
         self.written: list[Path] = []
         self.baselines_written: list[Path] = []
+        #: each written baseline shown with its size and systems ("x.json (12.3 KB, 3 systems)")
+        self.baselines_shown: dict[Path, str] = {}
         #: the recordings written beside them, with how many responses each holds
         self.recordings_written: list[tuple[Path, int]] = []
         #: why a system's baseline was not written (errors over the budget, nothing scored)
@@ -90,8 +95,24 @@ class BrittleSession:
     def state(self, spec: EvalSpec) -> EvalState:
         key = str(spec.source.resolve()) + "::" + spec.name
         if key not in self.evals:
+            limit, total = self.options.limit, len(spec.cases)
+            if limit is not None and total > limit:  # a smoke run (--brittle-limit)
+                spec.cases = spec.cases[:limit]
             self.evals[key] = EvalState(spec=spec, run=EvalRun(spec=spec))
+            if len(spec.cases) < total:
+                self.evals[key].cases_total = total
         return self.evals[key]
+
+    def smoke_line(self) -> str | None:
+        """What the terminal and summary.md say of a smoke run (``--brittle-limit N``)."""
+        limit = self.options.limit
+        if limit is None:
+            return None
+        return (
+            f"smoke run (limit {limit}): only the first {limit} case(s) of each golden set, with "
+            "their variants; partial results, no baseline written; relative gates compare these "
+            "cases with the baseline's"
+        )
 
     def baseline(self, spec: EvalSpec) -> Baseline | None:
         """The eval's committed baseline (read once); raises BaselineError if unreadable."""
@@ -219,7 +240,7 @@ class BrittleSession:
         which also reads :attr:`written` and :attr:`baselines_written`.
         """
         self.close_cache()
-        if self.options.update_baseline:
+        if self.options.update_baseline and self.options.limit is None:  # a smoke run: never
             self._flush_baselines()
 
     def _flush_baselines(self) -> None:
@@ -246,13 +267,16 @@ class BrittleSession:
                 )
             if not updates:
                 continue
-            merge_update(
+            written = merge_update(
                 state.spec.baseline_path,
                 state.spec.name,
                 updates,
                 {"source": state.spec.source.name, **meta},
             )
             self.baselines_written.append(state.spec.baseline_path)
+            self.baselines_shown[state.spec.baseline_path] = describe_written(
+                state.spec.baseline_path, written
+            )
             recorded = {name: state.recorded[name] for name in updates if name in state.recorded}
             if self.options.recordings and recorded:
                 path = state.spec.recordings_path
