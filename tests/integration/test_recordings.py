@@ -223,3 +223,29 @@ def test_the_ci_example_is_a_users_workflow() -> None:
     assert "--brittle-cache record" in nightly_runs
     for job in (gate, nightly):
         assert any("upload-artifact" in step.get("uses", "") for step in job["steps"])
+
+
+def test_brittle_run_writes_and_replays_recordings(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The same story through ``brittle run``: ``--update-baseline`` records, ``--cache
+    replay`` in a checkout without the cache and the key gates from the recordings alone."""
+    from brittle.cli import main
+
+    monkeypatch.setenv("OPENAI_API_KEY", FAKE_KEY)
+    monkeypatch.delenv("BRITTLE_CACHE", raising=False)
+    monkeypatch.chdir(tmp_path)
+    with start_in_thread(latency=0.0) as stub:
+        write_eval(tmp_path, stub.base_url, cases=5)
+        assert main(["run", "stubbed.eval.yaml", "--no-report", "--update-baseline"]) == 0
+    out = capsys.readouterr().out
+    assert "recordings written: " in out and "stubbed.jsonl.gz (10 responses" in out
+    shutil.rmtree(tmp_path / ".brittle")
+    monkeypatch.delenv("OPENAI_API_KEY")
+    assert main(["run", "stubbed.eval.yaml", "--no-report", "--cache", "replay"]) == 0
+    assert "0 made, 10 from the response cache" in capsys.readouterr().out
+    args = ["run", "stubbed.eval.yaml", "--no-report", "--cache", "replay", "--recordings", "off"]
+    assert main(args) == 1
+    out = capsys.readouterr().out
+    assert "not in the response cache (recordings are off)" in out
+    assert "brittle run stubbed.eval.yaml --update-baseline" in out
