@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from brittle._format import number
+from brittle.report.markdown_cases import breakdown_tables, evidence_lines
 from brittle.report.phrases import (
     cases_line,
     counts,
@@ -174,6 +175,7 @@ def _notes(ev: dict[str, Any]) -> list[str]:
             first = for_markdown(v["message"].splitlines()[0], limit=500)
             if v["status"] == "FAILED":
                 lines.append(f"- **{_md(name)}**: gate `{_code(v['gate'])}` failed: {first}")
+                lines += evidence_lines(v.get("evidence"))
             elif v["status"] == "inconclusive":
                 lines.append(
                     f"- {_md(name)}: gate `{_code(v['gate'])}` inconclusive (passed; "
@@ -232,6 +234,7 @@ def markdown_summary(record: dict[str, Any]) -> str:
         ]
         lines += _family_table(ev)
         lines += _repeats_table(ev)
+        lines += breakdown_tables(ev)
         lines += _notes(ev)
         lines.append("")
     return "\n".join(lines)

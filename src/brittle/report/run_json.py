@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from brittle.redact import scrub
+from brittle.report.breakdowns import breakdowns
 from brittle.report.phrases import power_line, underpowered
 from brittle.run.engine import SystemRun
 from brittle.run.provenance import run_meta
@@ -42,6 +43,9 @@ CASE_TEXT_FIELDS = frozenset(
         "answer",
         "original_answer",
         "variant_answer",
+        "baseline_answer",
+        "expected",
+        "template_diff",
         "detail",
         "error",
         "message",
@@ -50,7 +54,7 @@ CASE_TEXT_FIELDS = frozenset(
 
 #: fields that hold an answer (flips list them twice): an excerpt of :data:`SUMMARY_LIMIT`
 #: characters with the full length and a hash, so equal answers stay equal
-ANSWER_FIELDS = frozenset({"answer", "original_answer", "variant_answer"})
+ANSWER_FIELDS = frozenset({"answer", "original_answer", "variant_answer", "baseline_answer"})
 
 _STATISTICS = (
     "status",
@@ -102,12 +106,16 @@ def _system_record(state: EvalState, name: str, run: SystemRun) -> dict[str, Any
             "now": v.now,
             "baseline": v.baseline,
             "statistics": _statistics(v.details),
+            # a failing gate's cases: wrong, worse since the baseline, or flipped (run/evidence.py)
+            "evidence": v.details.get("evidence"),
         }
         for (system, gate_name), v in state.verdicts.items()
         if system == name
     ]
     changes = changes_since_baseline(state, name)
     failing, errors = run.failing_originals(), run.errors()
+    expected = {case.id: case.expected for case in state.spec.cases}
+    failing = [{**case, "expected": expected.get(case["case_id"])} for case in failing]
     return {
         "kind": run.kind,
         "fingerprint": run.fingerprint,
@@ -141,6 +149,8 @@ def _system_record(state: EvalState, name: str, run: SystemRun) -> dict[str, Any
         "template_variants_per_family": run.template_variants,
         "template_noops_per_family": run.template_noops,
         "template_dropped_per_family": run.template_dropped,
+        # per-label accuracy and confusion (label checks), per-tag accuracy and flip rate
+        **breakdowns(state.spec, run),
     }
 
 

@@ -74,6 +74,8 @@ def _gates(system: Mapping[str, Any], counts: dict[str, int]) -> list[dict[str, 
                 "baseline": v.get("baseline"),
                 "message": str(v.get("message") or "").split("\n", 1)[0],
                 "test": _test(v.get("statistics")),
+                # a failed gate's cases (kind wrong, worse, flipped or newly flipped): null else
+                "evidence": v.get("evidence"),
             }
         )
     return gates
@@ -128,6 +130,11 @@ def _system(
         # cases and variants since the baseline: paired, changed, added, removed per family
         "baseline_changes": system.get("baseline_cases"),
         "repeats": _repeats(system["metrics"]),
+        # label checks: accuracy per expected label and {expected: {answer: count}}; null else
+        "by_label": system.get("by_label"),
+        "confusion": system.get("confusion"),
+        # accuracy and flip rate of the cases of each golden-set tag ({} without tags)
+        "by_tag": system.get("by_tag") or {},
     }
 
 

@@ -163,7 +163,9 @@ class SystemRun:
                 out.append(
                     {
                         "case_id": cols["case_id"][i],
+                        "input": cols["input"][i],
                         "output": cols["output"][i],
+                        "answer": _plain(cols["answer"][i]),
                         "detail": cols["checks"][i],
                     }
                 )

@@ -24,25 +24,22 @@ from collections import Counter
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any
 
 from brittle._errors import BrittleError, ReplayMissError
 from brittle.run.engine import SystemRun
+from brittle.run.evidence import evidence
 from brittle.run.session import (
     BrittleSession,
     EvalState,
     changes_since_baseline,
-    newly_flipped,
     one_line,
 )
 from brittle.spec.eval import EvalSpec
 from brittle.stats.baseline import UPDATE_HINT, SystemBaseline
 from brittle.stats.gates import Gate, Verdict
 from brittle.stats.paired import Comparison, compare, decide
-from brittle.stats.results import Flip
 from brittle.stats.significance import holm_steps
 
-MAX_CASES_IN_MESSAGE = 5
 #: distinct error messages listed in a verdict failed on errors
 MAX_ERRORS_IN_MESSAGE = 3
 #: why a relative gate is not checked while the baseline is being updated
@@ -120,7 +117,7 @@ def check_gate(
             run.metrics, base_system.metrics if base_system else None, spec.error_budget
         )
     if verdict.passed is False:
-        verdict = _with_errors(_with_cases(verdict, run, base_system, effective), run)
+        verdict = _with_errors(_with_cases(verdict, spec, run, base_system, effective), run)
     state.verdicts[(system_name, effective.name if gate else "run")] = verdict
     return verdict
 
@@ -318,22 +315,6 @@ def _point_estimate(verdict: Verdict, *, fail_inconclusive: bool) -> Verdict:
     )
 
 
-def _shown(value: Any, limit: int = 90) -> str:
-    """A text as a quoted literal, shortened: its whitespace stays as it is, line breaks and
-    tabs written ``\\n`` and ``\\t``, so a whitespace perturbation shows what it changed."""
-    text = str(value)
-    return repr(text if len(text) <= limit else text[: limit - 1] + "…")
-
-
-def _describe_flip(run: SystemRun, flip: Flip) -> str:
-    verdict = "pass→FAIL" if flip.original_passed else "fail→pass"
-    return (
-        f"    {flip.variant_id} ({verdict}): input {_shown(run.text_of(flip.variant_id, 'input'))}"
-        f" -> answer {_shown(flip.variant_answer, 40)} (original answer "
-        f"{_shown(flip.original_answer, 40)})"
-    )
-
-
 def _with_errors(verdict: Verdict, run: SystemRun) -> Verdict:
     """Add the run's errors to a verdict failed on them (over the budget, or nothing measured):
     the first error (on the first line when nothing was measured), then the most frequent
@@ -371,28 +352,16 @@ def budget_note(state: EvalState) -> str | None:
 
 
 def _with_cases(
-    verdict: Verdict, run: SystemRun, baseline: SystemBaseline | None, gate: Gate
+    verdict: Verdict, spec: EvalSpec, run: SystemRun, baseline: SystemBaseline | None, gate: Gate
 ) -> Verdict:
-    """Add the worst (newly) flipped cases of the gate's scope to a failing verdict."""
-    flips = newly_flipped(run, baseline)
-    if gate.family:
-        flips = [f for f in flips if f.family == gate.family]
-    if not flips or gate.metric == "error_rate":
+    """Add the cases behind a failing verdict (:mod:`brittle.run.evidence`): the wrong rows,
+    those that got worse since the baseline, or the (newly) flipped variants."""
+    found = evidence(spec, run, baseline, gate)
+    if found is None:
         return verdict
-    flips.sort(key=lambda f: (not f.original_passed, f.case_id))
-    label = "newly flipped" if baseline is not None else "flipped"
-    families = sorted({f.family for f in flips})
-    lines = [
-        f"  {len(flips)} {label} variant(s) (families: {', '.join(families)}); the worst:",
-        *(_describe_flip(run, f) for f in flips[:MAX_CASES_IN_MESSAGE]),
-    ]
-    return Verdict(
-        verdict.gate,
-        verdict.passed,
-        verdict.message + "\n" + "\n".join(lines),
-        now=verdict.now,
-        baseline=verdict.baseline,
-        details={**verdict.details, "flips": [f.to_dict() for f in flips[:20]]},
+    details = {**verdict.details, "evidence": found.to_dict()}
+    return replace(
+        verdict, message=verdict.message + "\n" + "\n".join(found.lines()), details=details
     )
 
 

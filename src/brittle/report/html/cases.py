@@ -16,6 +16,8 @@ from brittle.report.html.text import MAX_ANSWER, clip, esc, word_diff
 
 MAX_CASES_SHOWN = 100
 MAX_FAILING_SHOWN = 30
+#: characters of an input in the failing and evidence tables
+MAX_INPUT = 600
 
 
 def _flip_row(system: str, case: FlippedCase) -> str:
@@ -91,6 +93,8 @@ def failing_section(ev: Mapping[str, Any]) -> str:
         for case in failing[:MAX_FAILING_SHOWN]:
             rows.append(
                 f"<tr><td>{esc(name)}</td><td><code>{esc(case.get('case_id'))}</code></td>"
+                f'<td><span class="text">{esc(clip(case.get("input"), MAX_INPUT))}</span></td>'
+                f"<td>{esc(clip(case.get('expected'), MAX_ANSWER))}</td>"
                 f'<td><span class="text">{esc(clip(case.get("output")))}</span></td>'
                 f"<td>{esc(clip(case.get('detail'), 400))}</td></tr>"
             )
@@ -99,10 +103,97 @@ def failing_section(ev: Mapping[str, Any]) -> str:
     return (
         f"<details class='failing'><summary>Originals that fail their checks ({total})"
         "</summary><table class='grid-table paged'><thead><tr><th>system</th><th>case</th>"
-        "<th>output</th><th>check</th></tr></thead><tbody>"
+        "<th>input</th><th>expected</th><th>output</th><th>check</th></tr></thead><tbody>"
         + "".join(rows)
         + "</tbody></table></details>"
     )
 
 
-__all__ = ["MAX_CASES_SHOWN", "MAX_FAILING_SHOWN", "failing_section", "flips_section"]
+_EVIDENCE_HEADS = {
+    "wrong": "wrong",
+    "worse": "got worse since the baseline",
+    "flipped": "flipped variant(s)",
+    "newly flipped": "newly flipped variant(s)",
+}
+
+
+def _outcome(passed: Any) -> str:
+    if passed is None:
+        return "unscored"
+    if isinstance(passed, bool) or passed in (0, 1):
+        return "passed" if passed else "failed"
+    return f"passed {float(passed):.0%}"
+
+
+def _evidence_row(case: Mapping[str, Any]) -> str:
+    """One case behind a failed gate: its id, input(s), expected answer and answer(s)."""
+    if "variant_id" in case:  # a flip: original against variant
+        in_a, in_b = word_diff(case.get("original_input"), case.get("variant_input"))
+        diff = case.get("template_diff")
+        template = f"<pre class='template-diff'>{esc(clip(diff, 800))}</pre>" if diff else ""
+        change = "pass → FAIL" if case.get("original_passed") else "fail → pass"
+        return (
+            f"<tr><td><code>{esc(case['variant_id'])}</code><br><small>{esc(change)}</small>"
+            f'</td><td><div class="pair"><span class="tag">original</span><span class="text">'
+            f'{in_a}</span></div><div class="pair"><span class="tag">variant</span>'
+            f'<span class="text">{in_b}</span></div>{template}</td>'
+            f"<td>{esc(clip(case.get('expected'), MAX_ANSWER))}</td>"
+            f"<td>{esc(clip(case.get('original_answer'), MAX_ANSWER))} → "
+            f"{esc(clip(case.get('variant_answer'), MAX_ANSWER))}</td></tr>"
+        )
+    answer = esc(clip(case.get("answer"), MAX_ANSWER))
+    if "baseline_answer" in case:
+        answer = (
+            f"{esc(clip(case.get('baseline_answer'), MAX_ANSWER))} "
+            f"<small>({_outcome(case.get('baseline_passed'))})</small> → {answer} "
+            f"<small>({_outcome(case.get('passed'))})</small>"
+        )
+    return (
+        f"<tr><td><code>{esc(case.get('row_id'))}</code></td>"
+        f'<td><span class="text">{esc(clip(case.get("input"), MAX_INPUT))}</span></td>'
+        f"<td>{esc(clip(case.get('expected'), MAX_ANSWER))}</td><td>{answer}</td></tr>"
+    )
+
+
+def evidence_section(ev: Mapping[str, Any]) -> str:
+    """For each failed gate with evidence (:mod:`brittle.run.evidence`), the cases behind it:
+    the wrong rows, those that got worse since the baseline (baseline answer → answer), or the
+    flipped variants (original against variant, a template diff for template-level ones)."""
+    parts = []
+    for name, system in ev["systems"].items():
+        for v in system.get("verdicts", []):
+            found = v.get("evidence") or {}
+            cases = list(found.get("cases") or [])
+            if v.get("status") != "FAILED" or not cases:
+                continue
+            total = int(found.get("total") or len(cases))
+            kind = str(found.get("kind"))
+            what = _EVIDENCE_HEADS.get(kind, "case(s)")
+            if kind == "wrong" and found.get("scope"):
+                what = f"of {found['scope']} {what}"
+            shown = f"; the first {len(cases)}" if total > len(cases) else ""
+            flips = "variant_id" in cases[0]
+            head = (
+                "<th>variant</th><th>input</th><th>expected</th><th>answer</th>"
+                if flips
+                else "<th>case</th><th>input</th><th>expected</th><th>answer</th>"
+            )
+            parts.append(
+                f"<details class='evidence' open><summary>{esc(name)} · <code>{esc(v['gate'])}"
+                f"</code>: {total} {esc(what)}{shown}</summary><table class='grid-table'>"
+                f"<thead><tr>{head}</tr></thead><tbody>"
+                + "".join(_evidence_row(case) for case in cases)
+                + "</tbody></table></details>"
+            )
+    if not parts:
+        return ""
+    return "<h3>Why gates failed</h3>" + "".join(parts)
+
+
+__all__ = [
+    "MAX_CASES_SHOWN",
+    "MAX_FAILING_SHOWN",
+    "evidence_section",
+    "failing_section",
+    "flips_section",
+]

@@ -29,7 +29,8 @@ from typing import Any
 
 from brittle._format import number as _f
 from brittle.report.history import FlipSet, TrendPoint
-from brittle.report.html.cases import failing_section, flips_section
+from brittle.report.html.breakdown import breakdown_section
+from brittle.report.html.cases import evidence_section, failing_section, flips_section
 from brittle.report.html.comparison import KIND_LABEL, comparison_section
 from brittle.report.html.svg import PALETTE, heatmap, interval_plot, trend_plot
 from brittle.report.html.text import clip, esc
@@ -306,8 +307,10 @@ def _eval_section(ev: Mapping[str, Any], data: ReportData, index: int) -> str:
         f'<p class="meta">{esc(ev.get("cases"))} cases · variants: {variants or "none"}'
         f"{noop_text} · <code>{esc(ev.get('source'))}</code></p>"
         + _gates_table(ev)
+        + evidence_section(ev)
         + _intervals_section(ev, colours)
         + _heatmap_section(ev)
+        + breakdown_section(ev)
         + _repeats_section(ev)
         + _trend_section(ev, data.trends.get(ev["name"], ()), colours, data.history)
         + comparison_section(ev)

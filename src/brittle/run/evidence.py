@@ -1,0 +1,281 @@
+"""The evidence of a failing gate: the cases behind it, with their inputs and answers.
+
+What a gate lists depends on what it measures:
+
+- ``accuracy >= 0.8`` (and ``variant_accuracy``): the *wrong* rows of its scope, each with its
+  input, expected answer and answer;
+- ``accuracy drop <= 0.03`` (a relative gate on accuracy or variant accuracy): the rows that
+  *got worse* since the baseline (paired: same id and text), with the baseline's answer and the
+  run's;
+- every other metric (``flip_rate``, ``agreement``, ``pdr``, ...): the *flipped* variants (for
+  a relative gate those newly flipped since the baseline, when there are any), with the
+  original's and the variant's input and answer; a variant of an instruction- or format-level
+  family keeps the input and changes the template, so it shows a short diff of the two prompts
+  instead.
+
+A verdict's message lists the first :data:`MAX_IN_MESSAGE` (the terminal); its details keep the
+first :data:`MAX_KEPT` under ``evidence`` (run.json, summary.md, HTML).
+"""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import pandas as pd
+
+from brittle.run.engine import OUTCOME_COLUMNS, SystemRun
+from brittle.run.session import newly_flipped
+from brittle.spec.eval import EvalSpec
+from brittle.stats.baseline import SystemBaseline
+from brittle.stats.changes import HASH_COLUMN, same_text
+from brittle.stats.gates import Gate
+from brittle.stats.metrics import ORIGINAL
+from brittle.stats.results import Flip
+
+#: cases listed in a failing verdict's message (the terminal)
+MAX_IN_MESSAGE = 5
+#: cases kept in its details (run.json, summary.md, the HTML report)
+MAX_KEPT = 20
+#: lines of a template diff, and characters of each
+DIFF_LINES, DIFF_WIDTH = 6, 100
+#: the gates whose evidence is the wrong (or worsened) rows rather than the flips
+_ROW_METRICS = ("accuracy", "variant_accuracy")
+
+
+@dataclass(frozen=True)
+class Evidence:
+    """The cases behind a failing gate: ``kind`` is ``wrong``, ``worse``, ``flipped`` or
+    ``newly flipped``; ``cases`` the first :data:`MAX_KEPT` of ``total``."""
+
+    kind: str
+    total: int
+    cases: list[dict[str, Any]]
+    #: the families of the flipped variants (flips only)
+    families: tuple[str, ...] = ()
+    #: the scored rows in the gate's scope (wrong rows only: "16 originals")
+    scope: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"kind": self.kind, "total": self.total, "cases": self.cases}
+        if self.scope is not None:
+            out["scope"] = self.scope
+        return out
+
+    def lines(self, limit: int = MAX_IN_MESSAGE) -> list[str]:
+        """The verdict message's lines: a head, then the first ``limit`` cases."""
+        shown = self.cases[:limit]
+        first = f"; the first {len(shown)}" if self.total > len(shown) else ""
+        if self.kind == "wrong":
+            of = f" of {self.scope}" if self.scope is not None else ""
+            head = f"  {self.total}{of} wrong{first}:"
+        elif self.kind == "worse":
+            head = f"  {self.total} got worse since the baseline{first}:"
+        else:
+            head = (
+                f"  {self.total} {self.kind} variant(s) (families: {', '.join(self.families)})"
+                f"{first or ''}; the worst:"
+            )
+        return [head, *(line for case in shown for line in describe(case))]
+
+
+def evidence(
+    spec: EvalSpec, run: SystemRun, baseline: SystemBaseline | None, gate: Gate
+) -> Evidence | None:
+    """The evidence of ``gate`` failing on ``run`` (None when there is none to show)."""
+    if gate.metric == "error_rate":
+        return None  # its evidence is the errors, listed by the gate loop
+    if gate.metric in _ROW_METRICS:
+        table = _scope(run, gate)
+        if gate.relative and baseline is not None:
+            worse = _worse(spec, run, table, baseline)
+            if worse:
+                return Evidence("worse", len(worse), worse[:MAX_KEPT])
+        wrong = _wrong(spec, run, table)
+        if wrong:
+            scored = int(table["error"].isna().sum())
+            what = "originals" if gate.metric == "accuracy" else "variants"
+            return Evidence("wrong", len(wrong), wrong[:MAX_KEPT], scope=f"{scored} {what}")
+        return None
+    return _flipped(spec, run, baseline, gate)
+
+
+def _scope(run: SystemRun, gate: Gate) -> pd.DataFrame:
+    """The rows a row metric counts: the originals (accuracy) or the variants (of the gate's
+    family)."""
+    table = run.outcome if run.outcome is not None else run.frame(OUTCOME_COLUMNS)
+    if gate.metric == "accuracy":
+        return table[table["family"] == ORIGINAL]
+    variants = table[table["family"] != ORIGINAL]
+    return variants if gate.family is None else variants[variants["family"] == gate.family]
+
+
+def _pass(value: Any) -> float | None:
+    """A row's pass as a number (1, 0, or the share of repeats that pass); None: unscored."""
+    if value is None or (isinstance(value, float) and value != value):
+        return None
+    return float(value)
+
+
+def _errored(error: Any) -> bool:
+    return error is not None and error == error  # NaN: a missing error in a frame
+
+
+def _expected(spec: EvalSpec) -> dict[str, Any]:
+    return {case.id: case.expected for case in spec.cases}
+
+
+def _wrong(spec: EvalSpec, run: SystemRun, table: pd.DataFrame) -> list[dict[str, Any]]:
+    """The scored rows that do not pass, the lowest pass share first, then in table order."""
+    expected = _expected(spec)
+    found = []
+    for row in table.itertuples(index=False):
+        now = _pass(row.passed)
+        if _errored(row.error) or now is None or now >= 1.0:
+            continue
+        found.append((now, _row(run, row, expected)))
+    found.sort(key=lambda item: item[0])
+    return [case for _, case in found]
+
+
+def _worse(
+    spec: EvalSpec, run: SystemRun, table: pd.DataFrame, baseline: SystemBaseline
+) -> list[dict[str, Any]]:
+    """The rows paired with the baseline (same id and text) that pass less than they did."""
+    expected = _expected(spec)
+    found = []
+    for row in table.itertuples(index=False):
+        entry = baseline.outcomes.get(str(row.row_id))
+        digest = getattr(row, HASH_COLUMN, None)
+        if not entry or not same_text(digest if isinstance(digest, str) else None, entry):
+            continue
+        now, before = _pass(row.passed), _pass(entry[0])
+        if now is None or before is None or now >= before:
+            continue
+        case = _row(run, row, expected)
+        case["baseline_passed"] = entry[0]
+        case["baseline_answer"] = entry[1] if len(entry) > 1 else None
+        found.append(case)
+    return found
+
+
+def _row(run: SystemRun, row: Any, expected: Mapping[str, Any]) -> dict[str, Any]:
+    return {
+        "row_id": str(row.row_id),
+        "case_id": str(row.case_id),
+        "family": str(row.family),
+        "input": run.text_of(row.row_id, "input"),
+        "expected": _plain(expected.get(str(row.case_id))),
+        "answer": _plain(row.answer),
+        "passed": _plain(row.passed),
+    }
+
+
+def _plain(value: Any) -> Any:
+    if value is None or isinstance(value, str | bool | int):
+        return value
+    if isinstance(value, float):
+        return None if value != value else value
+    item = getattr(value, "item", None)  # numpy scalars
+    return item() if callable(item) else str(value)
+
+
+def _flipped(
+    spec: EvalSpec, run: SystemRun, baseline: SystemBaseline | None, gate: Gate
+) -> Evidence | None:
+    def in_scope(found: list[Flip]) -> list[Flip]:
+        return [f for f in found if not gate.family or f.family == gate.family]
+
+    # a relative gate is about what changed: the flips that are new since the baseline (all of
+    # them when none is); an absolute gate is about every flip
+    newly = in_scope(newly_flipped(run, baseline)) if gate.relative else []
+    flips = newly or in_scope(list(run.flips))
+    if not flips:
+        return None
+    flips.sort(key=lambda f: (not f.original_passed, f.case_id))
+    expected = _expected(spec)
+    cases = []
+    for flip in flips[:MAX_KEPT]:
+        case = {
+            **flip.to_dict(),
+            "expected": _plain(expected.get(flip.case_id)),
+            "original_input": run.text_of(flip.case_id, "input"),
+            "variant_input": run.text_of(flip.variant_id, "input"),
+        }
+        diff = template_diff(
+            run.text_of(flip.case_id, "prompt"), run.text_of(flip.variant_id, "prompt")
+        )
+        if diff and case["original_input"] == case["variant_input"]:
+            case["template_diff"] = diff
+        cases.append(case)
+    kind = "newly flipped" if newly and baseline is not None else "flipped"
+    return Evidence(kind, len(flips), cases, families=tuple(sorted({f.family for f in flips})))
+
+
+def template_diff(before: Any, after: Any) -> str | None:
+    """A short diff of two prompts (removed lines ``-``, added ``+``, no context; at most
+    :data:`DIFF_LINES` lines of :data:`DIFF_WIDTH` characters), or None when they are equal
+    or either is missing."""
+    if not isinstance(before, str) or not isinstance(after, str) or before == after:
+        return None
+    lines = [
+        line
+        for line in difflib.unified_diff(before.splitlines(), after.splitlines(), lineterm="", n=0)
+        if not line.startswith(("---", "+++", "@@"))
+    ]
+    if not lines:  # only the line ends differ
+        lines = [f"-{before!r}", f"+{after!r}"]
+    shown = [_clip(line, DIFF_WIDTH) for line in lines[:DIFF_LINES]]
+    if len(lines) > DIFF_LINES:
+        shown.append(f"… {len(lines) - DIFF_LINES} more line(s)")
+    return "\n".join(shown)
+
+
+def _clip(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def shown(value: Any, limit: int = 90) -> str:
+    """A text as a quoted literal, shortened: its whitespace stays as it is, line breaks and
+    tabs written ``\\n`` and ``\\t``, so a whitespace perturbation shows what it changed."""
+    text = str(value)
+    return repr(text if len(text) <= limit else text[: limit - 1] + "…")
+
+
+def describe(case: Mapping[str, Any]) -> list[str]:
+    """One case of a verdict's evidence as message lines."""
+    if "variant_id" in case:  # a flip
+        change = "pass→FAIL" if case["original_passed"] else "fail→pass"
+        line = (
+            f"    {case['variant_id']} ({change}): input {shown(case.get('variant_input'))}"
+            f" -> answer {shown(case.get('variant_answer'), 40)}; original "
+        )
+        if "template_diff" in case:
+            line += f"answer {shown(case.get('original_answer'), 40)}; template changed:"
+            return [line, *(f"      {diff}" for diff in case["template_diff"].splitlines())]
+        return [
+            line + f"input {shown(case.get('original_input'))} -> answer "
+            f"{shown(case.get('original_answer'), 40)}"
+        ]
+    head = f"    {case['row_id']}: input {shown(case.get('input'))}, expected "
+    head += shown(case.get("expected"), 40)
+    if "baseline_answer" in case:
+        return [
+            f"{head}: baseline answer {shown(case.get('baseline_answer'), 40)} "
+            f"({_outcome(case.get('baseline_passed'))}) -> now {shown(case.get('answer'), 40)} "
+            f"({_outcome(case.get('passed'))})"
+        ]
+    return [f"{head}, answer {shown(case.get('answer'), 40)}"]
+
+
+def _outcome(passed: Any) -> str:
+    if passed is True or passed == 1:
+        return "passed"
+    if passed is False or passed == 0:
+        return "failed"
+    return "unscored" if passed is None else f"passed {float(passed):.0%}"
+
+
+__all__ = ["MAX_IN_MESSAGE", "MAX_KEPT", "Evidence", "describe", "evidence", "template_diff"]
