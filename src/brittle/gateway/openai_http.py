@@ -111,6 +111,31 @@ def eligible(request: CallRequest) -> bool:
     )
 
 
+class MissingAPIKey(Exception):
+    """An ``openai/`` call with no key: no ``api_key`` in the system's params and no
+    ``OPENAI_API_KEY`` (raised before any request, and without importing litellm)."""
+
+
+def missing_key(request: CallRequest) -> MissingAPIKey | None:
+    """The error for an ``openai/`` request that no key could authorise, if it is one.
+
+    litellm would raise the same (``Missing credentials ...``) after its import, which takes
+    seconds; a system with no key then stops at once (``gateway/preflight.py``). A request with
+    OpenAI client settings from the environment (an organisation, a project) is left to litellm.
+    """
+    if not request.model.startswith(PREFIX) or _api_key(request.params) is not None:
+        return None
+    if any(os.environ.get(v) for v in _CLIENT_ENVIRONMENT):
+        return None
+    if any(name in request.params for name in ("azure_ad_token", "api_version")):
+        return None
+    return MissingAPIKey(
+        "Missing credentials: no api_key in the system's params and OPENAI_API_KEY is not set; "
+        "set OPENAI_API_KEY (or the key variable your endpoint reads), or pass params.api_key "
+        "(any non-empty value for a local server that checks none)"
+    )
+
+
 def _api_key(params: Mapping[str, Any]) -> str | None:
     key = params.get("api_key") or os.environ.get("OPENAI_API_KEY")
     return key if isinstance(key, str) and key else None

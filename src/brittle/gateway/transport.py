@@ -19,7 +19,7 @@ from typing import Any, Protocol
 
 from brittle._startup import startup_cost
 from brittle.gateway.calls import CallRequest, CallResult, load_json_body, message_text
-from brittle.gateway.openai_http import OpenAIHTTPTransport, eligible
+from brittle.gateway.openai_http import OpenAIHTTPTransport, eligible, missing_key
 from brittle.redact import SECRET_PARAMS, register, scrub_loggers
 
 
@@ -160,6 +160,9 @@ class AutoTransport:
             if self._fast is None:
                 self._fast = OpenAIHTTPTransport()
             return await self._fast.complete(request)
+        missing = missing_key(request)
+        if missing is not None:
+            raise missing
         if self._litellm is None:
             self._litellm = LiteLLMTransport()
         return await self._litellm.complete(request)
