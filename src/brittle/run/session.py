@@ -119,8 +119,9 @@ class BrittleSession:
         state = self.state(spec)
         if not state.baseline_loaded:
             try:
-                state.baseline = read_baseline(spec.baseline_path)
-                _same_eval(state.baseline, spec)
+                baseline = read_baseline(spec.baseline_path)
+                _same_eval(baseline, spec)  # another eval's file is never compared with
+                state.baseline = baseline
             except BaselineError:
                 if not self.options.update_baseline:
                     raise
@@ -139,6 +140,8 @@ class BrittleSession:
             )
         if self.fatal is not None:
             raise self.fatal
+        # an unreadable baseline (or another eval's) fails before any model call is spent
+        self.baseline(spec)
         if state.gateway is None:
             recorder = self._recorder(spec)  # a damaged recordings file fails every system
             state.gateway = Gateway.for_spec(
