@@ -90,14 +90,14 @@ def evidence(
     if gate.metric in _ROW_METRICS:
         table = _scope(run, gate)
         if gate.relative and baseline is not None:
-            worse = _worse(spec, run, table, baseline)
-            if worse:
-                return Evidence("worse", len(worse), worse[:MAX_KEPT])
-        wrong = _wrong(spec, run, table)
-        if wrong:
+            total, cases = _worse(spec, run, table, baseline)
+            if total:
+                return Evidence("worse", total, cases)
+        total, cases = _wrong(spec, run, table)
+        if total:
             scored = int(table["error"].isna().sum())
             what = "originals" if gate.metric == "accuracy" else "variants"
-            return Evidence("wrong", len(wrong), wrong[:MAX_KEPT], scope=f"{scored} {what}")
+            return Evidence("wrong", total, cases, scope=f"{scored} {what}")
         return None
     return _flipped(spec, run, baseline, gate)
 
@@ -127,24 +127,25 @@ def _expected(spec: EvalSpec) -> dict[str, Any]:
     return {case.id: case.expected for case in spec.cases}
 
 
-def _wrong(spec: EvalSpec, run: SystemRun, table: pd.DataFrame) -> list[dict[str, Any]]:
-    """The scored rows that do not pass, the lowest pass share first, then in table order."""
-    expected = _expected(spec)
+def _wrong(spec: EvalSpec, run: SystemRun, table: pd.DataFrame) -> tuple[int, list[dict[str, Any]]]:
+    """How many scored rows do not pass, and the first :data:`MAX_KEPT` of them, the lowest
+    pass share first, then in table order."""
     found = []
     for row in table.itertuples(index=False):
         now = _pass(row.passed)
         if _errored(row.error) or now is None or now >= 1.0:
             continue
-        found.append((now, _row(run, row, expected)))
+        found.append((now, row))
     found.sort(key=lambda item: item[0])
-    return [case for _, case in found]
+    texts, expected = _Texts(run), _expected(spec)
+    return len(found), [_row(texts, row, expected) for _, row in found[:MAX_KEPT]]
 
 
 def _worse(
     spec: EvalSpec, run: SystemRun, table: pd.DataFrame, baseline: SystemBaseline
-) -> list[dict[str, Any]]:
-    """The rows paired with the baseline (same id and text) that pass less than they did."""
-    expected = _expected(spec)
+) -> tuple[int, list[dict[str, Any]]]:
+    """How many rows paired with the baseline (same id and text) pass less than they did, and
+    the first :data:`MAX_KEPT` of them with the baseline's answer."""
     found = []
     for row in table.itertuples(index=False):
         entry = baseline.outcomes.get(str(row.row_id))
@@ -152,21 +153,40 @@ def _worse(
         if not entry or not same_text(digest if isinstance(digest, str) else None, entry):
             continue
         now, before = _pass(row.passed), _pass(entry[0])
-        if now is None or before is None or now >= before:
-            continue
-        case = _row(run, row, expected)
+        if now is not None and before is not None and now < before:
+            found.append((row, entry))
+    texts, expected = _Texts(run), _expected(spec)
+    cases = []
+    for row, entry in found[:MAX_KEPT]:
+        case = _row(texts, row, expected)
         case["baseline_passed"] = entry[0]
         case["baseline_answer"] = entry[1] if len(entry) > 1 else None
-        found.append(case)
-    return found
+        cases.append(case)
+    return len(found), cases
 
 
-def _row(run: SystemRun, row: Any, expected: Mapping[str, Any]) -> dict[str, Any]:
+class _Texts:
+    """A run's texts by row id (the first repeat's), indexed once on first use."""
+
+    def __init__(self, run: SystemRun) -> None:
+        self.columns = run.columns
+        self.at: dict[str, int] | None = None
+
+    def __call__(self, row_id: Any, column: str) -> Any:
+        if self.at is None:
+            self.at = {}
+            for index, row in enumerate(self.columns["row_id"]):
+                self.at.setdefault(row, index)
+        found = self.at.get(str(row_id))
+        return None if found is None else self.columns[column][found]
+
+
+def _row(texts: _Texts, row: Any, expected: Mapping[str, Any]) -> dict[str, Any]:
     return {
         "row_id": str(row.row_id),
         "case_id": str(row.case_id),
         "family": str(row.family),
-        "input": run.text_of(row.row_id, "input"),
+        "input": texts(row.row_id, "input"),
         "expected": _plain(expected.get(str(row.case_id))),
         "answer": _plain(row.answer),
         "passed": _plain(row.passed),
@@ -195,18 +215,16 @@ def _flipped(
     if not flips:
         return None
     flips.sort(key=lambda f: (not f.original_passed, f.case_id))
-    expected = _expected(spec)
+    texts, expected = _Texts(run), _expected(spec)
     cases = []
     for flip in flips[:MAX_KEPT]:
         case = {
             **flip.to_dict(),
             "expected": _plain(expected.get(flip.case_id)),
-            "original_input": run.text_of(flip.case_id, "input"),
-            "variant_input": run.text_of(flip.variant_id, "input"),
+            "original_input": texts(flip.case_id, "input"),
+            "variant_input": texts(flip.variant_id, "input"),
         }
-        diff = template_diff(
-            run.text_of(flip.case_id, "prompt"), run.text_of(flip.variant_id, "prompt")
-        )
+        diff = template_diff(texts(flip.case_id, "prompt"), texts(flip.variant_id, "prompt"))
         if diff and case["original_input"] == case["variant_input"]:
             case["template_diff"] = diff
         cases.append(case)
