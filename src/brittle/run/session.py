@@ -36,7 +36,7 @@ from brittle.stats.baseline import (
     read_baseline,
 )
 from brittle.stats.changes import HASH_COLUMN, CaseChanges, case_changes, same_text
-from brittle.stats.gates import Verdict, baseline_refusal
+from brittle.stats.gates import Verdict, baseline_refusal, scored_rows
 from brittle.stats.results import Flip
 
 
@@ -300,10 +300,12 @@ class BrittleSession:
                 f"baseline written anyway (=force) for {shown}; its errors are recorded in it"
             )
         else:
+            # a larger error budget cannot help a run that scored nothing
+            budget = "" if scored_rows(run.metrics) <= 0 else "raise the eval's error_budget, or "
             self.baselines_refused.append(
                 f"baseline NOT written for {shown}\n  fix: make the system answer (its errors "
-                "are in the report), or raise the eval's error_budget, or, to keep this run "
-                f"as the baseline all the same: {self.update_command}=force"
+                f"are in the report), or {budget}to keep this run as the baseline all the same: "
+                f"{self.update_command}=force"
             )
         return reason
 

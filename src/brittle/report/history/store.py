@@ -131,7 +131,8 @@ def history_setting(value: str | None, root: Path) -> str | None:
 
 
 _MOVE_AWAY = (
-    "move it away (a new history starts), or record into another file with --brittle-history"
+    "move it away (a new history starts), or record into another file (pytest: "
+    "--brittle-history PATH; brittle run: --history PATH; or 'off')"
 )
 
 
@@ -168,7 +169,10 @@ def check_history(path: Path) -> None:
         raise ConfigError(
             f"run history has schema version {version}; this brittle reads up to {SCHEMA_VERSION}",
             where=path,
-            fix="upgrade brittle, or record into another file with --brittle-history",
+            fix=(
+                "upgrade brittle, or record into another file (pytest: --brittle-history "
+                "PATH; brittle run: --history PATH)"
+            ),
         )
     if version == 0 and tables:
         raise ConfigError(
@@ -235,7 +239,10 @@ def _ensure_schema(conn: sqlite3.Connection, path: Path, *, create: bool) -> Non
         raise ConfigError(
             f"run history has schema version {version}; this brittle reads up to {SCHEMA_VERSION}",
             where=path,
-            fix="upgrade brittle, or record into another file with --brittle-history",
+            fix=(
+                "upgrade brittle, or record into another file (pytest: --brittle-history "
+                "PATH; brittle run: --history PATH)"
+            ),
         )
     if version == SCHEMA_VERSION:
         return
