@@ -76,7 +76,7 @@ def test_template_text_stays_text(prompt_file: Path, text: str) -> None:
 
 
 def test_wrong_types_still_name_the_key() -> None:
-    with pytest.raises(ConfigError, match="pathlib.Path or a brittle Template, got"):
+    with pytest.raises(ConfigError, match=r"pathlib\.Path or a brittle Template, got"):
         PromptSystem("zs", "openai/x", 3)  # type: ignore[arg-type]
     with pytest.raises(ConfigError, match="got null"):
         PromptSystem("zs", "openai/x", None)  # type: ignore[arg-type]

@@ -32,7 +32,9 @@ def _project(
         "    model: openai/stub\n"
         f"    template: {json.dumps(template)}\n"
         "checks:\n"
-        "  - label: {choices: [billing, bug, feature, account], synonyms: {feature: [feature request]}}\n",
+        "  - label:\n"
+        "      choices: [billing, bug, feature, account]\n"
+        "      synonyms: {feature: [feature request]}\n",
         encoding="utf-8",
     )
     return path
