@@ -157,8 +157,8 @@ def test_pytest_hints_its_own_option_but_not_while_updating(project: pytest.Pyte
     result = project.runpytest()
     result.stdout.fnmatch_lines(
         [
-            "*no baseline: relative gates skipped; create one with pytest evals/ "
-            "--brittle-update-baseline"
+            "*no baseline: relative gates have nothing to compare with*; create one with "
+            "pytest evals/ --brittle-update-baseline"
         ]
     )
     updating = project.runpytest("--brittle-update-baseline")
@@ -174,10 +174,7 @@ def test_brittle_run_hints_its_own_update_baseline(
     project.makefile(".eval.yaml", demo=eval_yaml({"s": "stable"}, RELATIVE))
     assert main(["run", "demo.eval.yaml", "--no-report"]) == 0
     out = capsys.readouterr().out
-    assert (
-        "no baseline: relative gates skipped; create one with brittle run demo.eval.yaml "
-        "--update-baseline" in out
-    )
+    assert "then they fail); create one with brittle run demo.eval.yaml --update-baseline" in out
     assert "pytest" not in out
 
     assert main(["run", "demo.eval.yaml", "--no-report", "--update-baseline"]) == 0

@@ -117,7 +117,8 @@ def _eval_lines(state: EvalState, session: BrittleSession) -> list[str]:
     lines += [f"  note: {note}" for note in eval_notes(state)]  # budget; always wrong or alike
     if state.baseline is None and not session.options.update_baseline:
         lines.append(
-            f"  no baseline: relative gates skipped; create one with {session.update_command}"
+            "  no baseline: relative gates have nothing to compare with (skipped, unless the "
+            f"run measured nothing: then they fail); create one with {session.update_command}"
         )
     for name, run in state.run.systems.items():
         updating = session.options.update_baseline
