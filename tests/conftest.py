@@ -21,3 +21,10 @@ import brittle.report.terminal
 import brittle.run.verdicts  # noqa: F401
 
 pytest_plugins = ["pytester"]
+
+# litellm (imported on first use by the litellm transport and the price look-ups) is imported
+# here once: a first import inside a test that runs brittle in process left later pytester runs
+# without brittle's plugin
+from brittle.gateway.transport import configure_litellm  # noqa: E402
+
+configure_litellm()
