@@ -284,9 +284,11 @@ class GateItem(pytest.Item):
         self.system_name = self.parent.name
 
     def runtest(self) -> None:
+        from brittle.gateway.transport import filter_library_warnings
         from brittle.report.ci import gate_properties
         from brittle.run.verdicts import NOT_CHECKED, check, updating_baseline
 
+        filter_library_warnings()  # pytest restores the filters after each test
         self.user_properties.append(("brittle_eval", self.spec.name))
         session = _session(self.config)
         try:

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import gc
 import os
+import warnings
 from typing import Any, Protocol
 
 from brittle._startup import startup_cost
@@ -30,6 +31,28 @@ class Transport(Protocol):
 
 
 _litellm_ready = False
+
+#: warnings that brittle's use of litellm causes and a user cannot act on, as (message regex,
+#: category, module regex of the line that warns): pydantic, building schemas for litellm's
+#: TypedDicts at the first call litellm answers, warns 13 times that their ``ReadOnly`` items
+#: are not protected; litellm's own deprecation notices concern its internals
+LIBRARY_WARNINGS: tuple[tuple[str, type[Warning], str], ...] = (
+    (
+        r"Items? '.*' on TypedDict class '.*' (is|are) using the `ReadOnly` qualifier",
+        UserWarning,
+        r"pydantic\._internal\._generate_schema$",
+    ),
+    ("", DeprecationWarning, r"litellm(\.|$)"),
+)
+
+
+def filter_library_warnings() -> None:
+    """Ignore :data:`LIBRARY_WARNINGS` from here on (each filter once, however often called).
+
+    :func:`configure_litellm` calls it for the command line; the pytest plugin calls it before
+    each gate runs, since pytest restores the warning filters after every test."""
+    for message, category, module in LIBRARY_WARNINGS:
+        warnings.filterwarnings("ignore", message=message, category=category, module=module)
 
 
 def configure_litellm() -> Any:
@@ -47,6 +70,7 @@ def configure_litellm() -> Any:
     """
     global _litellm_ready
     os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
+    filter_library_warnings()
     with startup_cost():  # seconds, once: shown apart from the first system's time
         import litellm
 

@@ -19,6 +19,7 @@ from typing import Any
 
 from brittle._errors import ModelError
 from brittle._startup import startup_cost
+from brittle.local.quiet import no_cleanup_notice, quiet_loading
 from brittle.local.refs import GRAMMAR_HELP, SMOLLM2, cwd_note
 
 _GGUF_NAME = "SmolLM2-135M-Instruct.Q4_1.gguf"
@@ -85,16 +86,20 @@ def _load_smollm2() -> tuple[Any, Any]:
     saved = _dequantized_dir(gguf)
     if (saved / "config.json").is_file():
         try:
-            model = AutoModelForCausalLM.from_pretrained(saved, dtype="float32")
-            tokenizer = AutoTokenizer.from_pretrained(saved)
+            with quiet_loading():
+                model = AutoModelForCausalLM.from_pretrained(saved, dtype="float32")
+                tokenizer = AutoTokenizer.from_pretrained(saved)
             return model, tokenizer
         except Exception:  # a damaged cache entry: rebuild it below
             pass
-    model = AutoModelForCausalLM.from_pretrained(gguf.parent, gguf_file=gguf.name, dtype="float32")
-    tokenizer = AutoTokenizer.from_pretrained(gguf.parent, gguf_file=gguf.name)
-    # A read-only cache is no reason to fail: the next process dequantizes again.
-    with contextlib.suppress(OSError):
-        _save_dequantized(model, tokenizer, saved)
+    with quiet_loading(gguf=True):
+        model = AutoModelForCausalLM.from_pretrained(
+            gguf.parent, gguf_file=gguf.name, dtype="float32"
+        )
+        tokenizer = AutoTokenizer.from_pretrained(gguf.parent, gguf_file=gguf.name)
+        # A read-only cache is no reason to fail: the next process dequantizes again.
+        with contextlib.suppress(OSError):
+            _save_dequantized(model, tokenizer, saved)
     return model, tokenizer
 
 
@@ -121,8 +126,9 @@ def _load_folder(path: Path) -> tuple[Any, Any]:
 
     if not (path / "config.json").is_file():
         raise unknown_model_error(str(path))
-    model = AutoModelForCausalLM.from_pretrained(path, dtype="float32")
-    return model, AutoTokenizer.from_pretrained(path)
+    with quiet_loading():
+        model = AutoModelForCausalLM.from_pretrained(path, dtype="float32")
+        return model, AutoTokenizer.from_pretrained(path)
 
 
 def unknown_model_error(name: str) -> ModelError:
@@ -155,6 +161,7 @@ def load_base_model(name: str) -> LoadedModel:
                     raise unknown_model_error(name)
                 model, tokenizer = _load_folder(path)
         model.eval()
+        no_cleanup_notice(tokenizer)
         if tokenizer.pad_token is None:
             tokenizer.pad_token = tokenizer.eos_token
         tokenizer.padding_side = "left"
