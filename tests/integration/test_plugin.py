@@ -33,7 +33,8 @@ def test_stable_system_passes_and_writes_reports(project: pytest.Pytester) -> No
             "*demo.eval.yaml::stable::accuracy>=0.9 PASSED*",
             "*demo.eval.yaml::stable::flip_rate[[]typo]<=0.1 PASSED*",
             "*brittle summary*",
-            "*no baseline: relative gates have nothing to compare with*create one with*--brittle-update-baseline*",
+            "*no baseline: relative gates have nothing to compare with*"
+            "create one with*--brittle-update-baseline*",
             "*stable*acc 1.000*flip 0.000*",
         ]
     )

