@@ -29,13 +29,12 @@ from __future__ import annotations
 import gzip
 import io
 import json
-import os
-import tempfile
 from collections.abc import Mapping
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
+from brittle._atomic import write_bytes
 from brittle._errors import CacheError
 from brittle.gateway.calls import CallResult
 from brittle.redact import scrub
@@ -192,25 +191,8 @@ def write_recordings(path: Path, eval_name: str, updates: Entries) -> int:
     merged.update({name: dict(entries) for name, entries in updates.items()})
     data = encode(eval_name, merged)
     if not (path.exists() and path.read_bytes() == data):
-        _atomic_write_bytes(path, data)
+        write_bytes(path, data)
     return sum(len(entries) for entries in merged.values())
-
-
-def _atomic_write_bytes(path: Path, data: bytes) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(tmp, 0o666 & ~umask)
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 __all__ = [
