@@ -12,6 +12,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from brittle._format import number
+from brittle.report.phrases import outcome
 from brittle.sanitize import for_markdown
 
 #: cases listed under a failed gate (run.json keeps as many: run/evidence.py's MAX_KEPT)
@@ -27,14 +28,6 @@ def _md(text: Any, limit: int = TEXT_LIMIT) -> str:
 def _code(text: Any) -> str:
     """Text for inside a markdown code span: one line, no backticks."""
     return " ".join(str(text).replace("`", "'").split())[:120]
-
-
-def _outcome(passed: Any) -> str:
-    if passed is None:
-        return "unscored"
-    if isinstance(passed, bool) or passed in (0, 1):
-        return "passed" if passed else "failed"
-    return f"passed {float(passed):.0%}"
 
 
 def _case_line(case: Mapping[str, Any]) -> str:
@@ -56,8 +49,8 @@ def _case_line(case: Mapping[str, Any]) -> str:
     if "baseline_answer" in case:
         return line + (
             f"baseline: {_md(case.get('baseline_answer'), 60)} "
-            f"({_outcome(case.get('baseline_passed'))}); now: {_md(case.get('answer'), 60)} "
-            f"({_outcome(case.get('passed'))})"
+            f"({outcome(case.get('baseline_passed'))}); now: {_md(case.get('answer'), 60)} "
+            f"({outcome(case.get('passed'))})"
         )
     return line + f"answer: {_md(case.get('answer'), 60)}"
 

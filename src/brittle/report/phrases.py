@@ -138,6 +138,15 @@ def cases_line(cases: dict[str, Any], escape: Callable[[Any], str] = str) -> str
     )
 
 
+def outcome(passed: Any) -> str:
+    """A row's check outcome in words: passed, failed, unscored, or a share of repeats."""
+    if passed is None:
+        return "unscored"
+    if isinstance(passed, bool) or passed in (0, 1):
+        return "passed" if passed else "failed"
+    return f"passed {float(passed):.0%}"
+
+
 def latency_caveat(ev: Mapping[str, Any]) -> str:
     """How an eval's latencies were measured (run.json's eval record ``ev``): per call, from the
     request being sent, under the run's concurrency; "" when the record predates it."""

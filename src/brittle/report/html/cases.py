@@ -13,6 +13,7 @@ from typing import Any
 
 from brittle.report.history import FlippedCase, FlipSet
 from brittle.report.html.text import MAX_ANSWER, clip, esc, word_diff
+from brittle.report.phrases import outcome
 
 MAX_CASES_SHOWN = 100
 MAX_FAILING_SHOWN = 30
@@ -117,14 +118,6 @@ _EVIDENCE_HEADS = {
 }
 
 
-def _outcome(passed: Any) -> str:
-    if passed is None:
-        return "unscored"
-    if isinstance(passed, bool) or passed in (0, 1):
-        return "passed" if passed else "failed"
-    return f"passed {float(passed):.0%}"
-
-
 def _evidence_row(case: Mapping[str, Any]) -> str:
     """One case behind a failed gate: its id, input(s), expected answer and answer(s)."""
     if "variant_id" in case:  # a flip: original against variant
@@ -145,8 +138,8 @@ def _evidence_row(case: Mapping[str, Any]) -> str:
     if "baseline_answer" in case:
         answer = (
             f"{esc(clip(case.get('baseline_answer'), MAX_ANSWER))} "
-            f"<small>({_outcome(case.get('baseline_passed'))})</small> → {answer} "
-            f"<small>({_outcome(case.get('passed'))})</small>"
+            f"<small>({outcome(case.get('baseline_passed'))})</small> → {answer} "
+            f"<small>({outcome(case.get('passed'))})</small>"
         )
     return (
         f"<tr><td><code>{esc(case.get('row_id'))}</code></td>"
