@@ -136,6 +136,18 @@ _MOVE_AWAY = (
 )
 
 
+def _newer_schema(path: Path, version: int) -> ConfigError:
+    """The error for a history written by a newer brittle."""
+    return ConfigError(
+        f"run history has schema version {version}; this brittle reads up to {SCHEMA_VERSION}",
+        where=path,
+        fix=(
+            "upgrade brittle, or record into another file (pytest: --brittle-history PATH; "
+            "brittle run: --history PATH)"
+        ),
+    )
+
+
 def check_history(path: Path) -> None:
     """Fail now, before any model call, if the run could not be recorded at ``path``: the file
     is corrupt, not a brittle history, of a newer schema, or cannot be created. Reads only."""
@@ -166,14 +178,7 @@ def check_history(path: Path) -> None:
     finally:
         conn.close()
     if version > SCHEMA_VERSION:
-        raise ConfigError(
-            f"run history has schema version {version}; this brittle reads up to {SCHEMA_VERSION}",
-            where=path,
-            fix=(
-                "upgrade brittle, or record into another file (pytest: --brittle-history "
-                "PATH; brittle run: --history PATH)"
-            ),
-        )
+        raise _newer_schema(path, version)
     if version == 0 and tables:
         raise ConfigError(
             "not a brittle run history (an SQLite file with other tables)",
@@ -236,14 +241,7 @@ def _ensure_schema(conn: sqlite3.Connection, path: Path, *, create: bool) -> Non
             fix="pass another file with --history, or move this one away to start afresh",
         ) from None
     if version > SCHEMA_VERSION:
-        raise ConfigError(
-            f"run history has schema version {version}; this brittle reads up to {SCHEMA_VERSION}",
-            where=path,
-            fix=(
-                "upgrade brittle, or record into another file (pytest: --brittle-history "
-                "PATH; brittle run: --history PATH)"
-            ),
-        )
+        raise _newer_schema(path, version)
     if version == SCHEMA_VERSION:
         return
     if not create:
