@@ -202,6 +202,17 @@ def test_which_calls_take_the_fast_transport(
         model="openai/stub", messages=({"role": "user", "content": "x"},), params={}
     )
     assert route(keyless) == "litellm"  # litellm's own error says which key is missing
+    for name in ("OPENAI_BASE_URL", "OPENAI_API_BASE"):
+        monkeypatch.delenv(name, raising=False)
+    nowhere = CallRequest(
+        model="openai/stub",
+        messages=({"role": "user", "content": "x"},),
+        params={"api_key": KEY},
+    )
+    assert route(nowhere) == "litellm"  # no endpoint named: the provider's default is litellm's
+    monkeypatch.setenv("OPENAI_BASE_URL", stub.base_url)
+    assert route(nowhere) == "openai-http"
+    monkeypatch.delenv("OPENAI_BASE_URL")
     monkeypatch.setenv("OPENAI_ORGANIZATION", "org-1")
     assert route(_request(stub)) == "litellm"  # the openai client would send its header
 

@@ -5,8 +5,10 @@ costs 3-9 ms of CPU per call and ``import litellm`` 2-4 s (``benchmarks/bench_le
 endpoint that speaks the OpenAI chat-completions API the call itself is one JSON POST. So for
 the calls where litellm would send exactly that, brittle sends it itself:
 
-* :func:`eligible` says which calls: a model string ``openai/NAME`` (with or without
-  ``api_base``), an API key (``api_key`` or ``OPENAI_API_KEY``), messages of plain text, and only
+* :func:`eligible` says which calls: a model string ``openai/NAME`` with an endpoint the user
+  named (``api_base``/``base_url``, or ``OPENAI_BASE_URL``/``OPENAI_API_BASE``; without one
+  litellm supplies the provider's default, so brittle names no hosted endpoint), an API key
+  (``api_key`` or ``OPENAI_API_KEY``), messages of plain text, and only
   parameters whose mapping is litellm's identity for every such model (:data:`BODY_PARAMS`, plus
   ``api_base``/``base_url``, ``api_key``, ``timeout``, ``extra_headers`` and ``max_retries``).
   Model names litellm treats specially (o-series, gpt-5 and later reasoning models, audio and
@@ -71,7 +73,6 @@ _SPECIAL_MARKERS = ("gpt-5", "gpt-6", "gpt-7", "audio", "search", "realtime")
 _NO_RESPONSE_FORMAT = frozenset({"gpt-4", "gpt-3.5-turbo-16k"})
 #: environment variables the openai client turns into headers or credentials of its own
 _CLIENT_ENVIRONMENT = ("OPENAI_ORGANIZATION", "OPENAI_ORG_ID", "OPENAI_PROJECT_ID")
-DEFAULT_BASE = "https://api.openai.com/v1"
 #: litellm's default request timeout, seconds (the gateway's per-attempt timeout is shorter)
 DEFAULT_CLIENT_TIMEOUT_S = 600.0
 
@@ -142,12 +143,14 @@ def _api_key(params: Mapping[str, Any]) -> str | None:
 
 
 def _api_base(params: Mapping[str, Any]) -> Any:
+    """The endpoint the call names (params, then the openai client's environment variables);
+    None when it names none: litellm then supplies the provider's default (brittle itself names
+    no hosted endpoint, so only an endpoint the user gave is called directly)."""
     return (
         params.get("api_base")
         or params.get("base_url")
         or os.environ.get("OPENAI_BASE_URL")
         or os.environ.get("OPENAI_API_BASE")
-        or DEFAULT_BASE
     )
 
 
