@@ -11,33 +11,16 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
 
-from brittle.gateway import CallRequest, Gateway, LiteLLMTransport, configure_litellm
+from brittle.gateway import CallRequest, Gateway, LiteLLMTransport
 from brittle.gateway.pricing import table_price
-from tests.support.stubproject import FAKE_KEY, StubThread, start_in_thread, write_eval
+from tests.support.stubproject import StubThread, write_eval
 
 CASES = 12  # one typo variant each: 24 calls per system
 OWN = "    price: {input_per_mtok: 2.5, output_per_mtok: 10}\n"
-
-
-@pytest.fixture(scope="module", autouse=True)
-def _litellm() -> None:
-    """litellm imported before pytester's first snapshot (see test_honest_verdicts.py)."""
-    configure_litellm()
-
-
-@pytest.fixture
-def stub(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) -> Iterator[StubThread]:
-    monkeypatch.setenv("OPENAI_API_KEY", FAKE_KEY)
-    monkeypatch.setenv("BRITTLE_CACHE", "off")
-    monkeypatch.delenv("GITHUB_STEP_SUMMARY", raising=False)
-    pytester.makeini("[pytest]\naddopts = -p no:deepeval -p no:cacheprovider\n")
-    with start_in_thread(latency=0.0) as server:
-        yield server
 
 
 def _systems(summary: dict[str, Any]) -> dict[str, dict[str, Any]]:

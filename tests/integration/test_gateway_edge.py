@@ -13,7 +13,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from brittle.gateway import CallRequest, CallResult, Gateway, configure_litellm
+from brittle.gateway import CallRequest, CallResult, Gateway
 from brittle.gateway.cache import ResponseCache
 from brittle.gateway.retry import RetryPolicy
 from tests.support.stub_server import StubThread, start_in_thread
@@ -21,12 +21,6 @@ from tests.support.stub_server import StubThread, start_in_thread
 KEY = "sk-edge-0123456789abcdefXYZ"
 FAST = RetryPolicy(max_retries=2, backoff=0.001, max_backoff=0.01)
 TRANSPORTS = [None, "litellm"]  # None: auto (the fast OpenAI transport for openai/ models)
-
-
-@pytest.fixture(scope="module", autouse=True)
-def _imported() -> None:
-    """litellm imported before pytester's snapshot of the loaded modules (see test_secrets)."""
-    configure_litellm()
 
 
 @pytest.fixture(scope="module")

@@ -8,36 +8,15 @@ request with HTTP 500, so each of its rows is an error (no retries: fast).
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from brittle.gateway import configure_litellm
-from tests.support.stubproject import FAKE_KEY, StubThread, start_in_thread, write_eval
+from tests.support.stubproject import FAKE_KEY, StubThread, write_eval
 
 CASES = 20  # and one typo variant each: 40 calls per system
 RELATIVE = ("accuracy drop <= 0.02", "flip_rate rise <= 0.05")
 FAST = "retries: 0\n"
-
-
-@pytest.fixture(scope="module", autouse=True)
-def _litellm() -> None:
-    """litellm imported before pytester's first snapshot: the modules an in-process run imports
-    are dropped when it ends, and litellm's dependencies do not import twice in one process
-    (nor numpy's extension modules, which scipy's paired tests load)."""
-    configure_litellm()
-    import scipy.stats  # noqa: F401
-
-
-@pytest.fixture
-def stub(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) -> Iterator[StubThread]:
-    monkeypatch.setenv("OPENAI_API_KEY", FAKE_KEY)
-    monkeypatch.setenv("BRITTLE_CACHE", "off")
-    monkeypatch.delenv("GITHUB_STEP_SUMMARY", raising=False)
-    pytester.makeini("[pytest]\naddopts = -p no:deepeval -p no:cacheprovider\n")
-    with start_in_thread(latency=0.0) as server:
-        yield server
 
 
 def _eval(

@@ -20,7 +20,6 @@ import shutil
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -30,16 +29,6 @@ from tests.integration.test_install import TORCH, _env, _pip, _source
 pytestmark = pytest.mark.slow
 
 WARNING = re.compile(r"warning", re.IGNORECASE)
-
-
-@pytest.fixture
-def venv(tmp_path: Path) -> Iterator[Path]:
-    """A fresh virtual environment, removed afterwards (it holds about 2.5 GB)."""
-    path = tmp_path / "venv"
-    try:
-        yield path
-    finally:
-        shutil.rmtree(path, ignore_errors=True)
 
 
 def _offline() -> list[str]:

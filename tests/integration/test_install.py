@@ -19,7 +19,6 @@ import shutil
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -85,16 +84,6 @@ def _least(command: list[str], cwd: Path, env: dict[str, str], runs: int = 3) ->
         best = min(best, time.perf_counter() - start)
         assert done.returncode == 0, done.stdout + done.stderr
     return best
-
-
-@pytest.fixture
-def venv(tmp_path: Path) -> Iterator[Path]:
-    """A fresh virtual environment, removed afterwards (it holds about 2.5 GB)."""
-    path = tmp_path / "venv"
-    try:
-        yield path
-    finally:
-        shutil.rmtree(path, ignore_errors=True)
 
 
 def test_pip_install_without_extras_runs_a_yaml_eval_on_an_openai_endpoint(

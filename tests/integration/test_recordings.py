@@ -17,7 +17,6 @@ from pathlib import Path
 
 import pytest
 
-import brittle.gateway
 from brittle.gateway.recordings import read_recordings
 from tests.support import ROOT
 from tests.support.stubproject import FAKE_KEY, start_in_thread, write_eval
@@ -28,13 +27,6 @@ FINE = "{{ hint }} is my verdict on {{ text }}"
 #: starts with another word: every answer is wrong
 REGRESSED = "Verdict: {{ hint }} for {{ text }}"
 GATES = ("accuracy >= 0.8", "accuracy drop <= 0.1")
-
-
-@pytest.fixture(scope="module", autouse=True)
-def _litellm_imported() -> None:
-    """litellm imported before pytester's snapshot of the loaded modules: it would unload it
-    after each test, and a second import in one process fails."""
-    brittle.gateway.configure_litellm()
 
 
 @pytest.fixture

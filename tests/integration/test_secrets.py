@@ -13,7 +13,6 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from brittle.gateway import configure_litellm
 from brittle.redact import MASK
 from tests.support.stub_server import start_in_thread
 
@@ -23,13 +22,6 @@ KEY = "brittle-Echo-Key-7f3a9c2e1d5b"
 PASSWORD = "Input-Pass-5e6f7a8b9c"
 #: the user's own inputs, which hold the password on purpose
 INPUTS = {"golden.jsonl", "secrets.eval.yaml", "typos.yaml", "checks.py"}
-
-
-@pytest.fixture(scope="module", autouse=True)
-def _litellm_imported() -> None:
-    """litellm imported before pytester's snapshot of the loaded modules: it would unload it
-    after each test, and a second import in one process fails."""
-    configure_litellm()
 
 
 def _project(folder: Path, base_url: str) -> None:
