@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import random
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import ClassVar
 
@@ -120,44 +120,73 @@ class Format(FamilyBase):
             if "enumeration" in self.vary and self.choices and self.enumerations
             else None
         )
-        lines = text.split("\n")
-        input_fields = {
-            match["name"]
-            for line in lines
-            if (match := FIELD_LINE.match(line)) is not None and "{{" in match["value"]
-        }
-        out: list[str] = []
-        for line in lines:
-            match = FIELD_LINE.match(line)
-            if match is None:
-                out.append(_quote_bare_tags(line, quote))
-                continue
-            value = match["value"]
-            space = match["space"]
-            if spacing is not None and value:
-                space = spacing
-            if match["name"] in input_fields and value.strip():
-                value = _wrap(value, quote)
-            out.append(
-                match["indent"]
-                + _case_name(match["name"], casing)
-                + (match["sep"] if separator is None else separator)
-                + space
-                + value
-            )
-        result = "\n".join(out)
-        if enumeration is not None and self.choices:
-            pattern = _choice_list(self.choices)
+        return render_format(
+            text,
+            separator=separator,
+            spacing=spacing,
+            casing=casing,
+            quote=quote,
+            enumeration=enumeration,
+            choices=self.choices,
+        )
 
-            def restyle(literal: str) -> str:
-                def one(found: re.Match[str]) -> str:
-                    found_choices = [found[f"c{i}"] for i in range(len(self.choices or ()))]
-                    return enumerate_choices(found_choices, enumeration)
 
-                return pattern.sub(one, literal)
+def render_format(
+    text: str,
+    *,
+    separator: str | None = None,
+    spacing: str | None = None,
+    casing: str = "as-is",
+    quote: tuple[str, str] = ("", ""),
+    enumeration: str | None = None,
+    choices: Sequence[str] | None = None,
+    rename: Callable[[str, bool], str] | None = None,
+) -> str:
+    """``text`` (a template) with these styles applied to every field consistently; None (or
+    ``"as-is"``, ``("", "")``) leaves a dimension alone. ``rename(name, is_input)`` gives a field
+    name its synonym before casing (:mod:`brittle.perturb.format_grammar`)."""
+    lines = text.split("\n")
+    input_fields = {
+        match["name"]
+        for line in lines
+        if (match := FIELD_LINE.match(line)) is not None and "{{" in match["value"]
+    }
+    out: list[str] = []
 
-            result = map_literal(result, restyle)
-        return result
+    def named(name: str) -> str:
+        return name if rename is None else rename(name, name in input_fields)
+
+    for line in lines:
+        match = FIELD_LINE.match(line)
+        if match is None:
+            out.append(_quote_bare_tags(line, quote))
+            continue
+        value = match["value"]
+        space = match["space"]
+        if spacing is not None and value:
+            space = spacing
+        if match["name"] in input_fields and value.strip():
+            value = _wrap(value, quote)
+        out.append(
+            match["indent"]
+            + _case_name(named(match["name"]), casing)
+            + (match["sep"] if separator is None else separator)
+            + space
+            + value
+        )
+    result = "\n".join(out)
+    if enumeration is not None and choices:
+        pattern = _choice_list(choices)
+
+        def restyle(literal: str) -> str:
+            def one(found: re.Match[str]) -> str:
+                found_choices = [found[f"c{i}"] for i in range(len(choices or ()))]
+                return enumerate_choices(found_choices, enumeration)
+
+            return pattern.sub(one, literal)
+
+        result = map_literal(result, restyle)
+    return result
 
 
 def _wrap(value: str, quote: tuple[str, str]) -> str:
