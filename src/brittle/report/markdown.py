@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from brittle._format import number
+from brittle.report.decision import decision_markdown
 from brittle.report.markdown_cases import breakdown_tables, evidence_lines
 from brittle.report.phrases import (
     cases_line,
@@ -223,6 +224,7 @@ def markdown_summary(record: dict[str, Any]) -> str:
     for ev in record["evals"]:
         total = f" of {ev['cases_total']}" if ev.get("cases_total") else ""
         lines += [f"## {_md(ev['name'])} ({ev['cases']}{total} cases)", ""]
+        lines += decision_markdown(ev.get("decision"))
         lines += _metrics_table(ev)
         lines += [
             "",

@@ -15,6 +15,7 @@ from typing import Any
 
 from brittle.redact import scrub
 from brittle.report.breakdowns import breakdowns
+from brittle.report.decision import decision_record
 from brittle.report.phrases import power_line, underpowered
 from brittle.run.engine import SystemRun
 from brittle.run.provenance import run_meta
@@ -182,6 +183,9 @@ def _eval_record(state: EvalState) -> dict[str, Any]:
         "dropped_per_family": state.run.dropped,
         "baseline": str(spec.baseline_path) if state.baseline else None,
         "systems": {n: _system_record(state, n, r) for n, r in state.run.systems.items()},
+        # prompt or fine-tune: paired tests of the best prompt against the best fine-tune and
+        # the eval's compare pairs, cost and break-even (report/decision.py); None: no pair
+        "decision": decision_record(state),
     }
 
 

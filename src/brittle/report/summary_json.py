@@ -186,6 +186,9 @@ def json_summary(
                 "notes": list(ev.get("notes") or []),  # e.g. an error_budget over the rows
                 "concurrency": ev.get("concurrency"),  # calls in flight: latency's condition
                 "systems": systems,
+                # prompt or fine-tune: paired tests, cost, break-even, recommendation (null:
+                # nothing to compare); docs/reports.md
+                "decision": ev.get("decision"),
             }
         )
     return {

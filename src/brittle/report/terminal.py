@@ -9,6 +9,7 @@ because names and ids come from the user's files.
 from __future__ import annotations
 
 from brittle._format import number
+from brittle.report.decision import decision_lines, decision_record
 from brittle.report.phrases import (
     cases_line,
     counts,
@@ -123,6 +124,7 @@ def _eval_lines(state: EvalState, session: BrittleSession) -> list[str]:
     for name, run in state.run.systems.items():
         updating = session.options.update_baseline
         lines += _system_lines(state, name, run, None if updating else session.update_command)
+    lines += [f"  {line}" for line in decision_lines(decision_record(state))]
     power = power_line(
         (gate, verdict.details.get("power")) for (_, gate), verdict in state.verdicts.items()
     )

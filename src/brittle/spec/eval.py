@@ -44,6 +44,7 @@ from brittle.gateway.recordings import recordings_path
 from brittle.gateway.retry import RetryPolicy
 from brittle.gateway.settings import parse_rate_limits, parse_retries, parse_timeout
 from brittle.spec.cases import Case
+from brittle.spec.decision import parse_compare, parse_training_cost
 from brittle.spec.golden import load_golden
 from brittle.spec.suite_refs import resolve_suites
 from brittle.spec.suites import Suite
@@ -82,6 +83,7 @@ EVAL_KEYS = {
     "timeout",
     "retries",
     "rate_limits",
+    "compare",
 }
 INCONCLUSIVE = ("pass", "fail")
 """What a relative gate does when its estimate is beyond the allowance but not shown to be."""
@@ -95,6 +97,7 @@ SYSTEM_KEYS = {
     "version",
     "transport",
     "price",
+    "training_cost",
 }
 SYSTEM_KINDS = ("prompt", "model", "python")
 
@@ -129,6 +132,8 @@ class EvalSpec:
     retries: RetryPolicy = field(default_factory=RetryPolicy)
     #: per-model limits: ``{model: RateLimit(rpm, tpm, concurrency)}``, ``"*"`` for any model
     rate_limits: dict[str, RateLimit] = field(default_factory=dict)
+    #: pairs of systems the decision tests against each other (``compare: [[a, b]]``)
+    compare: tuple[tuple[str, str], ...] = ()
 
     @property
     def baseline_path(self) -> Path:
@@ -175,6 +180,7 @@ class Eval:
     timeout: float | None = None
     retries: Any = None
     rate_limits: Any = None
+    compare: Sequence[Sequence[str]] = ()
 
     def __post_init__(self) -> None:
         """Wrong types fail here, at the line that built the Eval, not deep inside a run."""
@@ -304,6 +310,12 @@ def _system_from_mapping(
     if raw.get("price") is not None:
         price_line = lines.get(("systems", name, "price"), line)
         price = parse_price(raw["price"], where=where, line=price_line, key=f"{key}.price")
+    training_cost = parse_training_cost(
+        raw.get("training_cost"),
+        where=where,
+        line=lines.get(("systems", name, "training_cost"), line),
+        key=f"{key}.training_cost",
+    )
     if kind == "python":
         reference = raw.get("callable")
         if not isinstance(reference, str):
@@ -311,7 +323,9 @@ def _system_from_mapping(
                 "a python system needs 'callable: module:function'", where=where, line=line, key=key
             )
         function = import_callable(reference, where=where, key=f"{key}.callable")
-        return CallableSystem(name, function, version=raw.get("version"), price=price)
+        return CallableSystem(
+            name, function, version=raw.get("version"), price=price, training_cost=training_cost
+        )
     model = raw.get("model")
     if not isinstance(model, str) or not model.strip():
         raise ConfigError(
@@ -362,6 +376,7 @@ def _system_from_mapping(
             key=key,
         ),
         price=price,
+        training_cost=training_cost,
     )
 
 
@@ -440,6 +455,7 @@ def load_eval_file(path: Path) -> EvalSpec:
         timeout=data.get("timeout"),
         retries=data.get("retries"),
         rate_limits=data.get("rate_limits"),
+        compare=data.get("compare") or (),
     )
     return build_spec(spec, source=path, lines=lines)
 
@@ -570,6 +586,7 @@ def build_spec(
         rate_limits=parse_rate_limits(
             definition.rate_limits, where=_at(where, lines, "rate_limits")
         ),
+        compare=parse_compare(definition.compare, names, where=where, lines=lines),
     )
 
 

@@ -29,6 +29,7 @@ from brittle.gateway import CallRequest, CallResult, Gateway
 from brittle.gateway.pricing import Price, parse_price
 from brittle.local import local_fingerprint
 from brittle.redact import public_params
+from brittle.spec.decision import parse_training_cost
 
 _JINJA = jinja2.Environment(
     undefined=jinja2.StrictUndefined, keep_trailing_newline=False, autoescape=False
@@ -276,10 +277,14 @@ class LLMSystem(System):
     #: the system's own price (``price: {input_per_mtok, output_per_mtok}``), else litellm's
     #: price table prices its calls (:mod:`brittle.gateway.pricing`); not in the fingerprint
     price: Price | None = None
+    #: USD spent once to train it (``training_cost``): the decision's break-even; not in the
+    #: fingerprint
+    training_cost: float | None = None
 
     def __post_init__(self) -> None:
         _expect(self.name, str, key="name", what="a system name (text)")
         self.price = _price(self.price, self.name)
+        self.training_cost = _training_cost(self.training_cost, self.name)
         _expect(
             self.model,
             str,
@@ -374,13 +379,15 @@ def PromptSystem(
     params: Mapping[str, Any] | None = None,
     transport: str = "auto",
     price: Mapping[str, float] | Price | None = None,
+    training_cost: float | None = None,
 ) -> LLMSystem:
     """A prompt engineered on a model: ``template`` is Jinja2 text, a :class:`~pathlib.Path` of
     a template file or a :class:`Template` (``Template.from_file(path)``); text that names a
     file is refused (it would be sent as the prompt).
 
     ``price`` (``{"input_per_mtok": 0.15, "output_per_mtok": 0.6}``, US dollars per million
-    tokens) overrides litellm's price table for this system's cost.
+    tokens) overrides litellm's price table for this system's cost; ``training_cost`` (US
+    dollars, one-off) is what it cost to make, for the decision's break-even.
     """
     if template is None:
         _expect(
@@ -400,6 +407,7 @@ def PromptSystem(
         kind="prompt",
         transport=transport,
         price=price,  # type: ignore[arg-type]  # a mapping is parsed by the system
+        training_cost=training_cost,
     )
 
 
@@ -412,9 +420,11 @@ def ModelSystem(
     params: Mapping[str, Any] | None = None,
     transport: str = "auto",
     price: Mapping[str, float] | Price | None = None,
+    training_cost: float | None = None,
 ) -> LLMSystem:
     """A fine-tuned model (provider id, local server or ``local/base+adapter``); ``template``
-    and ``price`` as for :func:`PromptSystem` (no template: the case's one input field)."""
+    ``price`` and ``training_cost`` as for :func:`PromptSystem` (no template: the case's one
+    input field)."""
     tmpl = template_argument(template, name=name)
     return LLMSystem(
         name,
@@ -425,6 +435,7 @@ def ModelSystem(
         kind="model",
         transport=transport,
         price=price,  # type: ignore[arg-type]  # a mapping is parsed by the system
+        training_cost=training_cost,
     )
 
 
@@ -469,6 +480,11 @@ def _price(value: Any, name: str) -> Price | None:
     return parse_price(value, key=f"systems.{name}.price", where=caller_location())
 
 
+def _training_cost(value: Any, name: str) -> float | None:
+    """A system's ``training_cost`` (None: not set), checked."""
+    return parse_training_cost(value, key=f"systems.{name}.training_cost", where=caller_location())
+
+
 def _params(params: Any) -> Any:
     """``params`` for a system: None is no parameters; anything else is checked by the system."""
     return {} if params is None else params
@@ -481,7 +497,7 @@ class CallableSystem(System):
     Its fingerprint hashes the function's source; pass ``version`` to mark changes the source
     does not show (a retrained model behind it, say). ``price`` (as for :func:`PromptSystem`)
     prices the tokens the function reports (a returned :class:`~brittle.gateway.CallResult`);
-    without it, the costs it reports are summed.
+    without it, the costs it reports are summed. ``training_cost``: as for :func:`PromptSystem`.
     """
 
     name: str
@@ -489,10 +505,12 @@ class CallableSystem(System):
     version: str | None = None
     kind: str = "python"
     price: Price | None = None
+    training_cost: float | None = None  # USD, one-off (the decision's break-even)
 
     def __post_init__(self) -> None:
         _expect(self.name, str, key="name", what="a system name (text)")
         self.price = _price(self.price, self.name)
+        self.training_cost = _training_cost(self.training_cost, self.name)
         if not callable(self.function):
             raise ConfigError(
                 f"must be a function inputs -> answer, got {kind(self.function)}",

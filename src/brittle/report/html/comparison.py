@@ -4,7 +4,8 @@ steadiness, latency and cost, and a short plain-language reading of it.
 The question a team brings to the report is rarely "what is the flip rate" but "should we keep
 prompting or fine-tune"; the table puts the answer's ingredients side by side and
 :func:`reading` says it in one paragraph, with the caveat when the intervals overlap so one run
-is not taken for proof.
+is not taken for proof. Above them, the eval's decision (:func:`decision_block`): the paired
+tests of :mod:`brittle.stats.decision`, which do take one run's evidence as far as it goes.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from typing import Any
 from brittle._format import number as _f
 from brittle.report.html.text import esc
 from brittle.report.phrases import latency_caveat
+from brittle.stats.decision import WORDS, best_key
 from brittle.stats.intervals import metric_interval
 
 KIND_LABEL = {"prompt": "prompt", "model": "fine-tuned model", "python": "pipeline"}
@@ -85,18 +87,6 @@ def _steadiness_key(item: tuple[str, Mapping[str, Any]]) -> tuple[float, float]:
     return (flip if flip is not None else math.inf, -(acc if acc is not None else -1.0))
 
 
-def _best_key(item: tuple[str, Mapping[str, Any]]) -> tuple[float, float]:
-    """Most accurate on the reworded inputs first (``variant_accuracy``, else ``accuracy``),
-    then the steadier: a system that gives every input the same answer never flips, but it is
-    not the prompt anyone would ship."""
-    m = item[1]["metrics"]["overall"]
-    acc = m.get("variant_accuracy")
-    if acc is None:
-        acc = m.get("accuracy")
-    flip = m.get("flip_rate")
-    return (-(acc if acc is not None else -1.0), flip if flip is not None else math.inf)
-
-
 def reading(systems: Mapping[str, Mapping[str, Any]]) -> str:
     """A short plain-language comparison: which system is steadier, and at what cost."""
     items = list(systems.items())
@@ -112,7 +102,7 @@ def reading(systems: Mapping[str, Mapping[str, Any]]) -> str:
     prompts = [i for i in items if i[1].get("kind") == "prompt"]
     tuned = [i for i in items if i[1].get("kind") == "model"]
     if prompts and tuned:
-        first, second = min(tuned, key=_best_key), min(prompts, key=_best_key)
+        first, second = min(tuned, key=best_key), min(prompts, key=best_key)
         scope = "The best fine-tuned model and the best prompt (most accurate on reworded inputs): "
     else:
         ranked = sorted(items, key=_steadiness_key)
@@ -156,6 +146,53 @@ def reading(systems: Mapping[str, Mapping[str, Any]]) -> str:
     return scope + text + "."
 
 
+def _p(value: Any) -> str:
+    return "–" if value is None else "&lt; 0.0001" if value < 1e-4 else f"{value:.4f}"
+
+
+def _signed(value: Any) -> str:
+    return "–" if value is None else f"{value:+.3f}"
+
+
+def decision_block(ev: Mapping[str, Any]) -> str:
+    """The eval's decision (``ev["decision"]``: :mod:`brittle.report.decision`): per pair, the
+    paired deltas with their 95 % intervals and two-sided p-values, cost and break-even, and
+    the recommendation; empty when there is nothing to compare."""
+    decision = ev.get("decision")
+    if not decision:
+        return ""
+    parts = []
+    for pair in decision.get("pairs") or [decision]:
+        a, b = pair["systems"]
+        rows = []
+        for metric, word in WORDS.items():
+            test = (pair.get("tests") or {}).get(metric)
+            if not test:
+                continue
+            low, high = test["ci95"]
+            rows.append(
+                f'<tr data-metric="{esc(metric)}"><td>{esc(word)}</td><td>{_f(test["b"])}</td>'
+                f"<td>{_f(test['a'])}</td><td>{_signed(test['delta'])} "
+                f'<span class="ci">[{_signed(low)}, {_signed(high)}]</span></td>'
+                f"<td>{_p(test['p_value'])}</td><td>{esc(test['cases'])}</td></tr>"
+            )
+        costs = pair.get("cost_per_1k") or {}
+        calls = pair.get("break_even_calls")
+        parts.append(
+            f'<div class="decision" data-pair="{esc(a)},{esc(b)}"><p class="meta">'
+            f"{esc(b)} against {esc(a)} ({esc(pair.get('why', 'compared'))}) · cost per 1,000 "
+            f"calls {esc(b)} {_money(costs.get(b))}, {esc(a)} {_money(costs.get(a))} · "
+            + (f"break-even after {calls:,} calls" if calls is not None else "no break-even")
+            + '</p><table class="grid-table decision"><thead><tr><th>paired on the same '
+            f"cases</th><th>{esc(b)}</th><th>{esc(a)}</th><th>delta [95% CI]</th>"
+            "<th>p (two-sided)</th><th>cases</th></tr></thead><tbody>"
+            + "".join(rows)
+            + f'</tbody></table><p class="reading recommendation">'
+            f"{esc(pair['recommendation'])}</p></div>"
+        )
+    return "".join(parts)
+
+
 def comparison_section(ev: Mapping[str, Any]) -> str:
     """The table of every system of ``ev`` with the reading under it."""
     rows = []
@@ -175,7 +212,9 @@ def comparison_section(ev: Mapping[str, Any]) -> str:
             f"<td>{_f(m.get('prompt_tokens'))} / {_f(m.get('completion_tokens'))}</td></tr>"
         )
     return (
-        '<h3>Prompt or fine-tune?</h3><table class="grid-table compare"><thead><tr>'
+        "<h3>Prompt or fine-tune?</h3>"
+        + decision_block(ev)
+        + '<table class="grid-table compare"><thead><tr>'
         "<th>system</th><th>kind</th><th>accuracy</th><th>flip rate</th><th>PDR</th>"
         "<th>latency p50</th><th>latency p95</th><th>cost / 1,000 calls</th>"
         "<th>tokens / call</th><th>tokens in / out (total)</th></tr></thead><tbody>"
@@ -185,4 +224,4 @@ def comparison_section(ev: Mapping[str, Any]) -> str:
     )
 
 
-__all__ = ["KIND_LABEL", "comparison_section", "reading"]
+__all__ = ["KIND_LABEL", "comparison_section", "decision_block", "reading"]

@@ -306,6 +306,7 @@ def _eval_section(ev: Mapping[str, Any], data: ReportData, index: int) -> str:
         f'<section class="eval" data-eval="{esc(ev["name"])}"><h2>{esc(ev["name"])}</h2>'
         f'<p class="meta">{esc(ev.get("cases"))} cases · variants: {variants or "none"}'
         f"{noop_text} · <code>{esc(ev.get('source'))}</code></p>"
+        + comparison_section(ev)  # prompt or fine-tune: the decision first
         + _gates_table(ev)
         + evidence_section(ev)
         + _intervals_section(ev, colours)
@@ -313,7 +314,6 @@ def _eval_section(ev: Mapping[str, Any], data: ReportData, index: int) -> str:
         + breakdown_section(ev)
         + _repeats_section(ev)
         + _trend_section(ev, data.trends.get(ev["name"], ()), colours, data.history)
-        + comparison_section(ev)
         + flips_section(ev["name"], data.flips, index)
         + failing_section(ev)
         + "</section>"
