@@ -276,6 +276,11 @@ def public_params(params: Mapping[str, Any]) -> dict[str, Any]:
             value = public_url(value)
         elif isinstance(value, Mapping):
             value = public_params(value)
+        elif isinstance(value, list | tuple) and any(
+            isinstance(v, str) and "://" in v for v in value
+        ):  # several endpoints (replicas): each URL as above
+            register(*(v for v in value if isinstance(v, str) and "://" in v))
+            value = [public_url(v) if isinstance(v, str) and "://" in v else v for v in value]
         out[name] = value
     return out
 

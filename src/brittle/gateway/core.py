@@ -4,6 +4,8 @@ Around the transport, in order: the response cache (:mod:`brittle.gateway.cache`
 call, replay mode makes none at all), one caller per key across processes (cache claims), the
 concurrency limit, per-model rate limits (:mod:`brittle.gateway.ratelimit`), a per-attempt
 timeout, and retries with backoff on 429, 5xx and timeouts (:mod:`brittle.gateway.retry`).
+A system that lists several endpoints (``api_base: [url1, url2]``) has each attempt sent to one
+of them, a dead one taken out (:mod:`brittle.gateway.replicas`).
 The first call to each endpoint is its preflight probe (:mod:`brittle.gateway.preflight`): if it
 fails in a way no retry gets past (credentials refused, missing key, unknown model, connection
 refused, DNS failure), the endpoint's other calls are not made. Authentication failures
@@ -32,6 +34,7 @@ from brittle.gateway.keys import callable_key, request_key
 from brittle.gateway.preflight import Endpoint, Preflight, endpoint_of
 from brittle.gateway.ratelimit import RateLimit, RateLimiter, estimate_tokens
 from brittle.gateway.recordings import Recorder
+from brittle.gateway.replicas import Replicas
 from brittle.gateway.retry import (
     DEFAULT_TIMEOUT_S,
     FATAL,
@@ -99,6 +102,8 @@ class Gateway:
         #: the committed recordings replayed before the cache, and the responses used, for
         #: the recordings an update writes (:mod:`brittle.gateway.recordings`); set by the run
         self.recordings: Recorder | None = None
+        #: the replica sets of systems that list several endpoints (:mod:`.replicas`)
+        self.replicas = Replicas()
 
     @classmethod
     def for_spec(
@@ -169,9 +174,13 @@ class Gateway:
             timeout = DEFAULT_TIMEOUT_S
         tokens = estimate_tokens(request.messages, request.params) if self.rate_limits else 0
         transport = self.transport if self.cache is None or self.cache.mode.calls else None
+        # several endpoints (api_base: [...]): each attempt goes to one; the key holds the list
+        replicas = self.replicas.of(request) if transport is not None else None
 
         def invoke() -> Awaitable[CallResult]:
             assert transport is not None
+            if replicas is not None:
+                return replicas.complete(transport, request)
             return transport.complete(request)
 
         def attempts(probe: Endpoint | None = None) -> Awaitable[CallResult]:

@@ -15,7 +15,9 @@ distinct endpoint (model string, ``api_base`` and credentials, :class:`Endpoint`
   without a request. Otherwise (an answer, or an error worth retrying: 429, 5xx, timeouts,
   which the probe retried as usual) the waiting calls go ahead, each with the usual retries,
   and a refused or reset connection later on is retried (a replica restarting);
-* calls answered from the response cache never reach the probe: a cached run needs no endpoint.
+* calls answered from the response cache never reach the probe: a cached run needs no endpoint;
+* a system with several replicas (``api_base: [url1, url2]``, :mod:`brittle.gateway.replicas`)
+  is one endpoint whose probe tries each replica in turn: it is stopped only when all refuse.
 
 ``local/`` models and Python callables run in this process and are not probed. The engine
 names the stopped system in one line (:meth:`Stop.line`, the terminal summary); each of its
@@ -84,14 +86,17 @@ def endpoint_of(request: CallRequest) -> Endpoint | None:
     params = request.params
     base = params.get("api_base") or params.get("base_url")
     secrets = [(name, value) for name, value in params.items() if name.lower() in SECRET_PARAMS]
-    return _endpoint(request.model, str(base) if base else None, repr(secrets) if secrets else "")
+    # replicas (a list, gateway/replicas.py) are one endpoint: stopped only when all refuse
+    bases = tuple(map(str, base)) if isinstance(base, list | tuple) else (str(base),)
+    return _endpoint(request.model, bases if base else None, repr(secrets) if secrets else "")
 
 
 @functools.lru_cache(maxsize=256)
-def _endpoint(model: str, base: str | None, secrets: str) -> Endpoint:
+def _endpoint(model: str, bases: tuple[str, ...] | None, secrets: str) -> Endpoint:
     # once per distinct endpoint: every call asks (about 2 us, against 16 us unmemoized)
     digest = hashlib.sha256(secrets.encode()).hexdigest()[:12] if secrets else ""
-    return Endpoint(model, public_url(base) if base else None, digest)
+    public = ", ".join(public_url(base) for base in bases) if bases else None
+    return Endpoint(model, public, digest)
 
 
 @dataclass(frozen=True)
