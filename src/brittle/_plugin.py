@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING, Any
 import pytest
 
 from brittle._errors import AuthenticationFailed, BrittleError, ConfigError
-from brittle.options import LIMIT_WITH_UPDATE, OPTIONS, Options, argparse_kwargs
+from brittle.options import LIMIT_WITH_UPDATE, OPTIONS, SHARD_ALONE, Options, argparse_kwargs
 from brittle.sanitize import for_terminal
 
 if TYPE_CHECKING:
@@ -115,7 +115,10 @@ def pytest_configure(config: pytest.Config) -> None:
         correct_across_evals=bool(config.getoption("brittle_correct_across_evals")),
         recordings=config.getoption("brittle_recordings") is not False,
         limit=config.getoption("brittle_limit"),
+        shard=config.getoption("brittle_shard"),
     )
+    if options.shard is not None and (options.update_baseline or options.limit is not None):
+        raise pytest.UsageError(f"brittle: --brittle-shard {options.shard}: {SHARD_ALONE}")
     if options.limit is not None and options.update_baseline:
         raise pytest.UsageError(
             f"brittle: --brittle-limit {options.limit} with --brittle-update-baseline: "
@@ -305,6 +308,10 @@ class GateItem(pytest.Item):
         run = session.state(self.spec).run.systems.get(self.system_name)
         if run is not None:  # the gate's metrics as JUnit <property> entries
             self.user_properties += gate_properties(run.metrics, self.gate, verdict)
+        if session.options.shard is not None:  # a shard decides no gate: brittle merge does
+            from brittle.run.shards import shard_note
+
+            pytest.skip(shard_note(session.options.shard, verdict))
         if verdict.passed is None:
             pytest.skip(verdict.message)
         if verdict.status == "inconclusive":

@@ -91,10 +91,44 @@ def positive_int(value: str) -> int:
     return number
 
 
+@dataclass(frozen=True)
+class Shard:
+    """``--brittle-shard K/N``: this run takes shard ``k`` (1-based) of ``n``
+    (:mod:`brittle.run.shards` says which cases that is)."""
+
+    k: int
+    n: int
+
+    def __str__(self) -> str:
+        return f"{self.k}/{self.n}"
+
+
+def parse_shard(value: str) -> Shard:
+    """A ``K/N`` option's value (argparse's ``type``): whole numbers with 1 <= K <= N."""
+    text = str(value).strip()
+    k_text, slash, n_text = text.partition("/")
+    try:
+        k, n = int(k_text), int(n_text)
+    except ValueError:
+        k = n = 0
+    if not slash or n < 1 or not 1 <= k <= n:
+        raise argparse.ArgumentTypeError(
+            f"'{value}' is not K/N with 1 <= K <= N (write e.g. 2/3 for the second of 3 shards)"
+        )
+    return Shard(k, n)
+
+
 #: why ``--brittle-limit`` and a baseline update do not go together (a usage error)
 LIMIT_WITH_UPDATE = (
     "a smoke run on the first cases cannot write a baseline: the baseline would hold only"
     " those cases; drop the limit to update the baseline, or the update to run a smoke run"
+)
+
+
+#: why a shard run neither updates a baseline nor takes a limit (a usage error)
+SHARD_ALONE = (
+    "a shard holds only its share of the cases: it cannot write a baseline or take"
+    " --brittle-limit; run the shards, then `brittle merge SHARD_DIR... --update-baseline`"
 )
 
 
@@ -125,6 +159,17 @@ OPTIONS = (
         default=None,
         metavar="N",
         dest="limit",
+    ),
+    OptionDef(
+        "shard",
+        "run only shard K of N: the cases whose stable hash of the case id falls in part K"
+        " (all variants and repeats of a case together; adding cases moves no other case)."
+        " The report folder gets manifest.json; gates are shown but decide nothing (exit 0"
+        " unless an error): `brittle merge` gates the merged shards. No baseline update",
+        type=parse_shard,
+        default=None,
+        metavar="K/N",
+        dest="shard",
     ),
     OptionDef(
         "report-dir",
@@ -221,6 +266,8 @@ class Options:
     correct_across_evals: bool = False
     #: a smoke run on the first N cases of each golden set (``--brittle-limit``); None: all
     limit: int | None = None
+    #: run only this shard of each eval's cases (``--brittle-shard K/N``); None: all
+    shard: Shard | None = None
 
 
 def argparse_kwargs(option: OptionDef, *, hand_back: bool = True) -> dict[str, Any]:
@@ -249,12 +296,15 @@ __all__ = [
     "DISPLACED",
     "LIMIT_WITH_UPDATE",
     "OPTIONS",
+    "SHARD_ALONE",
     "UPDATE_MODES",
     "KeepDisplacedAction",
     "OptionDef",
     "Options",
+    "Shard",
     "UpdateBaselineAction",
     "argparse_kwargs",
     "on_off",
+    "parse_shard",
     "positive_int",
 ]

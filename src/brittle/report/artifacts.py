@@ -37,11 +37,12 @@ from brittle.report.history import (
 )
 from brittle.report.html.page import ReportData, render_report
 from brittle.report.markdown import markdown_summary
-from brittle.report.parquet import write_parquet
+from brittle.report.parquet import copy_parquet, write_parquet
 from brittle.report.run_json import run_record, write_run_json
 from brittle.report.summary_json import write_summary_json
 from brittle.run.engine import SystemRun
 from brittle.run.session import BrittleSession, EvalState, newly_flipped
+from brittle.run.shards import MANIFEST, write_manifest
 from brittle.stats.baseline import atomic_write_text
 
 
@@ -62,6 +63,11 @@ def _outcome_columns(run: SystemRun) -> Mapping[str, Sequence[Any]]:
     if outcome is not None and len(outcome) != len(run):
         return {name: outcome[name].tolist() for name in OUTCOME_COLUMNS}
     return run.columns
+
+
+def _systems_of(states: list[EvalState]) -> list[tuple[str, str]]:
+    """(eval, system) of every system that ran, in the order of the run's results."""
+    return [(state.spec.name, name) for state in states for name in state.run.systems]
 
 
 def _shown(history: Path | None) -> str | None:
@@ -97,7 +103,11 @@ def write_reports(session: BrittleSession, report_dir: Path) -> list[Path]:
     with staging(report_dir, run_id) as tmp:
         write_run_json(tmp / files["run_json"], record)
         reached("run.json")
-        write_parquet(tmp / files["results"], states)
+        merged_from = getattr(session, "merged_from", None)  # a merge: the shards' rows
+        if merged_from is not None:
+            copy_parquet(tmp / files["results"], merged_from, _systems_of(states))
+        else:
+            write_parquet(tmp / files["results"], states)
         reached("results.parquet")
         summary_text = markdown_summary(record) + "\n"
         atomic_write_text(tmp / files["summary_md"], summary_text)
@@ -109,6 +119,8 @@ def write_reports(session: BrittleSession, report_dir: Path) -> list[Path]:
             tmp / "summary.json", record, flips=flips, history=published.history, files=files
         )
         reached("summary.json")
+        if getattr(session.options, "shard", None) is not None:  # what brittle merge checks
+            write_manifest(tmp / MANIFEST, session, states)
     point_latest(report_dir, run_id)
     failure = published.failure
     if published.history is not None:

@@ -84,6 +84,41 @@ def write_parquet(path: Path, states: list[EvalState]) -> int:
     return rows
 
 
+def copy_parquet(path: Path, sources: list[Path], systems: list[tuple[str, str]]) -> int:
+    """Write the rows of the results.parquet files ``sources`` (shards of one run) into one,
+    eval by eval and system by system in ``systems``' order, each source in turn; streamed
+    batch by batch. Their texts were masked when the shards wrote them."""
+    schema = parquet_schema()
+    rows = 0
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    try:
+        with pq.ParquetWriter(tmp, schema, compression="zstd") as writer:
+            for eval_name, system in systems:
+                for source in sources:
+                    for batch in pq.ParquetFile(source).iter_batches(batch_size=PARQUET_CHUNK):
+                        mask = pc.and_(
+                            pc.equal(batch.column("eval"), eval_name),
+                            pc.equal(batch.column("system"), system),
+                        )
+                        table = pa.Table.from_batches([batch.filter(mask)])
+                        if table.num_rows:
+                            columns = [_column(table, field) for field in schema]
+                            writer.write_table(pa.Table.from_arrays(columns, schema=schema))
+                            rows += table.num_rows
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+    return rows
+
+
+def _column(table: pa.Table, field: pa.Field) -> pa.Array:
+    """``table``'s column ``field`` in this schema's type (nulls where an older file lacks it)."""
+    if field.name not in table.column_names:
+        return pa.nulls(table.num_rows, type=field.type)
+    return table.column(field.name).cast(field.type)
+
+
 def _values(
     name: str,
     state: EvalState,
@@ -164,4 +199,11 @@ def _as_text(value: Any) -> str | None:
     return json.dumps(value, ensure_ascii=False, sort_keys=True, default=str)
 
 
-__all__ = ["EXTRA_COLUMNS", "ORIGINAL_SUITE", "PARQUET_CHUNK", "parquet_schema", "write_parquet"]
+__all__ = [
+    "EXTRA_COLUMNS",
+    "ORIGINAL_SUITE",
+    "PARQUET_CHUNK",
+    "copy_parquet",
+    "parquet_schema",
+    "write_parquet",
+]

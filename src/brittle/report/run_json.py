@@ -150,6 +150,9 @@ def _system_record(state: EvalState, name: str, run: SystemRun) -> dict[str, Any
         "template_variants_per_family": run.template_variants,
         "template_noops_per_family": run.template_noops,
         "template_dropped_per_family": run.template_dropped,
+        # a fine-tune with a known base: how many sampled answers it changed from its base's
+        # (run/adapter_check.py); None for other systems
+        "adapter_check": run.metrics.get("adapter_check"),
         # per-label accuracy and confusion (label checks), per-tag accuracy and flip rate
         **breakdowns(state.spec, run),
     }

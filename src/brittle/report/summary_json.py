@@ -135,7 +135,18 @@ def _system(
         "confusion": system.get("confusion"),
         # accuracy and flip rate of the cases of each golden-set tag ({} without tags)
         "by_tag": system.get("by_tag") or {},
+        # a fine-tune with a known base: {base, sample, changed, share_changed, warning,
+        # not_run, ...} from its base model's answers to a sample of originals; null else
+        "adapter_check": _adapter_check(system),
     }
+
+
+def _adapter_check(system: Mapping[str, Any]) -> dict[str, Any] | None:
+    """The adapter check's record without its lists of case ids (those are in run.json)."""
+    record = system.get("adapter_check")
+    if not isinstance(record, Mapping):
+        return None
+    return {key: value for key, value in record.items() if key not in ("cases", "unchanged")}
 
 
 def _repeats(metrics: Mapping[str, Any]) -> dict[str, Any] | None:

@@ -495,16 +495,8 @@ async def run_system(
             columns[name].append(values[name])
     del check_names
 
-    outcome = pd.DataFrame({name: columns[name] for name in OUTCOME_COLUMNS})
     left_out = [judged.get(index, (None, False))[1] for index in range(len(rows))]
-    if any(left_out):  # excluded verdicts (unstable judge): neither passes, fails nor errors
-        outcome = outcome[[not flag for flag in left_out]].reset_index(drop=True)
-    per_call, outcome = outcome, reduce_repeats(outcome, spec.reduction)
-    metrics = compute_metrics(outcome)
-    _add_usage(metrics, columns, price)
-    _add_judge_metrics(metrics, per_check)
-    _add_statistics(metrics, outcome, per_call, spec)
-    flips = find_flips(outcome)
+    outcome, metrics, flips = measure(spec, columns, price, left_out=left_out, per_check=per_check)
     return SystemRun(
         system=system.name,
         kind=system.kind,
@@ -523,6 +515,28 @@ async def run_system(
         price=price.describe() if price is not None else None,
         startup_s=startup_spent() - startup,
     )
+
+
+def measure(
+    spec: EvalSpec,
+    columns: Mapping[str, list[Any]],
+    price: Price | None,
+    *,
+    left_out: Sequence[bool] = (),
+    per_check: Sequence[Sequence[CheckResult]] = (),
+) -> tuple[pd.DataFrame, dict[str, Any], list[Flip]]:
+    """A system's outcome table, metrics (with intervals) and flips from its result columns
+    (``left_out``: rows a judge excluded). The one path from rows to numbers: a run's, and a
+    merge's rebuilt from shards' rows (:mod:`brittle.report.merge`)."""
+    outcome = pd.DataFrame({name: columns[name] for name in OUTCOME_COLUMNS})
+    if any(left_out):  # excluded verdicts (unstable judge): neither passes, fails nor errors
+        outcome = outcome[[not flag for flag in left_out]].reset_index(drop=True)
+    per_call, outcome = outcome, reduce_repeats(outcome, spec.reduction)
+    metrics = compute_metrics(outcome)
+    _add_usage(metrics, columns, price)
+    _add_judge_metrics(metrics, per_check)
+    _add_statistics(metrics, outcome, per_call, spec)
+    return outcome, metrics, find_flips(outcome)
 
 
 #: the garbage collector's first threshold while calls are made (Python's default: 700)

@@ -8,6 +8,7 @@ error-budget note, in the terminal, run.json and summary.json (``notes``) and su
 
 from __future__ import annotations
 
+from brittle.run.adapter_check import adapter_note
 from brittle.run.engine import SystemRun
 from brittle.run.session import EvalState
 from brittle.run.verdicts import budget_note
@@ -51,9 +52,11 @@ def system_remark(name: str, run: SystemRun) -> str | None:
 
 
 def eval_notes(state: EvalState) -> list[str]:
-    """The notes of an eval's run: the error budget's, then one remark per system."""
+    """The notes of an eval's run: the error budget's, then one remark per system, then the
+    adapter checks' warnings (a fine-tune that changed no answer of its base, or unchecked)."""
     notes = [budget_note(state)]
     notes += [system_remark(name, run) for name, run in state.run.systems.items()]
+    notes += [adapter_note(name, run) for name, run in state.run.systems.items()]
     return [note for note in notes if note]
 
 

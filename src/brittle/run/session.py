@@ -22,7 +22,8 @@ from brittle.gateway.recordings import Recorder, read_recordings, replay_index, 
 from brittle.options import Options
 from brittle.redact import scrub
 from brittle.run import progress
-from brittle.run.engine import EvalRun, Row, SystemRun, build_rows, run_system
+from brittle.run.adapter_check import run_checked
+from brittle.run.engine import EvalRun, Row, SystemRun, build_rows
 from brittle.run.fingerprints import suite_fingerprints
 from brittle.run.provenance import run_meta
 from brittle.spec.eval import EvalSpec
@@ -152,7 +153,7 @@ class BrittleSession:
         on_result, bar = self._progress(spec, system_name, state.gateway)
         try:
             result = asyncio.run(
-                run_system(
+                run_checked(  # run_system, then a fine-tune's adapter check (adapter_check.py)
                     spec,
                     system,
                     state.rows,

@@ -26,6 +26,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 from brittle._errors import BrittleError, ReplayMissError
+from brittle.run.adapter_check import adapter_verdict
 from brittle.run.engine import SystemRun
 from brittle.run.evidence import evidence
 from brittle.run.session import (
@@ -110,14 +111,25 @@ def check_gate(
     baseline = session.baseline(spec)
     base_system = baseline.systems.get(system_name) if baseline else None
     effective = gate or ERROR_BUDGET
-    if gate is not None and gate.relative:
+    adapter = adapter_verdict(
+        effective,
+        spec.system(system_name),
+        run,
+        base_system.metrics if base_system else None,
+        spec.error_budget,
+    )
+    if adapter is not None:  # adapter_changed: its evidence is the check's record
+        verdict = adapter
+    elif gate is not None and gate.relative:
         verdict = _relative_verdict(session, spec, system_name, gate)
     else:
         verdict = effective.evaluate(
             run.metrics, base_system.metrics if base_system else None, spec.error_budget
         )
     if verdict.passed is False:
-        verdict = _with_errors(_with_cases(verdict, spec, run, base_system, effective), run)
+        if adapter is None:
+            verdict = _with_cases(verdict, spec, run, base_system, effective)
+        verdict = _with_errors(verdict, run)
     state.verdicts[(system_name, effective.name if gate else "run")] = verdict
     return verdict
 

@@ -43,6 +43,7 @@ from brittle.gateway.ratelimit import RateLimit
 from brittle.gateway.recordings import recordings_path
 from brittle.gateway.retry import RetryPolicy
 from brittle.gateway.settings import parse_rate_limits, parse_retries, parse_timeout
+from brittle.spec.adapter import check_base, parse_adapter_check
 from brittle.spec.cases import Case
 from brittle.spec.decision import parse_compare, parse_training_cost
 from brittle.spec.golden import load_golden
@@ -98,6 +99,8 @@ SYSTEM_KEYS = {
     "transport",
     "price",
     "training_cost",
+    "base",
+    "adapter_check",
 }
 SYSTEM_KINDS = ("prompt", "model", "python")
 
@@ -377,6 +380,19 @@ def _system_from_mapping(
         ),
         price=price,
         training_cost=training_cost,
+        # a fine-tune's base and the check that it changes answers (spec/adapter.py)
+        base=check_base(
+            raw.get("base"),
+            where=where,
+            line=lines.get((*key_path, "base"), line),
+            key=f"{key}.base",
+        ),
+        adapter_check=parse_adapter_check(
+            raw.get("adapter_check"),
+            where=where,
+            line=lines.get((*key_path, "adapter_check"), line),
+            key=f"{key}.adapter_check",
+        ),
     )
 
 

@@ -28,6 +28,7 @@ from brittle.checks._params import kind
 from brittle.gateway import CallRequest, CallResult, Gateway
 from brittle.gateway.pricing import Price, parse_price
 from brittle.local import local_fingerprint
+from brittle.spec.adapter import adapter_base, check_base, parse_adapter_check
 from brittle.redact import public_params
 from brittle.spec.decision import parse_training_cost
 
@@ -280,11 +281,22 @@ class LLMSystem(System):
     #: USD spent once to train it (``training_cost``): the decision's break-even; not in the
     #: fingerprint
     training_cost: float | None = None
+    #: a fine-tune's base model (``base: <model>``) where the model string does not say it
+    #: (``local/base+adapter`` does); ``adapter_check`` (``True``, ``{"sample": N}``, N or
+    #: ``False``; kept as the sample size, 0 for off): the check that the fine-tune changes
+    #: answers (:mod:`brittle.spec.adapter`); neither is in the fingerprint
+    base: str | None = None
+    adapter_check: Any = True
 
     def __post_init__(self) -> None:
         _expect(self.name, str, key="name", what="a system name (text)")
         self.price = _price(self.price, self.name)
         self.training_cost = _training_cost(self.training_cost, self.name)
+        key = f"systems.{self.name}"
+        self.base = check_base(self.base, where=caller_location(), key=f"{key}.base")
+        self.adapter_check = parse_adapter_check(
+            self.adapter_check, where=caller_location(), key=f"{key}.adapter_check"
+        )
         _expect(
             self.model,
             str,
@@ -303,6 +315,10 @@ class LLMSystem(System):
 
     def required_fields(self) -> frozenset[str]:
         return self.template.fields if self.template is not None else frozenset()
+
+    def base_model(self) -> tuple[str, str] | None:
+        """The fine-tune's base as ``(written, called)``, None when unknown."""
+        return adapter_base(self.model, self.call_model, self.base)
 
     def render(self, inputs: Mapping[str, Any]) -> str:
         if self.template is not None:
@@ -421,10 +437,17 @@ def ModelSystem(
     transport: str = "auto",
     price: Mapping[str, float] | Price | None = None,
     training_cost: float | None = None,
+    base: str | None = None,
+    adapter_check: bool | int | Mapping[str, int] = True,
 ) -> LLMSystem:
     """A fine-tuned model (provider id, local server or ``local/base+adapter``); ``template``
     ``price`` and ``training_cost`` as for :func:`PromptSystem` (no template: the case's one
-    input field)."""
+    input field).
+
+    ``base`` names the model a provider fine-tune was trained from (``local/base+adapter``
+    says it itself): brittle then answers a sample of originals with the base too and warns
+    when the fine-tune changed none of them; ``adapter_check`` sets the sample
+    (``{"sample": 30}``, the default) or turns the check off (``False``)."""
     tmpl = template_argument(template, name=name)
     return LLMSystem(
         name,
@@ -436,6 +459,8 @@ def ModelSystem(
         transport=transport,
         price=price,  # type: ignore[arg-type]  # a mapping is parsed by the system
         training_cost=training_cost,
+        base=base,
+        adapter_check=adapter_check,
     )
 
 

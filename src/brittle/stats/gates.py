@@ -23,7 +23,7 @@ from typing import Any
 from brittle._errors import ConfigError
 from brittle._registry import first_unknown, unknown_key_error
 from brittle.stats.baseline import UPDATE_HINT
-from brittle.stats.metrics import GATE_METRICS, REPEAT_METRICS, metric_value
+from brittle.stats.metrics import ADAPTER_METRICS, GATE_METRICS, REPEAT_METRICS, metric_value
 
 #: where a run's errors are shown, for the message of a gate failed on the error budget
 ERRORS_SHOWN = (
@@ -78,6 +78,14 @@ def _check_metric(metric: str, *, where: str | None, key: str, op: str | None = 
             where=where,
             key=key,
             fix=f"write e.g. '{metric} <= 0.05'",
+        )
+    if metric in ADAPTER_METRICS and op in ("max_drop", "max_rise"):
+        raise ConfigError(
+            f"'{metric}' can only be gated absolutely: it is measured on a sample of the "
+            "fine-tune's originals against its base model, not per case against the baseline",
+            where=where,
+            key=key,
+            fix=f"write e.g. '{metric} >= 0.1'",
         )
 
 

@@ -29,6 +29,13 @@ excess_flip_rate      brittleness: the flip rate between draws of an original an
                       system that answers variants exactly like originals (random or not), the
                       flip rate itself for a deterministic system; may be negative
 
+For a fine-tune with a known base (``local/base+adapter``, or ``base: <model>``), the adapter
+check (:mod:`brittle.run.adapter_check`) adds, measured on a sample of originals:
+
+adapter_changed       share of sampled originals whose output the fine-tune changed from its
+                      base model's (same template and parameters); 0 means the adapter may not
+                      be applied at all
+
 :mod:`brittle.stats.results` computes the headline metrics from a results table. This module stays
 light (no pandas, no numpy): gates, ``brittle compare`` and the reports name metrics through it.
 """
@@ -56,7 +63,11 @@ REPEAT_METRICS: dict[str, str] = {
 absolutely only (``excess_flip_rate <= 0.05``): a baseline keeps one reduced outcome per row, not
 every repeat, so there are no per-case sums of them to pair with."""
 
-GATE_METRICS: dict[str, str] = {**METRICS, **REPEAT_METRICS}
+ADAPTER_METRICS: dict[str, str] = {"adapter_changed": "higher"}
+"""The adapter check's metric: gated absolutely only (``adapter_changed >= 0.1``), on the
+fine-tuned systems with a known base (skipped on the others)."""
+
+GATE_METRICS: dict[str, str] = {**METRICS, **REPEAT_METRICS, **ADAPTER_METRICS}
 """Every metric a gate may name, with the direction in which it is better."""
 
 ORIGINAL = ""
@@ -101,6 +112,7 @@ METRIC_SUMS: dict[str, tuple[str, str]] = {
 
 
 __all__ = [
+    "ADAPTER_METRICS",
     "CASE_SUM_COLUMNS",
     "GATE_METRICS",
     "METRICS",

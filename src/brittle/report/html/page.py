@@ -29,6 +29,7 @@ from typing import Any
 
 from brittle._format import number as _f
 from brittle.report.history import FlipSet, TrendPoint
+from brittle.report.html.adapter import adapter_section
 from brittle.report.html.breakdown import breakdown_section
 from brittle.report.html.cases import evidence_section, failing_section, flips_section
 from brittle.report.html.comparison import KIND_LABEL, comparison_section
@@ -306,6 +307,7 @@ def _eval_section(ev: Mapping[str, Any], data: ReportData, index: int) -> str:
         f'<section class="eval" data-eval="{esc(ev["name"])}"><h2>{esc(ev["name"])}</h2>'
         f'<p class="meta">{esc(ev.get("cases"))} cases · variants: {variants or "none"}'
         f"{noop_text} · <code>{esc(ev.get('source'))}</code></p>"
+        + adapter_section(ev)  # a fine-tune that changed nothing: its numbers are its base's
         + comparison_section(ev)  # prompt or fine-tune: the decision first
         + _gates_table(ev)
         + evidence_section(ev)
