@@ -26,6 +26,7 @@ from brittle.run.adapter_check import run_checked
 from brittle.run.engine import EvalRun, Row, SystemRun, build_rows
 from brittle.run.fingerprints import suite_fingerprints
 from brittle.run.provenance import run_meta
+from brittle.run.shards import eval_hash, select_cases
 from brittle.spec.eval import EvalSpec
 from brittle.stats.baseline import (
     PYTEST_UPDATE,
@@ -62,6 +63,9 @@ class EvalState:
     recorded: dict[str, dict[str, CallResult]] = field(default_factory=dict)
     #: a smoke run (``--brittle-limit``) that kept fewer cases: how many the golden set has
     cases_total: int | None = None
+    #: a shard run (``--brittle-shard``): the eval's spec hash and its cases before sharding
+    spec_hash: str | None = None
+    shard_cases_total: int | None = None
 
 
 class BrittleSession:
@@ -102,6 +106,10 @@ class BrittleSession:
             self.evals[key] = EvalState(spec=spec, run=EvalRun(spec=spec))
             if len(spec.cases) < total:
                 self.evals[key].cases_total = total
+            if self.options.shard is not None:  # only this shard's cases (run/shards.py)
+                self.evals[key].spec_hash = eval_hash(spec, [case.id for case in spec.cases])
+                self.evals[key].shard_cases_total = len(spec.cases)
+                select_cases(spec, self.options.shard)
         return self.evals[key]
 
     def smoke_line(self) -> str | None:
