@@ -7,7 +7,9 @@ pytest-xdist workers and concurrent CI jobs share it safely.
 **Key**: a SHA-256 of the call (:mod:`brittle.gateway.keys`). **Value**: the response text as the
 gateway's edge left it (known secrets masked in any letter case, invalid Unicode replaced; see
 :func:`brittle.gateway.calls.at_edge`) with its notes, token usage, cost, latency and when it was
-recorded. Errors are never stored, nor a reply without content, so a rerun retries them.
+recorded, and the answer's token log-probabilities when the call asked for them (an entry
+written before them reads as unknown). Errors are never stored, nor a reply without content, so
+a rerun retries them.
 
 **Modes** (``--brittle-cache``, ``BRITTLE_CACHE``):
 
@@ -52,7 +54,7 @@ from pathlib import Path
 from typing import Any
 
 from brittle._errors import CacheError, ConfigError
-from brittle.gateway.calls import CallResult
+from brittle.gateway.calls import CallResult, logprobs_from_json, logprobs_json
 from brittle.redact import scrub
 
 MODE_ENV = "BRITTLE_CACHE"
@@ -143,7 +145,8 @@ CREATE TABLE IF NOT EXISTS responses (
     model TEXT,
     fingerprint TEXT,
     label TEXT,
-    notes TEXT
+    notes TEXT,
+    logprobs TEXT
 ) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS claims (
     key TEXT PRIMARY KEY,
@@ -170,6 +173,7 @@ _COLUMNS = (
     "fingerprint",
     "label",
     "notes",
+    "logprobs",
 )
 _FIX = (
     "delete the cache file or run `brittle cache clear` (it only holds recorded responses; a "
@@ -337,8 +341,8 @@ class ResponseCache:
         """The stored response of ``key`` (only if recorded after ``newer_than``), or None."""
         with self._lock:
             row = self.conn.execute(
-                "SELECT text, prompt_tokens, completion_tokens, cost, latency_s, created, notes "
-                "FROM responses WHERE key = ?",
+                "SELECT text, prompt_tokens, completion_tokens, cost, latency_s, created, notes, "
+                "logprobs FROM responses WHERE key = ?",
                 (key,),
             ).fetchone()
         if row is None or (newer_than is not None and row[5] < newer_than):
@@ -351,6 +355,7 @@ class ResponseCache:
             cost=row[3],
             cached=True,
             notes=tuple(note for note in str(row[6] or "").split("\n") if note),
+            logprobs=logprobs_from_json(row[7]),  # entries before logprobs: None, unknown
         )
 
     def put(
@@ -382,6 +387,7 @@ class ResponseCache:
             fingerprint,
             label,
             "\n".join(result.notes) or None,
+            logprobs_json(result.logprobs),
         )
         with self._lock, _transaction(self.conn, immediate=True) as conn:
             conn.execute(
@@ -566,6 +572,8 @@ def _add_notes_column(conn: sqlite3.Connection) -> None:
     columns = {row[1] for row in conn.execute("PRAGMA table_info(responses)")}
     if "notes" not in columns:
         conn.execute("ALTER TABLE responses ADD COLUMN notes TEXT")
+    if "logprobs" not in columns:  # added later still (token log-probabilities)
+        conn.execute("ALTER TABLE responses ADD COLUMN logprobs TEXT")
 
 
 def _switch_to_wal(conn: sqlite3.Connection, *, patience_s: float = 60.0) -> None:

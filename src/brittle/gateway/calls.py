@@ -34,6 +34,14 @@ from brittle.sanitize import decode_utf8, repair_unicode
 
 Message = Mapping[str, str]
 
+#: one generated token's log-probability: ``(token, logprob, ((alternative, logprob), ...))``,
+#: the alternatives the ``top_logprobs`` likeliest at its position (OpenAI's ``logprobs``)
+TokenLogprob = tuple[str, float, tuple[tuple[str, float], ...]]
+#: at most this many answer tokens' log-probabilities are kept per call (cache, recordings)
+KEPT_LOGPROB_TOKENS = 16
+#: decimals kept of a stored log-probability
+LOGPROB_DIGITS = 5
+
 
 @dataclass(frozen=True)
 class CallRequest:
@@ -70,6 +78,9 @@ class CallResult:
     missing: bool = False
     #: what the gateway's edge changed in the text (invalid Unicode replaced, secrets masked)
     notes: tuple[str, ...] = ()
+    #: the first :data:`KEPT_LOGPROB_TOKENS` answer tokens' log-probabilities, when the call
+    #: asked for them (``logprobs: true``) and the endpoint gave them; None: unknown
+    logprobs: tuple[TokenLogprob, ...] | None = None
 
     @property
     def ok(self) -> bool:
@@ -150,6 +161,68 @@ def load_json_body(raw: bytes) -> tuple[Any, str | None]:
     return json.loads(text), note
 
 
+def read_logprobs(value: Any) -> tuple[TokenLogprob, ...] | None:
+    """``choices[0].logprobs`` of a reply (a dict as sent, or litellm's objects) as
+    :attr:`CallResult.logprobs`; None when absent or not in OpenAI's shape (never an error)."""
+    content = _field(value, "content") if value is not None else None
+    if not isinstance(content, list | tuple):
+        return None
+    out: list[TokenLogprob] = []
+    try:
+        for item in content[:KEPT_LOGPROB_TOKENS]:
+            top = _field(item, "top_logprobs") or ()
+            out.append(
+                (
+                    str(_field(item, "token")),
+                    float(_field(item, "logprob")),
+                    tuple((str(_field(t, "token")), float(_field(t, "logprob"))) for t in top),
+                )
+            )
+    except (TypeError, ValueError):
+        return None
+    return tuple(out)
+
+
+def logprobs_rows(logprobs: tuple[TokenLogprob, ...]) -> list[Any]:
+    """:attr:`CallResult.logprobs` as compact JSON-ready lists (cache and recordings):
+    ``[token, logprob, [[alternative, logprob], ...]]`` per token, log-probabilities rounded to
+    :data:`LOGPROB_DIGITS` decimals (a relative error of 1e-5 on a probability)."""
+    return [
+        [t, round(lp, LOGPROB_DIGITS), [[a, round(b, LOGPROB_DIGITS)] for a, b in top]]
+        for t, lp, top in logprobs
+    ]
+
+
+def logprobs_from_rows(rows: Any) -> tuple[TokenLogprob, ...] | None:
+    """The inverse of :func:`logprobs_rows`; an absent (an entry written before them) or
+    unreadable value is None: unknown, never an error."""
+    if not isinstance(rows, list):
+        return None
+    try:
+        return tuple(
+            (str(t), float(lp), tuple((str(a), float(b)) for a, b in top)) for t, lp, top in rows
+        )
+    except (ValueError, TypeError):
+        return None
+
+
+def logprobs_json(logprobs: tuple[TokenLogprob, ...] | None) -> str | None:
+    """:func:`logprobs_rows` as compact JSON text for the cache (None stays None)."""
+    if logprobs is None:
+        return None
+    return json.dumps(logprobs_rows(logprobs), separators=(",", ":"), ensure_ascii=False)
+
+
+def logprobs_from_json(text: Any) -> tuple[TokenLogprob, ...] | None:
+    """:func:`logprobs_from_rows` of the cache's JSON text."""
+    if not isinstance(text, str) or not text:
+        return None
+    try:
+        return logprobs_from_rows(json.loads(text))
+    except ValueError:
+        return None
+
+
 def at_edge(result: CallResult) -> CallResult:
     """A transport's result as the gateway hands it on and caches it (see the module's
     docstring): secrets masked, invalid Unicode replaced, each change noted in ``notes``.
@@ -164,21 +237,30 @@ def at_edge(result: CallResult) -> CallResult:
     text, note = repair_unicode(result.text)
     notes = result.notes if note is None else (*result.notes, note)
     masked = scrub(text, pairs=False)
+    logprobs = result.logprobs
     if masked != text:
         notes = (*notes, "secrets masked in the output")
+        logprobs = None  # their tokens would spell the secret out
     if masked == result.text and notes == result.notes:
         return result
-    return replace(result, text=masked, notes=notes)
+    return replace(result, text=masked, notes=notes, logprobs=logprobs)
 
 
 __all__ = [
+    "KEPT_LOGPROB_TOKENS",
     "CallRequest",
     "CallResult",
     "CallScope",
     "EmptyResponse",
     "Message",
+    "TokenLogprob",
     "at_edge",
     "describe_error",
     "load_json_body",
+    "logprobs_from_json",
+    "logprobs_from_rows",
+    "logprobs_json",
+    "logprobs_rows",
     "message_text",
+    "read_logprobs",
 ]

@@ -21,7 +21,8 @@ the calls where litellm would send exactly that, brittle sends it itself:
   :class:`aiohttp.ClientSession` per event loop (closed on that loop when it shuts down), and
   reads the answer into a :class:`~brittle.gateway.calls.CallResult` as
   :class:`~brittle.gateway.transport.LiteLLMTransport` does: the content (tool calls as JSON;
-  neither: :class:`~brittle.gateway.calls.EmptyResponse`), missing token counts as 0, no cost
+  neither: :class:`~brittle.gateway.calls.EmptyResponse`), the token log-probabilities when
+  the call asked (``choices[0].logprobs``), missing token counts as 0, no cost
   (priced per run from the token totals). A failed call raises
   :class:`HTTPStatusError` (with ``status_code`` and the response ``headers``, so
   :func:`brittle.gateway.retry.classify` and ``Retry-After`` work) or aiohttp's own connection
@@ -41,7 +42,13 @@ import weakref
 from collections.abc import AsyncIterator, Mapping
 from typing import Any
 
-from brittle.gateway.calls import CallRequest, CallResult, load_json_body, message_text
+from brittle.gateway.calls import (
+    CallRequest,
+    CallResult,
+    load_json_body,
+    message_text,
+    read_logprobs,
+)
 from brittle.redact import SECRET_PARAMS, register
 
 PREFIX = "openai/"
@@ -261,12 +268,14 @@ def parse_response(payload: bytes) -> CallResult:
     if not isinstance(message, Mapping):
         message = {}
     usage = data.get("usage") or {}
+    choice = data["choices"][0]
     return CallResult(
         # content null and no tool call: EmptyResponse (retried, never cached as "")
         text=message_text(message.get("content"), message.get("tool_calls")),
         prompt_tokens=int(usage.get("prompt_tokens") or 0),
         completion_tokens=int(usage.get("completion_tokens") or 0),
         notes=(note,) if note else (),
+        logprobs=read_logprobs(choice.get("logprobs") if isinstance(choice, Mapping) else None),
     )
 
 

@@ -8,9 +8,11 @@ update), and CI replays them without a key or a network (``--brittle-cache repla
 
 **Contents**: compact and scrubbed. One JSON line per (system, cache key): the answer as the
 gateway's edge left it (:func:`brittle.redact.scrub` again on the way out), its token counts,
-reported cost and notes: what a response cache entry needs to be replayed. No prompts, no
-labels, no latencies, no timestamps. The first line is the header
-``{"brittle_recordings": 1, "eval": NAME, "entries": N}``.
+reported cost, notes and token log-probabilities (``logprobs``: ``[token, logprob,
+[[alternative, logprob], ...]]`` per answer token, when the call asked for them): what a
+response cache entry needs to be replayed. No prompts, no labels, no latencies, no
+timestamps. The first line is the header ``{"brittle_recordings": 1, "eval": NAME, "entries":
+N}``.
 
 **Deterministic**: lines sorted by system and key, JSON with sorted keys, gzip with no file name
 and ``mtime=0``: an unchanged run writes a byte-identical file (no git churn). Written
@@ -36,7 +38,7 @@ from typing import Any
 
 from brittle._atomic import write_bytes
 from brittle._errors import CacheError
-from brittle.gateway.calls import CallResult
+from brittle.gateway.calls import CallResult, logprobs_from_rows, logprobs_rows
 from brittle.redact import scrub
 
 FORMAT_VERSION = 1
@@ -129,6 +131,7 @@ def read_recordings(path: Path) -> dict[str, dict[str, CallResult]]:
                 cost=row.get("cost"),
                 cached=True,
                 notes=tuple(row.get("notes") or ()),
+                logprobs=logprobs_from_rows(row.get("logprobs")),  # absent: unknown
             )
         except (json.JSONDecodeError, KeyError, TypeError, AttributeError) as exc:
             raise CacheError(
@@ -170,6 +173,8 @@ def _line(system: str, key: str, result: CallResult) -> str:
             row[name] = value
     if result.notes:
         row["notes"] = list(result.notes)
+    if result.logprobs is not None:
+        row["logprobs"] = logprobs_rows(result.logprobs)
     return _dumps(row)
 
 

@@ -19,7 +19,13 @@ import warnings
 from typing import Any, Protocol
 
 from brittle._startup import startup_cost
-from brittle.gateway.calls import CallRequest, CallResult, load_json_body, message_text
+from brittle.gateway.calls import (
+    CallRequest,
+    CallResult,
+    load_json_body,
+    message_text,
+    read_logprobs,
+)
 from brittle.gateway.openai_http import OpenAIHTTPTransport, eligible, missing_key
 from brittle.redact import SECRET_PARAMS, register, scrub_loggers
 
@@ -124,6 +130,7 @@ class LiteLLMTransport:
             prompt_tokens=getattr(usage, "prompt_tokens", None),
             completion_tokens=getattr(usage, "completion_tokens", None),
             cost=cost,
+            logprobs=read_logprobs(getattr(choice, "logprobs", None)),
         )
 
 

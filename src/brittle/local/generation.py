@@ -20,6 +20,7 @@ from transformers.modeling_outputs import CausalLMOutputWithPast
 
 from brittle._errors import ModelError
 from brittle.local import adapters
+from brittle.local.logprobs import row_logprobs
 from brittle.local.models import LoadedModel, load_base_model
 from brittle.local.prefix import Prefix, plan_prefixes, shared_store, split_by_length
 from brittle.local.refs import LocalModelRef
@@ -231,6 +232,9 @@ def _generate(
     }
     if cache is not None:
         options[CACHE_KEYWORD] = cache
+    asked = any(request.params.logprobs for request in requests)
+    if asked:  # the raw logits of each step, read after generate (no answer changes)
+        config.output_logits = config.return_dict_in_generate = True
     with torch.inference_mode():
         if sampling.seed is not None and not sampling.greedy:
             # A private RNG state: reproducible per seed, and the global stream stays untouched.
@@ -239,6 +243,9 @@ def _generate(
                 output = model.generate(**options)
         else:
             output = model.generate(**options)
+    logits = output.logits if asked else None
+    if asked:
+        output = output.sequences
     ends = set(_eos_ids(loaded)) | {pad_id}
     completions = []
     for row, request in enumerate(requests):
@@ -257,6 +264,11 @@ def _generate(
                 finish_reason=reason,
                 prompt_tokens=len(prompts[row]),
                 completion_tokens=count,
+                logprobs=row_logprobs(
+                    logits, row, tokens[:count], tokenizer, request.params.top_logprobs
+                )
+                if logits is not None and request.params.logprobs
+                else None,
             )
         )
     return completions

@@ -23,6 +23,9 @@ Settings (read once, when the first request arrives):
   work (parallel test workers, other jobs) ``1`` is far faster: torch's OpenMP threads spin at
   every barrier and a descheduled thread stalls the rest (measured on 2 shared cores at load
   average 8: 0.80 s per short call with 1 thread against 4.1 s with 2).
+* token log-probabilities: a call with ``logprobs: true`` (and ``top_logprobs: k``) gets them in
+  litellm's standard ``choices[0].logprobs`` (:mod:`brittle.local.logprobs`); its answer is the
+  one it gets without them.
 * ``BRITTLE_LOCAL_PREFIX_CACHE_MB``: memory for the keys and values of shared prompt prefixes
   (default 256; 0 turns reuse off): rows of one template skip their common beginning, see
   :mod:`brittle.local.prefix`.
@@ -38,10 +41,11 @@ from typing import Any, cast
 
 import httpx
 from litellm import CustomLLM
-from litellm.types.utils import GenericStreamingChunk, ModelResponse, Usage
+from litellm.types.utils import ChoiceLogprobs, GenericStreamingChunk, ModelResponse, Usage
 
 from brittle._errors import ModelError
 from brittle.local.batcher import MicroBatcher
+from brittle.local.logprobs import as_openai
 from brittle.local.prefix import shared_store
 from brittle.local.refs import LocalModelRef, parse_local_model
 from brittle.local.requests import (
@@ -180,6 +184,8 @@ def _respond(model: str, model_response: ModelResponse, completion: Completion) 
     choice = model_response.choices[0]
     choice.message.content = completion.text
     choice.finish_reason = completion.finish_reason
+    if completion.logprobs is not None:  # asked for: litellm's standard field
+        choice.logprobs = ChoiceLogprobs(**as_openai(completion.logprobs))
     model_response.model = f"{PROVIDER}/{model}"
     usage = Usage(
         prompt_tokens=completion.prompt_tokens,

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 from brittle._errors import ModelError
+from brittle.local.logprobs import MAX_TOP_LOGPROBS, TokenLogprob
 
 DEFAULT_MAX_TOKENS = 256
 
@@ -20,8 +21,6 @@ _UNSUPPORTED = {
     "functions": "function calling",
     "tool_choice": "tool calling",
     "response_format": "structured output (response_format)",
-    "logprobs": "log-probabilities",
-    "top_logprobs": "log-probabilities",
 }
 
 
@@ -54,6 +53,10 @@ class RequestParams:
     max_tokens: int = DEFAULT_MAX_TOKENS
     stop: tuple[str, ...] = ()
     sampling: SamplingParams = SamplingParams()
+    #: return each token's log-probability (``logprobs: true``) and the ``top_logprobs``
+    #: likeliest alternatives per position (:mod:`brittle.local.logprobs`); changes no answer
+    logprobs: bool = False
+    top_logprobs: int = 0
 
 
 @dataclass(frozen=True)
@@ -70,6 +73,8 @@ class Completion:
     finish_reason: Literal["stop", "length"]  # end of turn or a stop string; max_tokens
     prompt_tokens: int
     completion_tokens: int
+    #: per generated token, when the request asked (``logprobs: true``), else None
+    logprobs: tuple[TokenLogprob, ...] | None = None
 
 
 def _bad(name: str, value: Any, expected: str) -> ModelError:
@@ -140,9 +145,30 @@ def params_from_optional(optional_params: Mapping[str, Any]) -> RequestParams:
         if temperature > 0
         else SamplingParams()
     )
+    logprobs, top = _logprobs(optional_params)
     return RequestParams(
-        max_tokens=max_tokens, stop=_stop(optional_params.get("stop")), sampling=sampling
+        max_tokens=max_tokens,
+        stop=_stop(optional_params.get("stop")),
+        sampling=sampling,
+        logprobs=logprobs,
+        top_logprobs=top,
     )
+
+
+def _logprobs(params: Mapping[str, Any]) -> tuple[bool, int]:
+    """``logprobs`` and ``top_logprobs``, checked as OpenAI checks them."""
+    asked = params.get("logprobs")
+    if asked is not None and not isinstance(asked, bool):
+        raise _bad("logprobs", asked, "true or false")
+    top = _integer(params, "top_logprobs")
+    if top is not None and not 0 <= top <= MAX_TOP_LOGPROBS:
+        raise _bad("top_logprobs", top, f"an integer from 0 to {MAX_TOP_LOGPROBS}")
+    if top and not asked:
+        raise ModelError(
+            f"top_logprobs={top} was passed without logprobs: true\n"
+            "  fix: pass logprobs: true with it, or leave top_logprobs out"
+        )
+    return bool(asked), top or 0
 
 
 def _text_of(content: Any, index: int) -> str:

@@ -22,6 +22,7 @@ from brittle.report.phrases import (
     latency_caveat,
     template_line,
 )
+from brittle.report.probshift import prob_shift_markdown
 from brittle.sanitize import for_markdown
 from brittle.stats.margin import FEW_CASES
 
@@ -114,7 +115,7 @@ def _metrics_table(ev: dict[str, Any]) -> list[str]:
             f" | {number(m['worst_case_accuracy'])}{interval(m, 'worst_case_accuracy')}"
             f" | {m['errors']} | {gates} |"
         )
-    return lines
+    return lines + prob_shift_markdown(ev["systems"])
 
 
 def _family_table(ev: dict[str, Any]) -> list[str]:

@@ -94,10 +94,12 @@ def _system(
         "errors": overall.get("errors"),
         **{column: overall.get(column) for column in USAGE_COLUMNS},
         "cost_per_1k_calls": (cost / rows * 1000) if cost is not None and rows else None,
+        # the expected label's probability shift (stats/probshift.py); null: no log-probabilities
+        "prob_shift": overall.get("prob_shift"),
     }
     price = system.get("price")
     intervals = {}
-    for metric in HEADLINE_COLUMNS:
+    for metric in (*HEADLINE_COLUMNS, "prob_shift"):
         found = reported_interval(overall, metric)
         if found is not None:
             intervals[metric] = list(found)

@@ -22,6 +22,7 @@ from brittle.report.phrases import (
     repeats_line,
     template_line,
 )
+from brittle.report.probshift import prob_shift_text
 from brittle.run.engine import SystemRun
 from brittle.run.remarks import eval_notes
 from brittle.run.session import BrittleSession, EvalState, changes_since_baseline
@@ -40,7 +41,7 @@ def _system_lines(state: EvalState, name: str, run: SystemRun, update: str | Non
         f"  var-acc {number(m['variant_accuracy'])}"
         f"  flip {number(m['flip_rate'])}{interval(m, 'flip_rate', sep=',')}"
         f"{delta(m['flip_rate'], b.get('flip_rate'))}"
-        f"  agree {number(m['agreement'])}  errors {m['errors']}"
+        f"  agree {number(m['agreement'])}{prob_shift_text(m, b, sep=',')}  errors {m['errors']}"
         f"  ({len(run)} rows, {_timing(run)})"
     ]
     note = few_cases(m)

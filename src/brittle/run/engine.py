@@ -23,6 +23,7 @@ from brittle.checks import CheckResult
 from brittle.gateway import CallResult, Gateway
 from brittle.gateway.calls import describe_error
 from brittle.gateway.pricing import Price, system_price
+from brittle.run.expected_prob import label_check, row_expected_prob, stored_tail
 from brittle.run.fingerprints import row_hash, template_edit
 from brittle.search.meaning import Candidate, MeaningRule, judge
 from brittle.spec.cases import Case, Variant
@@ -54,10 +55,13 @@ RESULT_COLUMNS = (
     "error",
     "text_hash",
     "notes",
+    "expected_prob",
 )
 #: ``text_hash``: the row's variant fingerprint (:mod:`brittle.run.fingerprints`); ``notes``:
 #: what the gateway changed in the output ("1 lone surrogate(s) replaced with U+FFFD", "secrets
-#: masked in the output"; joined by "; "), else None (:func:`brittle.gateway.calls.at_edge`)
+#: masked in the output"; joined by "; "), else None (:func:`brittle.gateway.calls.at_edge`);
+#: ``expected_prob``: the probability the answer gave the expected label, None when unknown
+#: (:mod:`brittle.stats.probshift`)
 OUTCOME_COLUMNS = (
     "case_id",
     "row_id",
@@ -67,6 +71,7 @@ OUTCOME_COLUMNS = (
     "error",
     "repeat",
     "text_hash",
+    "expected_prob",
 )
 
 
@@ -132,23 +137,27 @@ class SystemRun:
         return pd.DataFrame({name: self.columns[name] for name in columns})
 
     def outcomes(self) -> dict[str, list[Any]]:
-        """``{row_id: [passed, answer, text_hash]}`` per row, as stored in baselines (the hash
-        left out when the run has none)."""
+        """``{row_id: [passed, answer, text_hash, expected_prob]}`` per row, as stored in
+        baselines (the hash left out when the run has none, the probability when unknown)."""
         if self.outcome is not None and "repeat" in self.columns and any(self.columns["repeat"]):
             frame = self.outcome
             source: Mapping[str, Sequence[Any]] = {
-                name: frame[name].tolist() for name in ("row_id", "passed", "answer")
+                name: frame[name].tolist()
+                for name in ("row_id", "passed", "answer", "expected_prob")
+                if name in frame
             }
             source = {**source, "text_hash": _hashes_of(frame)}
         else:
             source = {**self.columns, "text_hash": _hashes_of(self.columns)}
+        probs = source.get("expected_prob") or [None] * len(source["row_id"])
         return {
-            row: [_plain(passed), _plain(answer), *([digest] if digest else [])]
-            for row, passed, answer, digest in zip(
+            row: [_plain(passed), _plain(answer), *stored_tail(digest, _plain(prob))]
+            for row, passed, answer, digest, prob in zip(
                 source["row_id"],
                 source["passed"],
                 source["answer"],
                 source["text_hash"],
+                probs,
                 strict=True,
             )
         }
@@ -446,6 +455,7 @@ async def run_system(
     per_check = [await check.acheck_batch(outputs, ok_cases, gateway) for check in spec.checks]
     scored: dict[int, tuple[bool, str | None, Any, str]] = {}
     check_names = [c.describe() for c in spec.checks]
+    labels = label_check(spec.checks)  # for each row's expected_prob
     judged: dict[int, tuple[str | None, bool]] = {}
     for position, index in enumerate(ok_index):
         row_results = [checked[position] for checked in per_check]
@@ -490,6 +500,7 @@ async def run_system(
             "error": result.error or check_error,
             "text_hash": _text_hash(row, system, hashes),
             "notes": "; ".join(result.notes) or None,
+            "expected_prob": row_expected_prob(labels, row.case, result),
         }
         for name in RESULT_COLUMNS:
             columns[name].append(values[name])

@@ -148,6 +148,11 @@ def _whole(low: int | None) -> Callable[[Any], bool]:
     return ok
 
 
+#: what every call of a ``local/`` model asks besides its system's params (which may say
+#: otherwise): the answer tokens' log-probabilities and 10 alternatives per position, for
+#: ``expected_prob`` (:mod:`brittle.stats.probshift`); they change no answer
+LOCAL_LOGPROBS: dict[str, Any] = {"logprobs": True, "top_logprobs": 10}
+
 #: Common call parameters checked when a system is defined: name -> (what it must be, the
 #: check, an example). Others pass through to the provider as written.
 CALL_PARAMS: dict[str, tuple[str, Callable[[Any], bool], str]] = {
@@ -371,10 +376,13 @@ class LLMSystem(System):
     def request(self, inputs: Mapping[str, Any], *, prompt: str | None = None) -> CallRequest:
         """The call made for ``inputs`` (also used to predict cache keys without calling);
         ``prompt``: :meth:`prompt_for` of ``inputs``, when the caller has it already."""
+        model = self.call_model or self.model
         return CallRequest(
-            model=self.call_model or self.model,
+            model=model,
             messages=self.messages(inputs, prompt=prompt),
-            params=self.params,
+            # local/ models always give token log-probabilities (prob_shift); remote endpoints
+            # only when the system's params ask (logprobs: true), as not all support them
+            params={**LOCAL_LOGPROBS, **self.params} if model.startswith("local/") else self.params,
             transport="litellm" if self.transport == "litellm" else None,
         )
 

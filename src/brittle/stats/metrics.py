@@ -16,6 +16,9 @@ agreement             share of (original, variant) pairs whose normalised answer
 pdr                   performance drop rate, 1 - variant_accuracy / accuracy
 worst_case_accuracy   share of cases that pass on the original and on every one of its variants
 error_rate            share of all rows (originals and variants) that errored
+prob_shift            mean |expected_prob(variant) - expected_prob(original)| over pairs whose
+                      probabilities of the expected label are both known (token
+                      log-probabilities; None without them): :mod:`brittle.stats.probshift`
 
 With ``repeats: k`` (k >= 2) the engine also measures, on the per-call outcomes before the
 repeats are reduced (:mod:`brittle.stats.repeats`; the estimators are written out in
@@ -52,6 +55,7 @@ METRICS: dict[str, str] = {
     "pdr": "lower",
     "worst_case_accuracy": "higher",
     "error_rate": "lower",
+    "prob_shift": "lower",
 }
 """The headline metrics of every run, with the direction in which each is better."""
 
@@ -69,6 +73,9 @@ fine-tuned systems with a known base (skipped on the others)."""
 
 GATE_METRICS: dict[str, str] = {**METRICS, **REPEAT_METRICS, **ADAPTER_METRICS}
 """Every metric a gate may name, with the direction in which it is better."""
+
+CONTINUOUS_METRICS = frozenset({"prob_shift"})
+"""Metrics that average values in [0, 1] rather than count passes: never a Wilson interval."""
 
 ORIGINAL = ""
 """The ``family`` of an original (unperturbed) row."""
@@ -97,6 +104,8 @@ CASE_SUM_COLUMNS = (
     "worst",  # the case's lowest pass over its original and variants (0 if a variant errored)
     "rows",  # all rows, errored or not
     "errors",  # errored rows
+    "shift_pairs",  # pairs whose two probabilities of the expected label are known
+    "shift_sum",  # the sum of their absolute differences
 )
 """The per-case counts every metric is a ratio of; see :data:`METRIC_SUMS`."""
 
@@ -107,6 +116,7 @@ METRIC_SUMS: dict[str, tuple[str, str]] = {
     "agreement": ("agrees", "pairs"),
     "worst_case_accuracy": ("worst", "orig_ok"),
     "error_rate": ("errors", "rows"),
+    "prob_shift": ("shift_sum", "shift_pairs"),
 }
 """Each metric as ``numerator / denominator`` of case sums (``pdr`` combines two of them)."""
 
@@ -114,6 +124,7 @@ METRIC_SUMS: dict[str, tuple[str, str]] = {
 __all__ = [
     "ADAPTER_METRICS",
     "CASE_SUM_COLUMNS",
+    "CONTINUOUS_METRICS",
     "GATE_METRICS",
     "METRICS",
     "METRIC_SUMS",

@@ -46,6 +46,7 @@ from brittle.stats.gates import Gate, Verdict
 from brittle.stats.margin import FEW_CASES, MarginTest, margin_test, ratio_influence
 from brittle.stats.metrics import CASE_SUM_COLUMNS, METRIC_SUMS
 from brittle.stats.power import GatePower, cases_needed, gate_power, paired_sd_from_baseline
+from brittle.stats.probshift import EXPECTED_PROB
 from brittle.stats.results import case_sums
 from brittle.stats.significance import HolmStep
 
@@ -64,7 +65,8 @@ def paired_tables(
     row_ids = table["row_id"].to_numpy(dtype=object)
     present = paired_mask(table, outcomes)
     stored = [outcomes[row] for row in row_ids[present]]
-    run = table.loc[present, ["case_id", "row_id", "family", "passed", "answer", "error"]]
+    kept = ["case_id", "row_id", "family", "passed", "answer", "error"]
+    run = table.loc[present, [*kept, *([EXPECTED_PROB] if EXPECTED_PROB in table else [])]]
     run = run.reset_index(drop=True)
     passed: list[Any] = [entry[0] for entry in stored]
     base_errors = np.array([value is None for value in passed], dtype=bool)
@@ -73,6 +75,8 @@ def paired_tables(
         passed=np.array(passed, dtype=float if fractional else object),
         answer=np.array([e[1] if len(e) > 1 else None for e in stored], dtype=object),
         error=_errors(base_errors),
+        # the expected label's probability, stored fourth (stats/probshift.py); else unknown
+        **{EXPECTED_PROB: np.array([e[3] if len(e) > 3 else None for e in stored], dtype=object)},
     )
     if not own_errors:
         marker = _errors(run["error"].notna().to_numpy() | base_errors)

@@ -31,6 +31,7 @@ import pandas as pd
 from brittle.stats.consistency import RepeatMeasure, outcome_cube, repeat_measures
 from brittle.stats.margin import CONFIDENCE
 from brittle.stats.metrics import ORIGINAL, REPEAT_METRICS
+from brittle.stats.probshift import EXPECTED_PROB
 
 REDUCTIONS = ("majority", "mean")
 
@@ -66,6 +67,9 @@ def reduce_repeats(table: pd.DataFrame, reduction: str = "majority") -> pd.DataF
         share = ok.assign(_p=ok["passed"].astype(bool).astype(float)).groupby("row_id")["_p"]
         reduced["passed"] = share.mean().reindex(reduced.index).astype(float)
     reduced["error"] = first_error.reindex(reduced.index)
+    if EXPECTED_PROB in ok:  # the mean over the scored repeats (stats/probshift.py)
+        probs = pd.to_numeric(ok[EXPECTED_PROB], errors="coerce").groupby(ok["row_id"]).mean()
+        reduced[EXPECTED_PROB] = probs.reindex(reduced.index).astype(object)
     errored = reduced["error"].notna()
     reduced.loc[errored, "answer"] = None
     reduced["error"] = reduced["error"].astype(object).where(errored, None)

@@ -26,7 +26,14 @@ from brittle.stats.bootstrap import (
 from brittle.stats.cluster_interval import clustered_wilson_interval
 from brittle.stats.intervals import CONFIDENCE, wilson_interval
 from brittle.stats.margin import FEW_CASES
-from brittle.stats.metrics import CASE_SUM_COLUMNS, METRIC_SUMS, METRICS, ORIGINAL
+from brittle.stats.metrics import (
+    CASE_SUM_COLUMNS,
+    CONTINUOUS_METRICS,
+    METRIC_SUMS,
+    METRICS,
+    ORIGINAL,
+)
+from brittle.stats.probshift import EXPECTED_PROB, prob_shift, shift_sums
 
 
 def _share(numerator: float, denominator: int) -> float | None:
@@ -63,7 +70,8 @@ def _metric_block(originals: pd.DataFrame, variants: pd.DataFrame) -> dict[str, 
     accuracy = _share(float(_pass_values(ok_orig["passed"]).sum()), len(ok_orig))
     variant_accuracy = _share(float(_pass_values(ok_var["passed"]).sum()), len(ok_var))
 
-    base = ok_orig.set_index("case_id")[["passed", "answer"]]
+    kept = ["passed", "answer", *([EXPECTED_PROB] if EXPECTED_PROB in ok_orig.columns else [])]
+    base = ok_orig.set_index("case_id")[kept]
     paired = ok_var.merge(
         base, left_on="case_id", right_index=True, how="inner", suffixes=("", "_orig")
     )
@@ -83,6 +91,9 @@ def _metric_block(originals: pd.DataFrame, variants: pd.DataFrame) -> dict[str, 
         pdr = None
     total = len(originals) + len(variants)
     errors = int(originals["error"].notna().sum() + variants["error"].notna().sum())
+    shift = None
+    if EXPECTED_PROB in paired.columns:  # with token log-probabilities (stats/probshift.py)
+        shift = prob_shift(paired[f"{EXPECTED_PROB}_orig"].tolist(), paired[EXPECTED_PROB].tolist())
     return {
         "cases": len(originals),
         "variants": len(variants),
@@ -95,6 +106,7 @@ def _metric_block(originals: pd.DataFrame, variants: pd.DataFrame) -> dict[str, 
         "agreement": _share(int(agree.sum()), len(paired)),
         "pdr": pdr,
         "worst_case_accuracy": _share(float(lowest.sum()), len(ok_orig)),
+        "prob_shift": shift,
     }
 
 
@@ -171,6 +183,8 @@ def case_sums(table: pd.DataFrame, family: str | None = None) -> pd.DataFrame:
     has_original = total(ok_orig) > 0
     worst = np.where(has_original & ~errored_variant, np.minimum(orig_pass, variant_low), 0.0)
     scope = original | variant
+    probabilities = table[EXPECTED_PROB] if EXPECTED_PROB in table.columns else [None] * len(table)
+    shift_pairs, shift_sum = shift_sums(probabilities, codes, paired, partner, n)
     return pd.DataFrame(
         {
             "orig_ok": total(ok_orig),
@@ -183,6 +197,8 @@ def case_sums(table: pd.DataFrame, family: str | None = None) -> pd.DataFrame:
             "worst": worst,
             "rows": total(scope),
             "errors": total(scope & ~ok),
+            "shift_pairs": shift_pairs,
+            "shift_sum": shift_sum,
         },
         index=pd.Index(cases, name="case_id"),
     )
@@ -255,7 +271,8 @@ def add_intervals(
                 continue
             numerator, denominator = METRIC_SUMS.get(name, ("var_pass", "var_ok"))
             units = sums[:, _COLUMN[denominator]]
-            if name != "pdr" and (units <= 1).all() and (binary or name == "error_rate"):
+            wilson_ok = name != "pdr" and name not in CONTINUOUS_METRICS
+            if wilson_ok and (units <= 1).all() and (binary or name == "error_rate"):
                 wilson = wilson_interval(
                     float(sums[:, _COLUMN[numerator]].sum()), float(units.sum()), confidence
                 )

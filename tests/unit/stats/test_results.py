@@ -91,6 +91,7 @@ EXPECTED_GRID: dict[str, Any] = {
         "agreement": Fraction(12, 15),
         "pdr": 1 - Fraction(10, 15) / Fraction(3, 4),  # 1/9
         "worst_case_accuracy": Fraction(0, 4),  # c1 fails typo, c2 errored, c3, c4 fails casing
+        "prob_shift": None,  # no token log-probabilities
     },
     "families": {
         "casing": {
@@ -105,6 +106,7 @@ EXPECTED_GRID: dict[str, Any] = {
             "agreement": Fraction(6, 7),
             "pdr": 1 - Fraction(4, 7) / Fraction(3, 4),  # 5/21
             "worst_case_accuracy": Fraction(1, 4),  # c1 only; c2's casing variant errored
+            "prob_shift": None,  # no token log-probabilities
         },
         "typo": {
             "cases": 4,
@@ -118,6 +120,7 @@ EXPECTED_GRID: dict[str, Any] = {
             "agreement": Fraction(6, 8),
             "pdr": Fraction(0),  # 1 - 0.75 / 0.75
             "worst_case_accuracy": Fraction(2, 4),  # c2, c4 (c2's errored variant is casing)
+            "prob_shift": None,  # no token log-probabilities
         },
     },
 }
@@ -182,6 +185,7 @@ def test_errored_original_is_left_out_of_pairs_and_accuracy() -> None:
             "agreement": Fraction(1, 2),  # c3 neg == neg
             "pdr": Fraction(1),  # 1 - 0 / 0.5
             "worst_case_accuracy": Fraction(0, 2),
+            "prob_shift": None,  # no token log-probabilities
         },
     )
     assert [f.case_id for f in find_flips(results)] == ["c2"]
@@ -281,6 +285,7 @@ def test_no_variants_at_all() -> None:
             "agreement": None,
             "pdr": None,
             "worst_case_accuracy": Fraction(2, 3),  # no variant can fail it
+            "prob_shift": None,  # no token log-probabilities
         },
     )
 
