@@ -28,8 +28,8 @@ from brittle.checks._params import kind
 from brittle.gateway import CallRequest, CallResult, Gateway
 from brittle.gateway.pricing import Price, parse_price
 from brittle.local import local_fingerprint
-from brittle.spec.adapter import adapter_base, check_base, parse_adapter_check
 from brittle.redact import public_params
+from brittle.spec.adapter import adapter_base, check_base, parse_adapter_check
 from brittle.spec.decision import parse_training_cost
 
 _JINJA = jinja2.Environment(
@@ -148,6 +148,15 @@ def _whole(low: int | None) -> Callable[[Any], bool]:
     return ok
 
 
+def _endpoints(value: Any) -> bool:
+    """One URL, or a non-empty list of them (replicas, :mod:`brittle.gateway.replicas`)."""
+    if isinstance(value, list | tuple):
+        return bool(value) and all(isinstance(v, str) and v for v in value)
+    return isinstance(value, str)
+
+
+_REPLICAS_EXAMPLE = "api_base: [http://10.0.0.1:8000/v1, http://10.0.0.2:8000/v1]"
+
 #: what every call of a ``local/`` model asks besides its system's params (which may say
 #: otherwise): the answer tokens' log-probabilities and 10 alternatives per position, for
 #: ``expected_prob`` (:mod:`brittle.stats.probshift`); they change no answer
@@ -156,6 +165,8 @@ LOCAL_LOGPROBS: dict[str, Any] = {"logprobs": True, "top_logprobs": 10}
 #: Common call parameters checked when a system is defined: name -> (what it must be, the
 #: check, an example). Others pass through to the provider as written.
 CALL_PARAMS: dict[str, tuple[str, Callable[[Any], bool], str]] = {
+    "api_base": ("a URL or a list of URLs (replicas)", _endpoints, _REPLICAS_EXAMPLE),
+    "base_url": ("a URL or a list of URLs (replicas)", _endpoints, _REPLICAS_EXAMPLE),
     "temperature": ("a number from 0 to 2", _number(0, 2), "temperature: 0"),
     "top_p": ("a number from 0 to 1", _number(0, 1), "top_p: 0.9"),
     "max_tokens": ("a whole number of at least 1", _whole(1), "max_tokens: 64"),
