@@ -128,7 +128,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
         ) from None
     for line in summary_lines(session):
         print(line)
-    for state in session.evals.values():
+    for state in session.evals.values() if args.shard is None else ():  # a shard: no verdicts
         for (system_name, gate_name), verdict in state.verdicts.items():
             message = verdict.message.replace(UPDATE_HINT, session.update_command)
             if verdict.passed is False:

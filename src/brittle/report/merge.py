@@ -341,14 +341,23 @@ def _read_rows(eval_name: str, system: str, sources: Sequence[Path]) -> dict[str
                 array = batch.column(name)
                 if name not in NUMBER_COLUMNS:  # a text: kept where a report may show it
                     array = pc.if_else(shown, array, pa.nulls(batch.num_rows, array.type))
-                values = array.to_pylist()
+                if name in shared:  # one object per distinct value, none made per row
+                    values = _shared_values(array, shared[name])
+                else:
+                    values = array.to_pylist()
                 if name == "suite":
                     values = ["" if value == ORIGINAL_SUITE else value for value in values]
-                if name in shared:
-                    memo = shared[name]
-                    values = [memo.setdefault(value, value) for value in values]
                 columns[name] += values
     return columns
+
+
+def _shared_values(array: pa.Array, memo: dict[Any, Any]) -> list[Any]:
+    """``array``'s values as a list, each distinct value one object kept in ``memo``."""
+    encoded = pc.dictionary_encode(array)
+    distinct = [memo.setdefault(value, value) for value in encoded.dictionary.to_pylist()]
+    distinct.append(None)  # a null's index (filled below)
+    indices = encoded.indices.fill_null(len(distinct) - 1).to_numpy(zero_copy_only=False)
+    return [distinct[i] for i in indices.tolist()]
 
 
 def _shown_rows(batch: pa.RecordBatch, failed_cases: set[str]) -> pa.Array:

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -22,7 +23,6 @@ from brittle._atomic import write_text
 from brittle.options import Shard
 
 if TYPE_CHECKING:
-    from brittle.run.session import BrittleSession, EvalState
     from brittle.spec.eval import EvalSpec
     from brittle.stats.gates import Verdict
 
@@ -70,8 +70,10 @@ def eval_hash(spec: EvalSpec, case_ids: list[str]) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()[:16]
 
 
-def manifest(session: BrittleSession, states: list[EvalState]) -> dict[str, Any]:
-    """The manifest of a shard run: what :mod:`brittle.report.merge` checks."""
+def manifest(session: Any, states: Sequence[Any]) -> dict[str, Any]:
+    """The manifest of a shard run (a :class:`~brittle.run.session.BrittleSession` and the
+    states of the evals that ran; not imported: the session imports this module): what
+    :mod:`brittle.report.merge` checks."""
     from brittle.run.fingerprints import suite_fingerprints  # imports the suites: on use only
 
     shard = session.options.shard
@@ -105,7 +107,7 @@ def _relative(path: Path) -> str | None:
         return None
 
 
-def write_manifest(path: Path, session: BrittleSession, states: list[EvalState]) -> Path:
+def write_manifest(path: Path, session: Any, states: Sequence[Any]) -> Path:
     write_text(path, json.dumps(manifest(session, states), indent=1) + "\n")
     return path
 
