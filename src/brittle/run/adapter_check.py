@@ -35,13 +35,12 @@ from typing import Any
 from brittle.gateway import CallResult, Gateway
 from brittle.gateway.calls import describe_error
 from brittle.run.engine import Row, SystemRun, run_system
+from brittle.spec.adapter import METRIC
 from brittle.spec.eval import EvalSpec
 from brittle.spec.systems import LLMSystem, System
 from brittle.stats.gates import NOTHING_MEASURED, ErrorBudget, Gate, Verdict
 from brittle.stats.metrics import ORIGINAL
 
-#: the gate metric: the share of sampled answers the fine-tune changed
-METRIC = "adapter_changed"
 #: the words every zero-changed warning starts with (then "N of M answers: is it applied?")
 WARNING_START = "the adapter changed 0 of"
 

@@ -16,15 +16,18 @@ changes what the system answers, so neither is part of its fingerprint.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from brittle._errors import ConfigError, ModelError
 from brittle.checks._params import kind
 from brittle.local.refs import PREFIX, parse_local_model
+from brittle.spec.yamlio import LinePath
 
 #: originals the base answers when ``adapter_check`` does not say how many
 DEFAULT_SAMPLE = 30
+#: the gate metric: the share of sampled answers the fine-tune changed
+METRIC = "adapter_changed"
 
 _FIX = (
     "write 'adapter_check: {sample: 30}' (how many originals the base model answers), "
@@ -98,4 +101,35 @@ def adapter_base(model: str, call_model: str | None, base: str | None) -> tuple[
     return written, PREFIX + ref.base
 
 
-__all__ = ["DEFAULT_SAMPLE", "adapter_base", "check_base", "parse_adapter_check"]
+def check_adapter_gates(
+    gates: Sequence[Any],
+    systems: Sequence[Any],
+    *,
+    where: str,
+    lines: Mapping[LinePath, int] | None = None,
+) -> None:
+    """An ``adapter_changed`` gate needs a fine-tune with a known base to measure it: in an
+    eval with none, it could only ever be skipped."""
+    if any(getattr(s, "base_model", None) is not None and s.base_model() for s in systems):
+        return
+    for index, gate in enumerate(gates):
+        if getattr(gate, "metric", None) == METRIC:
+            raise ConfigError(
+                f"gate '{gate.name}' measures how many answers a fine-tune changed from its "
+                "base model's, but no system of this eval is a fine-tune with a known base",
+                where=where,
+                line=(lines or {}).get(("gates", index)),
+                key=f"gates[{index}]",
+                fix="use a 'local/<base>+<adapter folder>' model, give the fine-tuned system "
+                "'base: <model>' (the model it was trained from), or drop the gate",
+            )
+
+
+__all__ = [
+    "DEFAULT_SAMPLE",
+    "METRIC",
+    "adapter_base",
+    "check_adapter_gates",
+    "check_base",
+    "parse_adapter_check",
+]

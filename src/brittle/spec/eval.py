@@ -43,7 +43,7 @@ from brittle.gateway.ratelimit import RateLimit
 from brittle.gateway.recordings import recordings_path
 from brittle.gateway.retry import RetryPolicy
 from brittle.gateway.settings import parse_rate_limits, parse_retries, parse_timeout
-from brittle.spec.adapter import check_base, parse_adapter_check
+from brittle.spec.adapter import check_adapter_gates, check_base, parse_adapter_check
 from brittle.spec.cases import Case
 from brittle.spec.decision import parse_compare, parse_training_cost
 from brittle.spec.golden import load_golden
@@ -555,6 +555,7 @@ def build_spec(
             fix="write e.g. 'concurrency: 16' (the number of model calls in flight at once)",
         )
     _validate_statistics(definition, where=where, lines=lines)
+    check_adapter_gates(gates, definition.systems, where=where, lines=lines)
     families = {e.family for s in suites for e in s.entries}
     for index, gate in enumerate(gates):
         if gate.family is not None and gate.family not in families:

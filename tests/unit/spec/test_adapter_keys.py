@@ -129,3 +129,21 @@ def test_a_checkpoint_base_keeps_its_written_path(
 def test_parse_adapter_check_defaults() -> None:
     assert parse_adapter_check(None, where=None, key="k") == DEFAULT_SAMPLE
     assert parse_adapter_check(True, where=None, key="k") == DEFAULT_SAMPLE
+
+
+def test_an_adapter_gate_without_any_fine_tune_with_a_base_is_refused_at_load(
+    tmp_path: Path,
+) -> None:
+    path = project(
+        tmp_path, eval_text=edit(EVAL, "gates:\n", "gates:\n  - adapter_changed >= 0.1\n")
+    )
+    with pytest.raises(ConfigError) as caught:
+        load_eval_file(path)
+    message = str(caught.value)
+    assert "gate 'adapter_changed >= 0.1'" in message and "'gates[0]'" in message
+    assert "no system of this eval is a fine-tune with a known base" in message
+    assert "base: <model>" in message  # the fix
+    # with a fine-tune beside the prompt, the same gate loads (skipped on the prompt system)
+    (tmp_path / "adapters" / "tiny").mkdir(parents=True)
+    text = edit(_with_lora(), "gates:\n", "gates:\n  - adapter_changed >= 0.1\n")
+    assert load_eval_file(project(tmp_path, eval_text=text)).gates[0].metric == "adapter_changed"

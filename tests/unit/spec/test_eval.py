@@ -450,7 +450,7 @@ def test_unknown_system_key(tmp_path: Path) -> None:
         where=f"{path}:10",
         key=None,
         problem="unknown key 'parameters' in 'systems.zero-shot'",
-        fix="did you mean 'params'? allowed keys: callable, kind, model, params",
+        fix="did you mean 'params'? allowed keys: adapter_check, base, callable, kind, model",
     )
 
 
