@@ -42,6 +42,7 @@ _TYPES = {
     "prompt_tokens": pa.int64(),
     "completion_tokens": pa.int64(),
     "cost": pa.float64(),
+    "expected_prob": pa.float64(),  # null: unknown (stats/probshift.py)
     "repeat": pa.int64(),
     "tags": pa.list_(pa.string()),
     "flipped": pa.bool_(),
