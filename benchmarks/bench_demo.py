@@ -19,6 +19,7 @@ import argparse
 import json
 import os
 import re
+import resource
 import shutil
 import subprocess
 import sys
@@ -86,8 +87,13 @@ def main() -> None:
         text=True,
     )
     wall = time.perf_counter() - start
+    children = resource.getrusage(resource.RUSAGE_CHILDREN)
     out = done.stdout
     print(f"load average after: {os.getloadavg()[0]:.2f}")
+    print(
+        f"CPU of pytest evals/: {children.ru_utime + children.ru_stime:.1f} s "
+        f"(user {children.ru_utime:.1f} s, sys {children.ru_stime:.1f} s; wall {wall:.1f} s)"
+    )
     if done.returncode != 0:
         print(out[-4000:] + done.stderr[-2000:])
         print(f"pytest evals/ exited with {done.returncode}")

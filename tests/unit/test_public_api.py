@@ -120,6 +120,7 @@ def test_importing_brittle_or_its_plugin_loads_nothing_heavy_and_changes_no_envi
         "DEEPEVAL_TELEMETRY_OPT_OUT",
         "HF_HUB_DISABLE_PROGRESS_BARS",
         "TOKENIZERS_PARALLELISM",
+        "OMP_WAIT_POLICY",
     )
     env = {k: v for k, v in os.environ.items() if k not in unset}
     done = subprocess.run(

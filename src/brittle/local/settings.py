@@ -2,6 +2,15 @@
 
 Each bad value is a :class:`~brittle._errors.ModelError` naming the variable, what it must be
 and the default that unsetting it restores.
+
+One library setting goes with them: ``OMP_WAIT_POLICY=PASSIVE``, which the pytest plugin (when
+the first eval is collected) and the ``brittle`` command set unless the user has set it, before
+torch loads (OpenMP reads it once). torch's OpenMP threads otherwise spin at every barrier
+between operations; whenever another thread wants a core (the event loop handling finished
+calls, other processes on a busy machine) a descheduled thread stalls the rest while they spin.
+Waiting threads that sleep change no result (the same thread count splits the same work); on
+2 cores at load average 10, 48 of the demo's zero-shot calls took 9.5 CPU seconds (32 s wall)
+against 41.8 (174 s) with spinning threads (``benchmarks/bench_model.py``).
 """
 
 from __future__ import annotations
