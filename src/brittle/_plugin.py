@@ -13,7 +13,9 @@ definitions, the run and the reports are imported inside the hooks, once an eval
 
 from __future__ import annotations
 
+import contextlib
 import os
+import shutil
 import sys
 import time
 import warnings
@@ -79,13 +81,6 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     parser.addini("brittle_cache_dir", "default folder of the response cache (.brittle)")
 
 
-XDIST_FIX = (
-    "run the evals without -n: brittle already makes an eval's model calls concurrently in one "
-    "process ('concurrency' in the eval file, --brittle-concurrency), and the local provider "
-    "batches them"
-)
-
-
 def _distributing(config: pytest.Config) -> bool:
     """True in the controller of a pytest-xdist run that spreads tests over workers."""
     return not hasattr(config, "workerinput") and getattr(config.option, "dist", "no") != "no"
@@ -94,14 +89,8 @@ def _distributing(config: pytest.Config) -> bool:
 def pytest_configure(config: pytest.Config) -> None:
     from brittle.report.history import history_setting
 
-    if _distributing(config) and config.getoption("brittle_update_baseline"):
-        raise pytest.UsageError(
-            "brittle: --brittle-update-baseline cannot be used with pytest-xdist (-n): each "
-            f"worker holds only its share of the results, so no baseline would be written\n"
-            f"  fix: {XDIST_FIX}"
-        )
-    if _distributing(config):
-        config.pluginmanager.register(_XdistNotice(), "brittle-xdist-notice")
+    if _distributing(config):  # the workers run shards; one of them writes the reports
+        config.pluginmanager.register(_XdistController(), "brittle-xdist-controller")
     report_dir: str | None = config.getoption("brittle_report_dir") or config.getini(
         "brittle_report_dir"
     )
@@ -128,6 +117,8 @@ def pytest_configure(config: pytest.Config) -> None:
         )
     _configure_cache(config, options, root)
     config.stash[RUN_KEY] = _BrittleRun(options, started=time.time())
+    if _shard_worker(config):  # an xdist worker: runs its shards before its first item
+        config.pluginmanager.register(_XdistWorker(), "brittle-xdist-worker")
 
 
 def _configure_cache(config: pytest.Config, options: Options, root: Path) -> None:
@@ -174,7 +165,14 @@ def _session(config: pytest.Config) -> BrittleSession:
         from brittle.report.startup import check_outputs
         from brittle.run.session import BrittleSession
 
-        session = BrittleSession(run.options, started=run.started)
+        worker = _worker(config)
+        if worker is not None:  # its systems' runs are the shards of all workers, merged
+            from brittle.run.xdist import ShardedSession
+
+            started = float(config.workerinput.get(_STARTED_KEY, run.started))  # type: ignore[attr-defined]
+            session: BrittleSession = ShardedSession(worker, run.options, started=started)
+        else:
+            session = BrittleSession(run.options, started=run.started)
         try:  # before any model call: reports, history and cache can be kept
             check_outputs(session)
         except BrittleError as exc:
@@ -182,7 +180,8 @@ def _session(config: pytest.Config) -> BrittleSession:
             raise
         workerinput = getattr(config, "workerinput", None)
         if workerinput is not None:  # xdist: one run id for all workers of this test run
-            session.run_id = str(workerinput.get("testrunuid") or session.run_id)
+            run_id = workerinput.get(_RUN_ID_KEY) or workerinput.get("testrunuid")
+            session.run_id = str(run_id or session.run_id)
         else:
             session.progress_write = _progress_writer(config)
         run.session = session
@@ -350,8 +349,12 @@ def pytest_sessionfinish(session: pytest.Session) -> None:
     state = run.session if run is not None else None
     if state is not None:
         state.close_cache()  # xdist workers too: the cache file is complete once closed
-    if run is None or state is None or hasattr(session.config, "workerinput"):
+    if run is None or state is None:
         return
+    if hasattr(session.config, "workerinput"):  # xdist: the first worker writes for them all
+        if not _shard_worker(session.config) or not state.worker.writes_reports:  # type: ignore[attr-defined]
+            return
+        _decide_selected(session, state)
     try:
         state.finish()
         report_dir = state.options.report_dir
@@ -365,31 +368,118 @@ def pytest_sessionfinish(session: pytest.Session) -> None:
             session.exitstatus = pytest.ExitCode.TESTS_FAILED
     if state.baselines_refused and session.exitstatus == pytest.ExitCode.OK:
         session.exitstatus = pytest.ExitCode.TESTS_FAILED  # a refused baseline fails the run
+    if hasattr(session.config, "workerinput"):  # the controller prints it and fails the run
+        from brittle.report.terminal import summary_lines
+
+        session.config.workeroutput[_XDIST_OUTPUT] = {  # type: ignore[attr-defined]
+            "lines": summary_lines(state),
+            "error": run.finish_error,
+            "failed": bool(run.finish_error or state.baselines_refused),
+        }
 
 
-class _XdistNotice:
-    """In an xdist controller: notes the brittle gates that ran on workers, and says in the
-    summary that no report was written (the workers' results are not gathered)."""
+#: what the reporting worker hands the controller (``workeroutput``): summary lines, failure
+_XDIST_OUTPUT = "brittle"
+
+
+def _shard_worker(config: pytest.Config) -> bool:
+    """True in an xdist worker of a controller with brittle's plugin: it runs shards."""
+    return _SHARDS_KEY in getattr(config, "workerinput", {})
+
+
+def _worker(config: pytest.Config) -> Any:
+    """This worker's :class:`brittle.run.xdist.Worker`, or None outside an xdist worker."""
+    if not _shard_worker(config):
+        return None
+    from brittle.run.xdist import Worker  # pandas and the engine: only once evals run
+
+    return Worker.from_workerinput(config.workerinput)  # type: ignore[attr-defined]
+
+
+#: the controller's run id and start, which the workers' sessions take (one report folder name)
+_RUN_ID_KEY, _STARTED_KEY = "brittle_run_id", "brittle_started"
+#: :data:`brittle.run.xdist.SHARDS_KEY`, without importing the engine at every worker's start
+#: (tests/unit/run/test_xdist.py holds them equal)
+_SHARDS_KEY = "brittle_shards"
+
+
+def _decide_selected(session: pytest.Session, state: BrittleSession) -> None:
+    """The reporting worker decides every selected gate, including those other workers ran:
+    the report holds them all, decided on the same merged shards (so with the same verdicts),
+    in the order a single process decides them (the items' order)."""
+    from brittle.run.verdicts import check
+
+    order: dict[int, list[tuple[str, str]]] = {}
+    for item in session.items:
+        if not isinstance(item, GateItem):
+            continue
+        key = (item.system_name, item.gate.name if item.gate else "run")
+        order.setdefault(id(state.state(item.spec)), []).append(key)
+        if key not in state.state(item.spec).verdicts:
+            with contextlib.suppress(BrittleError):  # its item failed with it, wherever it ran
+                check(state, item.spec, item.system_name, item.gate)
+    for evaluation in state.evals.values():
+        decided, keys = evaluation.verdicts, order.get(id(evaluation), [])
+        evaluation.verdicts = {k: decided[k] for k in [*keys, *decided] if k in decided}
+
+
+class _XdistWorker:
+    """In an xdist worker: before the first item, run this worker's shard of every eval that
+    has a selected gate (:mod:`brittle.run.xdist`)."""
+
+    @pytest.hookimpl(wrapper=True, tryfirst=True)
+    def pytest_runtestloop(self, session: pytest.Session) -> Iterator[None]:
+        run = session.config.stash.get(RUN_KEY, None)
+        if run is not None and run.session is not None and not session.config.option.collectonly:
+            from brittle.run.xdist import run_shards
+
+            specs = {id(i.spec): i.spec for i in session.items if isinstance(i, GateItem)}
+            state = run.session
+            run_shards(state.worker, run.options, list(specs.values()), state.run_id)  # type: ignore[attr-defined]
+        return (yield)
+
+
+class _XdistController:
+    """In an xdist controller: names the folder of the run's shards for the workers, prints
+    what the reporting worker wrote, fails the run when it could not, removes the shards."""
 
     def __init__(self) -> None:
-        self.gates: set[str] = set()
+        self.root: Path | None = None
+        self.output: dict[str, Any] | None = None
 
-    def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
-        if report.when == "call" and any(
-            name == "brittle_eval" for name, _ in report.user_properties
-        ):
-            self.gates.add(report.nodeid)
+    @pytest.hookimpl(optionalhook=True)
+    def pytest_configure_node(self, node: Any) -> None:
+        from brittle.run.xdist import SHARDS_KEY, shards_root
+
+        uid = str(node.workerinput["testrunuid"])
+        self.root = shards_root(uid)
+        node.workerinput[SHARDS_KEY] = str(self.root)
+        run = node.config.stash.get(RUN_KEY, None)
+        if run is not None:  # the run id a single process would have, the same on every worker
+            stamp = time.strftime("%Y%m%d-%H%M%S", time.gmtime(run.started))
+            node.workerinput[_RUN_ID_KEY] = f"{stamp}-{uid[:4]}"
+            node.workerinput[_STARTED_KEY] = run.started
+
+    @pytest.hookimpl(optionalhook=True)
+    def pytest_testnodedown(self, node: Any, error: object) -> None:
+        output = getattr(node, "workeroutput", {}).get(_XDIST_OUTPUT)
+        if output is not None:
+            self.output = output
+
+    def pytest_sessionfinish(self, session: pytest.Session) -> None:
+        if self.root is not None:
+            shutil.rmtree(self.root, ignore_errors=True)
+        if self.output and self.output["failed"] and session.exitstatus == pytest.ExitCode.OK:
+            session.exitstatus = pytest.ExitCode.TESTS_FAILED
 
     def pytest_terminal_summary(self, terminalreporter: Any) -> None:
-        if not self.gates:
+        if not self.output or not (self.output["lines"] or self.output["error"]):
             return
         terminalreporter.write_sep("=", "brittle summary")
-        terminalreporter.write_line(
-            f"brittle: {len(self.gates)} gate(s) ran on pytest-xdist workers; their verdicts "
-            "above stand, but no summary, report or history entry was written (each worker "
-            f"holds only its share of the results)\n  fix: {XDIST_FIX}",
-            yellow=True,
-        )
+        for line in self.output["lines"]:
+            terminalreporter.write_line(line)
+        if self.output["error"]:
+            terminalreporter.write_line(self.output["error"], red=True)
 
 
 def pytest_terminal_summary(terminalreporter: Any) -> None:

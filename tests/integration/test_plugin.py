@@ -196,33 +196,3 @@ def test_cli_run_matches_plugin(project: pytest.Pytester) -> None:
         "flip_rate <= 0.1": "FAILED",
         "flip_rate[typo] <= 0.1": "FAILED",
     }
-
-
-def test_under_xdist_gates_run_and_the_summary_says_no_report_was_written(
-    project: pytest.Pytester,
-) -> None:
-    project.makefile(
-        ".eval.yaml",
-        demo=eval_yaml({"stable": "stable", "brittle": "typo_brittle"}, ["flip_rate <= 0.1"]),
-    )
-    result = project.runpytest_subprocess("-n", "2")
-    result.assert_outcomes(passed=1, failed=1)  # the verdicts hold on the workers
-    result.stdout.fnmatch_lines(
-        [
-            "*brittle summary*",
-            "brittle: 2 gate(s) ran on pytest-xdist workers; their verdicts above stand, but no "
-            "summary, report or history entry was written*",
-            "*fix: run the evals without -n*",
-        ]
-    )
-    assert not (project.path / "reports").exists()
-
-    refused = project.runpytest_subprocess("-n", "2", "--brittle-update-baseline")
-    assert refused.ret == pytest.ExitCode.USAGE_ERROR
-    refused.stderr.fnmatch_lines(
-        ["*--brittle-update-baseline cannot be used with pytest-xdist (-n)*", "*fix: run*"]
-    )
-    assert not (project.path / "__baselines__").exists()
-    # without -n (or -n 0) nothing changes: the run reports as usual
-    project.runpytest("-n", "0").assert_outcomes(passed=1, failed=1)
-    assert (project.path / "reports" / "latest" / "run.json").exists()
