@@ -56,6 +56,7 @@ import argparse
 import asyncio
 import hashlib
 import json
+import math
 import random
 import subprocess
 import sys
@@ -206,6 +207,10 @@ class StubServer:
                     content_type="application/json",
                 )
             completion = self._completion(model, messages)
+            if body.get("logprobs") is True:  # each word 0.8, its alternatives share the rest
+                completion["choices"][0]["logprobs"] = _logprobs(
+                    completion["choices"][0]["message"]["content"], body.get("top_logprobs") or 0
+                )
             hostile = self._hostile(model, completion, request, attempt)
             if completion["choices"][0]["message"]["content"] is not None:
                 self.answers[digest] = self.answers.get(digest, 0) + 1
@@ -323,6 +328,27 @@ def _digest(model: str, messages: Any) -> str:
 def _error(status: int, kind: str, message: str) -> web.Response:
     payload = {"error": {"message": message, "type": kind, "param": None, "code": str(status)}}
     return web.json_response(payload, status=status)
+
+
+def _logprobs(content: Any, top: int) -> dict[str, Any]:
+    """OpenAI's ``choices[0].logprobs`` for ``content``: each word a token of probability 0.8,
+    then up to ``top`` alternatives (the word, then ``alt1``, ``alt2``, ... sharing 0.2)."""
+    items = []
+    for index, word in enumerate(str(content or "").split()):
+        token = word if index == 0 else f" {word}"
+        alternatives = [(token, 0.8)] + [(f"alt{k}", 0.2 / max(top - 1, 1)) for k in range(1, top)]
+        items.append(
+            {
+                "token": token,
+                "logprob": math.log(0.8),
+                "bytes": list(token.encode()),
+                "top_logprobs": [
+                    {"token": t, "logprob": math.log(p), "bytes": list(t.encode())}
+                    for t, p in alternatives[:top]
+                ],
+            }
+        )
+    return {"content": items, "refusal": None}
 
 
 class StubThread:

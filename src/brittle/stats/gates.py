@@ -47,6 +47,13 @@ _MEASURED_BY = {
     "flip_rate": (("pairs",), "no (original, variant) pair was scored"),
     "agreement": (("pairs",), "no (original, variant) pair was scored"),
     "excess_flip_rate": (("pairs",), "no (original, variant) pair was scored"),
+    "prob_shift": (
+        ("prob_shift",),
+        "no (original, variant) pair has both probabilities of the expected label: the system "
+        "gave no token log-probabilities (a local/ model always does; for an endpoint, add "
+        "logprobs: true, top_logprobs: 5 to its params), or its answers came from a cache or "
+        "recordings written before brittle kept them (refresh with --brittle-cache record)",
+    ),
 }
 
 
