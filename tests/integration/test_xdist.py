@@ -115,4 +115,3 @@ def test_baseline_update_under_n2_writes_the_single_process_baseline(
     assert _stable(spread) == _stable(single)
     assert spread["systems"]["steady"]["outcomes"] == single["systems"]["steady"]["outcomes"]
     assert _history_rows(project.path / "reports") == 1  # written once, not once per worker
-
