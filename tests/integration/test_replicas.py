@@ -15,6 +15,7 @@ import pytest
 
 from brittle.gateway import configure_litellm
 from brittle.options import Options
+from brittle.report.terminal import summary_lines
 from brittle.run.session import BrittleSession
 from brittle.run.verdicts import check_gate
 from brittle.spec.eval import load_eval_file
@@ -97,6 +98,12 @@ def test_both_replicas_answer_and_killing_one_mid_run_loses_no_row(
     assert answered["one"] >= 20 and answered["two"] >= 20, answered
     assert answered["two"] > answered["one"], answered
     assert run.stopped is None
+    # the terminal says how the calls were spread and that the killed one was taken out
+    (line,) = [line for line in summary_lines(session) if line.startswith("replicas: ")]
+    first, second = line.removeprefix("replicas: ").split("; ")
+    # (once, or again after its 5 s out if the run outlasts that on a loaded machine)
+    assert first.startswith(f"{one.base_url} ") and "taken out " in first, line
+    assert second.startswith(f"{two.base_url} ") and "taken out" not in second, line
 
 
 def test_a_system_stops_only_when_all_its_replicas_refuse(

@@ -34,6 +34,7 @@ from typing import Any, Protocol
 
 from brittle.gateway.calls import CallRequest, CallResult
 from brittle.gateway.retry import DNS, REFUSED, cause, chain, status_of
+from brittle.redact import public_url
 
 #: the parameters that may list replicas, in the order looked at
 URL_PARAMS = ("api_base", "base_url")
@@ -142,6 +143,8 @@ class ReplicaSet:
         return live + out
 
     def _take_out(self, replica: Replica) -> None:
+        if replica.out_until > self._clock():
+            return  # already out: calls that were in flight there when it died
         replica.dead_streak += 1
         replica.taken_out += 1
         replica.server_errors = 0
@@ -218,6 +221,22 @@ class Replicas:
     def describe(self) -> dict[str, list[dict[str, Any]]]:
         """Each replica set's counters, by its URLs joined with ", "."""
         return {", ".join(urls): found.describe() for (_, urls), found in self._sets.items()}
+
+    def notes(self) -> list[str]:
+        """One line per replica set that made calls, for the terminal: the calls each replica
+        was sent and how often it was taken out (URLs without credentials)."""
+        lines = []
+        for found in self._sets.values():
+            if not any(r.calls for r in found.replicas):
+                continue
+            parts = []
+            for replica in found.replicas:
+                part = f"{public_url(replica.url)} {replica.calls} call(s)"
+                if replica.taken_out:
+                    part += f", taken out {replica.taken_out} time(s)"
+                parts.append(part)
+            lines.append("replicas: " + "; ".join(parts))
+        return lines
 
 
 __all__ = [

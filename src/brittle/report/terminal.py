@@ -168,6 +168,10 @@ def summary_lines(session: BrittleSession) -> list[str]:
             f"{calls['errors']} errors"
             + (f", {calls['missing']} missing in replay" if calls["missing"] else "")
         )
+    gateways = {id(s.gateway): s.gateway for s in session.evals.values() if s.gateway is not None}
+    for gateway in gateways.values():  # systems with several endpoints (gateway/replicas.py)
+        replicas = getattr(gateway, "replicas", None)
+        lines += [for_terminal(line) for line in (replicas.notes() if replicas else [])]
     return lines
 
 
