@@ -352,7 +352,8 @@ def pytest_sessionfinish(session: pytest.Session) -> None:
     if run is None or state is None:
         return
     if hasattr(session.config, "workerinput"):  # xdist: the first worker writes for them all
-        if not _shard_worker(session.config) or not state.worker.writes_reports:  # type: ignore[attr-defined]
+        worker = getattr(state, "worker", None)  # None: a worker of another kind (no shards)
+        if worker is None or not worker.writes_reports:
             return
         _decide_selected(session, state)
     try:
@@ -430,12 +431,12 @@ class _XdistWorker:
     @pytest.hookimpl(wrapper=True, tryfirst=True)
     def pytest_runtestloop(self, session: pytest.Session) -> Iterator[None]:
         run = session.config.stash.get(RUN_KEY, None)
-        if run is not None and run.session is not None and not session.config.option.collectonly:
+        worker = getattr(run.session, "worker", None) if run is not None else None
+        if run is not None and worker is not None and not session.config.option.collectonly:
             from brittle.run.xdist import run_shards
 
             specs = {id(i.spec): i.spec for i in session.items if isinstance(i, GateItem)}
-            state = run.session
-            run_shards(state.worker, run.options, list(specs.values()), state.run_id)  # type: ignore[attr-defined]
+            run_shards(worker, run.options, list(specs.values()), run.session.run_id)  # type: ignore[union-attr]
         return (yield)
 
 
