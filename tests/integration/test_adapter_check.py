@@ -54,8 +54,10 @@ def _project(
     return path
 
 
-def _reports(folder: Path) -> tuple[dict[str, Any], dict[str, Any], str, str]:
-    latest = folder / "reports" / "latest"
+def _reports(
+    folder: Path, reports: str = "reports"
+) -> tuple[dict[str, Any], dict[str, Any], str, str]:
+    latest = folder / reports / "latest"
     return (
         json.loads((latest / "summary.json").read_text()),
         json.loads((latest / "run.json").read_text()),
@@ -192,3 +194,66 @@ def test_the_python_api_takes_base_and_adapter_check(
     result.assert_outcomes(failed=1)
     assert stub.stats.requests == 6 + 4
     assert "the adapter changed 0 of 4 answers: is it applied?" in result.stdout.str()
+
+
+def test_the_base_answers_are_recorded_with_the_baseline_and_replayed(
+    pytester: pytest.Pytester, stub: StubThread
+) -> None:
+    _project(
+        pytester.path,
+        stub,
+        {"ft": "openai/ft-neg"},
+        {"ft": "    base: openai/base-x\n    adapter_check: {sample: 5}\n"},
+        ("adapter_changed >= 0.1",),
+    )
+    assert pytester.runpytest("--brittle-update-baseline").ret == 0
+    recorded = stub.stats.requests
+    assert recorded == 2 * CASES + 5
+    first, _, _, _ = _reports(pytester.path)
+    stub.stop()  # CI: no server, no key, no response cache; the recordings alone
+    result = pytester.runpytest("--brittle-cache=replay")
+    result.assert_outcomes(passed=1)
+    assert stub.stats.requests == recorded
+    summary, _, _, _ = _reports(pytester.path)
+    replayed = summary["evals"][0]["systems"][0]["adapter_check"]
+    assert replayed == first["evals"][0]["systems"][0]["adapter_check"]
+    assert replayed["sample"] == 5 and replayed["changed"] > 0
+
+
+def test_shards_merged_sum_their_checks(
+    pytester: pytest.Pytester, stub: StubThread, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from brittle.cli import main
+
+    _project(
+        pytester.path,
+        stub,
+        {"ft": "openai/ft-same"},
+        {"ft": "    base: openai/base-x\n"},
+        ("adapter_changed >= 0.1",),
+    )
+    monkeypatch.chdir(pytester.path)
+    folders = []
+    for k in (1, 2):
+        folder = f"s{k}"
+        assert (
+            pytester.runpytest(f"--brittle-shard={k}/2", f"--brittle-report-dir={folder}").ret == 0
+        )
+        folders.append(folder)
+    shards = [
+        json.loads((pytester.path / f / "latest" / "summary.json").read_text()) for f in folders
+    ]
+    samples = [s["evals"][0]["systems"][0]["adapter_check"]["sample"] for s in shards]
+    assert sum(samples) == CASES and all(samples)  # each shard checks its own cases
+
+    assert main(["merge", *folders, "--report-dir", "merged"]) == 1  # the gate fails
+    merged, run, _, _ = _reports(pytester.path, "merged")
+    check = merged["evals"][0]["systems"][0]["adapter_check"]
+    assert (check["sample"], check["changed"]) == (CASES, 0)
+    assert check["warning"].startswith(WARNING)
+    assert any(note.startswith(f"system 'ft': {WARNING}") for note in merged["evals"][0]["notes"])
+    (gate,) = merged["evals"][0]["systems"][0]["gates"]
+    assert gate["status"] == "failed" and "adapter_changed = 0.0000" in gate["message"]
+    assert sorted(run["evals"][0]["systems"]["ft"]["adapter_check"]["cases"]) == [
+        f"r{i:04d}" for i in range(CASES)
+    ]

@@ -30,6 +30,7 @@ from brittle._errors import ConfigError
 from brittle.gateway.pricing import system_price
 from brittle.options import Options
 from brittle.report.parquet import ORIGINAL_SUITE, PARQUET_CHUNK
+from brittle.run.adapter_check import attach, merge_checks
 from brittle.run.engine import OUTCOME_COLUMNS, RESULT_COLUMNS, SystemRun, measure
 from brittle.run.session import BrittleSession
 from brittle.run.shards import MANIFEST, MANIFEST_VERSION, eval_hash
@@ -296,6 +297,9 @@ def rebuild_system(
         for passed, error in zip(columns["passed"], columns["error"], strict=True)
     ]  # a judge's excluded verdicts: neither scored nor an error
     outcome, metrics, flips = measure(spec, columns, price, left_out=left_out)
+    check = merge_checks(name, [r.get("adapter_check") for r in records])  # a fine-tune's
+    if check is not None:  # base answers, per shard: summed (run/adapter_check.py)
+        attach(metrics, check)
     first = records[0] if records else {}
     return SystemRun(
         system=name,

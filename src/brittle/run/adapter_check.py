@@ -199,15 +199,7 @@ def compare(
             why = f"the base model {base} answered none of the {len(chosen)} sampled cases"
             why += f" (first error: {first})" if first else ""
         return _not_run(base, requested, why, **extra)
-    warning = None
-    if changed == 0:
-        warning = (
-            f"{WARNING_START} {compared} answers: is it applied? The base model {base} gave "
-            f"the same output as '{name}' on all {compared} sampled cases (same template and "
-            "parameters); check that the model string names the fine-tune (the adapter folder "
-            "after '+', or the provider's fine-tune id) and that the adapter was trained (a "
-            "freshly initialised LoRA changes nothing)"
-        )
+    warning = _warning(name, base, compared) if changed == 0 else None
     return AdapterCheck(
         base=base,
         sample=compared,
@@ -220,10 +212,21 @@ def compare(
     )
 
 
-def attach(run: SystemRun, check: AdapterCheck) -> None:
-    """Put the check into the run's metrics: the record, and the gate metric's value."""
-    run.metrics["adapter_check"] = check.to_dict()
-    run.metrics["overall"][METRIC] = check.share_changed
+def _warning(name: str, base: str, compared: int) -> str:
+    """The warning of a fine-tune that changed none of ``compared`` answers."""
+    return (
+        f"{WARNING_START} {compared} answers: is it applied? The base model {base} gave "
+        f"the same output as '{name}' on all {compared} sampled cases (same template and "
+        "parameters); check that the model string names the fine-tune (the adapter folder "
+        "after '+', or the provider's fine-tune id) and that the adapter was trained (a "
+        "freshly initialised LoRA changes nothing)"
+    )
+
+
+def attach(metrics: dict[str, Any], check: AdapterCheck) -> None:
+    """Put the check into a run's metrics: the record, and the gate metric's value."""
+    metrics["adapter_check"] = check.to_dict()
+    metrics["overall"][METRIC] = check.share_changed
 
 
 async def run_checked(
@@ -243,7 +246,7 @@ async def run_checked(
     else:
         check = _stopped_check(system, run)
     if check is not None:
-        attach(run, check)
+        attach(run.metrics, check)
     return run
 
 
@@ -256,6 +259,38 @@ def _stopped_check(system: System, run: SystemRun) -> AdapterCheck | None:
         return None
     why = f"the fine-tune '{system.name}' was stopped: {run.stopped or 'its calls failed'}"
     return _not_run(base.model, int(system.adapter_check), why)
+
+
+def merge_checks(name: str, records: Sequence[Any]) -> AdapterCheck | None:
+    """One check from the shards' records of a system (``brittle merge``): each shard sampled
+    up to ``requested`` of its own cases, so the merged sample is their sum; None when no
+    shard has a record (no known base)."""
+    found = [r for r in records if isinstance(r, Mapping)]
+    if not found:
+        return None
+    ran = [r for r in found if r.get("share_changed") is not None]
+    extra: dict[str, Any] = {
+        "cases": tuple(c for r in found for c in r.get("cases") or ()),
+        "errors": sum(int(r.get("errors") or 0) for r in found),
+        "first_error": next((r["first_error"] for r in found if r.get("first_error")), None),
+    }
+    base, requested = str(found[0].get("base")), max(int(r.get("requested") or 0) for r in found)
+    if not ran:
+        why = next((str(r["not_run"]) for r in found if r.get("not_run")), "no shard ran it")
+        return _not_run(base, requested, why, **extra)
+    sample = sum(int(r["sample"]) for r in ran)
+    changed = sum(int(r["changed"]) for r in ran)
+    unchanged = tuple(c for r in ran for c in r.get("unchanged") or ())
+    return AdapterCheck(
+        base=base,
+        sample=sample,
+        changed=changed,
+        share_changed=changed / sample if sample else None,
+        warning=_warning(name, base, sample) if changed == 0 else None,
+        requested=requested,
+        unchanged=unchanged[:KEPT_UNCHANGED],
+        **extra,
+    )
 
 
 def record_of(run: SystemRun) -> dict[str, Any] | None:
@@ -322,6 +357,7 @@ __all__ = [
     "adapter_verdict",
     "attach",
     "check_adapter",
+    "merge_checks",
     "record_of",
     "run_checked",
     "sample_ids",
