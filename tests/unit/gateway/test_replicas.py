@@ -17,6 +17,7 @@ from brittle.gateway.openai_http import HTTPStatusError
 from brittle.gateway.preflight import endpoint_of
 from brittle.gateway.replicas import (
     MAX_SERVER_ERRORS,
+    Replicas,
     ReplicaSet,
     broken_connection,
     cooldown,
@@ -193,3 +194,33 @@ def test_replica_lists_in_params_and_preflight() -> None:
     assert replica_urls({"api_base": A}) is None
     endpoint = endpoint_of(_request(A, B))
     assert endpoint is not None and endpoint.describe() == f"openai/stub at {A}, {B}"
+
+
+def test_calls_in_flight_when_a_replica_dies_take_it_out_once() -> None:
+    async def main() -> ReplicaSet:
+        fake = Fake(dead={A})
+        fake.gate = asyncio.Event()
+        replicas = ReplicaSet([A, B], clock=Clock())
+        calls = [asyncio.create_task(replicas.complete(fake, _request(A, B))) for _ in range(4)]
+        await asyncio.sleep(0)
+        fake.gate.set()
+        results = await asyncio.gather(*calls)
+        assert [r.text for r in results] == [B] * 4
+        return replicas
+
+    replicas = asyncio.run(main())
+    assert replicas.replicas[0].taken_out == 1 and replicas.replicas[0].dead_streak == 1
+
+
+def test_the_terminal_line_names_each_replica() -> None:
+    fake = Fake(dead={A})
+    pool = Replicas(clock=Clock())
+
+    async def main() -> None:
+        for i in range(3):
+            found = pool.of(_request(A, B, text=f"q{i}"))
+            assert found is not None
+            await found.complete(fake, _request(A, B, text=f"q{i}"))
+
+    asyncio.run(main())
+    assert pool.notes() == [f"replicas: {A} 1 call(s), taken out 1 time(s); {B} 3 call(s)"]
