@@ -29,6 +29,7 @@ import pyarrow.parquet as pq
 from brittle._errors import ConfigError
 from brittle.gateway.pricing import system_price
 from brittle.options import Options
+from brittle.report.merge_rows import Coded, CodedBuilder, Packed
 from brittle.report.parquet import ORIGINAL_SUITE, PARQUET_CHUNK
 from brittle.run.adapter_check import attach, merge_checks
 from brittle.run.engine import OUTCOME_COLUMNS, RESULT_COLUMNS, SystemRun, measure
@@ -49,8 +50,18 @@ NUMBER_COLUMNS = (
     "completion_tokens",
     "cost",
 )
-#: columns of few distinct values, kept as one object per value
-_SHARED = ("system", "case_id", "family", "suite", "perturbation", "answer", "error")
+#: columns of few distinct values, held as codes into them (the others as Arrow arrays)
+_CODED = (
+    "system",
+    "case_id",
+    "family",
+    "suite",
+    "perturbation",
+    "answer",
+    "error",
+    "passed",
+    "repeat",
+)
 RESULTS = "results.parquet"
 
 
@@ -320,17 +331,22 @@ def rebuild_system(
     )
 
 
-def _read_rows(eval_name: str, system: str, sources: Sequence[Path]) -> dict[str, list[Any]]:
+def _read_rows(eval_name: str, system: str, sources: Sequence[Path]) -> dict[str, Any]:
     """The system's result columns from ``sources``, streamed: every row's numbers, and the
-    texts only of rows a report may show (not passed, or an original)."""
-    columns: dict[str, list[Any]] = {name: [] for name in RESULT_COLUMNS}
-    shared: dict[str, dict[Any, Any]] = {name: {} for name in _SHARED}
+    texts only of rows a report may show (not passed, or an original), held compactly
+    (:mod:`brittle.report.merge_rows`: about 60 bytes a row)."""
+    coded = {name: CodedBuilder() for name in RESULT_COLUMNS if name in _CODED}
+    packed: dict[str, list[pa.Array]] = {name: [] for name in RESULT_COLUMNS if name not in _CODED}
     failed_cases: set[str] = set()  # cases whose original did not pass: their flips' texts
     for source in sources:
         parquet = pq.ParquetFile(source)
         present = set(parquet.schema_arrow.names)
         wanted = [c for c in RESULT_COLUMNS if c in present]
-        for batch in parquet.iter_batches(batch_size=PARQUET_CHUNK, columns=["eval", *wanted]):
+        # one thread: arrow's per-thread decoding buffers left 35-60 MB more resident at 1M rows
+        batches = parquet.iter_batches(
+            batch_size=PARQUET_CHUNK, columns=["eval", *wanted], use_threads=False
+        )
+        for batch in batches:
             mask = pc.and_(
                 pc.equal(batch.column("eval"), eval_name), pc.equal(batch.column("system"), system)
             )
@@ -340,28 +356,22 @@ def _read_rows(eval_name: str, system: str, sources: Sequence[Path]) -> dict[str
             shown = _shown_rows(batch, failed_cases)
             for name in RESULT_COLUMNS:
                 if name not in present:
-                    columns[name] += [None] * batch.num_rows
-                    continue
-                array = batch.column(name)
-                if name not in NUMBER_COLUMNS:  # a text: kept where a report may show it
-                    array = pc.if_else(shown, array, pa.nulls(batch.num_rows, array.type))
-                if name in shared:  # one object per distinct value, none made per row
-                    values = _shared_values(array, shared[name])
+                    array: pa.Array = pa.nulls(batch.num_rows)
                 else:
-                    values = array.to_pylist()
-                if name == "suite":
-                    values = ["" if value == ORIGINAL_SUITE else value for value in values]
-                columns[name] += values
-    return columns
-
-
-def _shared_values(array: pa.Array, memo: dict[Any, Any]) -> list[Any]:
-    """``array``'s values as a list, each distinct value one object kept in ``memo``."""
-    encoded = pc.dictionary_encode(array)
-    distinct = [memo.setdefault(value, value) for value in encoded.dictionary.to_pylist()]
-    distinct.append(None)  # a null's index (filled below)
-    indices = encoded.indices.fill_null(len(distinct) - 1).to_numpy(zero_copy_only=False)
-    return [distinct[i] for i in indices.tolist()]
+                    array = batch.column(name)
+                    if name not in NUMBER_COLUMNS:  # a text: kept where a report may show it
+                        array = pc.if_else(shown, array, pa.nulls(batch.num_rows, array.type))
+                if name in coded:
+                    coded[name].add(array)
+                else:
+                    packed[name].append(array)
+    columns: dict[str, Any] = {name: builder.build() for name, builder in coded.items()}
+    for name, arrays in packed.items():
+        kind = next((a.type for a in arrays if a.type != pa.null()), pa.null())
+        columns[name] = Packed(pa.chunked_array([a.cast(kind) for a in arrays], type=kind))
+    columns["suite"] = columns["suite"].mapped({ORIGINAL_SUITE: ""})
+    pa.default_memory_pool().release_unused()  # the batches read: given back
+    return {name: columns[name] for name in RESULT_COLUMNS}
 
 
 def _shown_rows(batch: pa.RecordBatch, failed_cases: set[str]) -> pa.Array:
@@ -380,11 +390,12 @@ def _shown_rows(batch: pa.RecordBatch, failed_cases: set[str]) -> pa.Array:
     return pc.or_(pc.or_(not_passed, original), in_failed)
 
 
-def _whole_run_order(spec: EvalSpec, columns: dict[str, list[Any]]) -> None:
+def _whole_run_order(spec: EvalSpec, columns: dict[str, Any]) -> None:
     """Reorder ``columns`` in place as the whole run orders its rows: input rows (originals
     and input variants) case by case in golden-set order, then template-level rows case by case;
     a shard keeps that order within itself, so a stable sort restores it."""
-    if not columns["row_id"]:
+    cases_column: Coded = columns["case_id"]
+    if not len(cases_column):
         return
     index = {case.id: i for i, case in enumerate(spec.cases)}
     template = {
@@ -393,20 +404,25 @@ def _whole_run_order(spec: EvalSpec, columns: dict[str, list[Any]]) -> None:
         for entry in suite.entries
         if entry.target != "input"
     }
-    cases = np.fromiter((index.get(c, -1) for c in columns["case_id"]), dtype=np.int64)
-    level = np.fromiter(
-        (
-            (s, p) in template
-            for s, p in zip(columns["suite"], columns["perturbation"], strict=True)
-        ),
+    case_rank = np.array([index.get(c, -1) for c in cases_column.values], dtype=np.int64)
+    suites: Coded = columns["suite"]
+    perturbations: Coded = columns["perturbation"]
+    pairs = np.stack([suites.codes.astype(np.int64), perturbations.codes.astype(np.int64)])
+    distinct, inverse = np.unique(pairs, axis=1, return_inverse=True)
+    is_template = np.array(
+        [
+            (suites.values[s], perturbations.values[p]) in template
+            for s, p in zip(distinct[0].tolist(), distinct[1].tolist(), strict=True)
+        ],
         dtype=np.int8,
     )
+    cases = case_rank[cases_column.codes]
+    level = is_template[np.asarray(inverse).reshape(-1)]
     order = np.lexsort((cases, level))  # stable: the shard's own order within a key
     if np.array_equal(order, np.arange(len(order))):
         return
-    positions = order.tolist()
     for name, values in columns.items():
-        columns[name] = [values[i] for i in positions]
+        columns[name] = values.take(order)
 
 
 __all__ = [

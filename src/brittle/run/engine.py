@@ -539,7 +539,7 @@ def measure(
     """A system's outcome table, metrics (with intervals) and flips from its result columns
     (``left_out``: rows a judge excluded). The one path from rows to numbers: a run's, and a
     merge's rebuilt from shards' rows (:mod:`brittle.report.merge`)."""
-    outcome = pd.DataFrame({name: columns[name] for name in OUTCOME_COLUMNS})
+    outcome = pd.DataFrame({name: _frame_values(columns[name]) for name in OUTCOME_COLUMNS})
     if any(left_out):  # excluded verdicts (unstable judge): neither passes, fails nor errors
         outcome = outcome[[not flag for flag in left_out]].reset_index(drop=True)
     per_call, outcome = outcome, reduce_repeats(outcome, spec.reduction)
@@ -548,6 +548,14 @@ def measure(
     _add_judge_metrics(metrics, per_check)
     _add_statistics(metrics, outcome, per_call, spec)
     return outcome, metrics, find_flips(outcome)
+
+
+def _frame_values(column: Sequence[Any]) -> Any:
+    """A column as a frame takes it: a run's list as it is; a merge's compact column
+    (:mod:`brittle.report.merge_rows`) through its ``for_frame``, without a Python object per
+    row where it can."""
+    convert = getattr(column, "for_frame", None)
+    return column if convert is None else convert()
 
 
 #: the garbage collector's first threshold while calls are made (Python's default: 700)

@@ -72,7 +72,7 @@ def _metric_block(originals: pd.DataFrame, variants: pd.DataFrame) -> dict[str, 
 
     kept = ["passed", "answer", *([EXPECTED_PROB] if EXPECTED_PROB in ok_orig.columns else [])]
     base = ok_orig.set_index("case_id")[kept]
-    paired = ok_var.merge(
+    paired = ok_var[["case_id", *kept]].merge(  # only what is paired: a copy per variant
         base, left_on="case_id", right_index=True, how="inner", suffixes=("", "_orig")
     )
     flips = (_pass_values(paired["passed"]) - _pass_values(paired["passed_orig"])).abs()
@@ -126,7 +126,7 @@ def find_flips(table: pd.DataFrame) -> list[Flip]:
     originals = table[(table["family"] == ORIGINAL) & table["error"].isna()]
     variants = table[(table["family"] != ORIGINAL) & table["error"].isna()]
     base = originals.set_index("case_id")[["passed", "answer"]]
-    paired = variants.merge(
+    paired = variants[["case_id", "row_id", "family", "passed", "answer"]].merge(
         base, left_on="case_id", right_index=True, how="inner", suffixes=("", "_orig")
     )
     flipped = paired[_pass_values(paired["passed"]) != _pass_values(paired["passed_orig"])]

@@ -1,0 +1,191 @@
+"""A merged system's rows held compactly: what lets 1,000,000 rows merge in bounded memory.
+
+A whole run holds its rows as Python lists (:class:`brittle.run.engine.SystemRun.columns`); a
+merge reads them back from the shards' results.parquet and keeps each column as a read-only
+sequence the reports read the same way (``len``, ``column[i]``, slices, iteration, ``index``):
+
+- :class:`Coded`: a column of few distinct values (case ids, families, suites, answers, errors,
+  pass/fail, repeats): one small integer code per row into the list of distinct values, each
+  value one Python object;
+- :class:`Packed`: any other column (row ids, variant hashes, latencies, tokens, the texts of
+  the rows a report shows) as one Arrow array, a Python object made only for the rows read.
+
+Rows take about 60 bytes each this way, against about 800 as lists (texts, ids and numbers as
+Python objects).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from typing import Any, overload
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+_STEP = 65_536  # rows made into Python objects at a time while a column is iterated
+
+
+class Coded(Sequence[Any]):
+    """A column as codes into its distinct values (``values[codes[i]]``)."""
+
+    __slots__ = ("codes", "values")
+
+    def __init__(self, codes: np.ndarray, values: list[Any]) -> None:
+        self.codes = codes
+        self.values = values
+
+    @classmethod
+    def of(cls, array: pa.Array | pa.ChunkedArray) -> Coded:
+        """``array``'s values coded (nulls become None)."""
+        if isinstance(array, pa.ChunkedArray):
+            array = array.combine_chunks() if array.num_chunks else pa.array([], array.type)
+        encoded = pc.dictionary_encode(array)
+        values = [*encoded.dictionary.to_pylist(), None]  # the last code: a null
+        codes = encoded.indices.fill_null(len(values) - 1).to_numpy(zero_copy_only=False)
+        return cls(codes.astype(_code_type(len(values)), copy=False), values)
+
+    def mapped(self, change: dict[Any, Any]) -> Coded:
+        """The column with each distinct value in ``change`` replaced."""
+        return Coded(self.codes, [change.get(v, v) if v is not None else v for v in self.values])
+
+    def take(self, order: np.ndarray) -> Coded:
+        return Coded(self.codes[order], self.values)
+
+    def __len__(self) -> int:
+        return len(self.codes)
+
+    @overload
+    def __getitem__(self, index: int) -> Any: ...
+    @overload
+    def __getitem__(self, index: slice) -> list[Any]: ...
+    def __getitem__(self, index: int | slice) -> Any:
+        if isinstance(index, slice):
+            values = self.values
+            return [values[code] for code in self.codes[index].tolist()]
+        return self.values[self.codes[index]]
+
+    def __iter__(self) -> Iterator[Any]:
+        values = self.values
+        for start in range(0, len(self.codes), _STEP):
+            yield from map(values.__getitem__, self.codes[start : start + _STEP].tolist())
+
+    def index(self, value: Any, start: int = 0, stop: int | None = None) -> int:
+        codes = [
+            i for i, v in enumerate(self.values) if v == value and (v is None) == (value is None)
+        ]
+        found = np.flatnonzero(np.isin(self.codes[start:stop], codes))
+        if not len(found):
+            raise ValueError(f"{value!r} is not in the column")
+        return start + int(found[0])
+
+    def to_list(self) -> list[Any]:
+        return self[:]
+
+    def for_frame(self) -> list[Any]:
+        """The values for a pandas frame (:func:`brittle.run.engine.measure`): a list of the
+        shared values, as a run's column is (the same dtype)."""
+        return self[:]
+
+
+class CodedBuilder:
+    """A :class:`Coded` column built batch by batch: each batch's values coded as they come
+    (the batch itself is not kept)."""
+
+    def __init__(self) -> None:
+        self.values: list[Any] = []
+        self.where: dict[Any, int] = {}
+        self.codes: list[np.ndarray] = []
+
+    def _code(self, value: Any) -> int:
+        code = self.where.get(value)
+        if code is None:
+            code = self.where[value] = len(self.values)
+            self.values.append(value)
+        return code
+
+    def add(self, array: pa.Array) -> None:
+        encoded = pc.dictionary_encode(array)
+        local = [*encoded.dictionary.to_pylist(), None]  # the last: a null
+        mapping = np.array([self._code(value) for value in local], dtype=np.int64)
+        indices = encoded.indices.fill_null(len(local) - 1).to_numpy(zero_copy_only=False)
+        self.codes.append(mapping[indices].astype(np.int32))
+
+    def build(self) -> Coded:
+        codes = np.concatenate(self.codes) if self.codes else np.zeros(0, dtype=np.int32)
+        return Coded(codes.astype(_code_type(len(self.values)), copy=False), self.values)
+
+
+class Packed(Sequence[Any]):
+    """A column as Arrow arrays (the batches read, never concatenated: no second copy), in
+    the row order ``order`` gives (rows are put in order as they are read, not copied);
+    ``column[i]`` makes row ``i``'s Python value."""
+
+    __slots__ = ("array", "order")
+
+    def __init__(self, array: pa.ChunkedArray, order: np.ndarray | None = None) -> None:
+        if array.null_count == len(array) and array.nbytes:
+            array = pa.chunked_array([pa.nulls(len(array), array.type)])  # no buffers
+        self.array = array
+        self.order = order
+
+    def take(self, order: np.ndarray) -> Packed:
+        return Packed(self.array, order if self.order is None else self.order[order])
+
+    def _rows(self, start: int, stop: int) -> pa.ChunkedArray | pa.Array:
+        if self.order is None:
+            return self.array.slice(start, max(stop - start, 0))
+        return self.array.take(pa.array(self.order[start:stop]))
+
+    def __len__(self) -> int:
+        return len(self.array)
+
+    @overload
+    def __getitem__(self, index: int) -> Any: ...
+    @overload
+    def __getitem__(self, index: slice) -> list[Any]: ...
+    def __getitem__(self, index: int | slice) -> Any:
+        if isinstance(index, slice):
+            start, stop, step = index.indices(len(self.array))
+            part = self._rows(start, stop).to_pylist() if stop > start else []
+            return part[::step] if step != 1 else part
+        if index < 0:
+            index += len(self.array)
+        if not 0 <= index < len(self.array):
+            raise IndexError("row index out of range")
+        row = index if self.order is None else int(self.order[index])
+        return self.array[row].as_py()
+
+    def __iter__(self) -> Iterator[Any]:
+        for start in range(0, len(self.array), _STEP):
+            yield from self._rows(start, start + _STEP).to_pylist()
+
+    def index(self, value: Any, start: int = 0, stop: int | None = None) -> int:
+        stop = len(self.array) if stop is None else stop
+        for first in range(start, stop, _STEP):
+            part = self._rows(first, min(first + _STEP, stop))
+            if value is None:  # a null: the first row that is one
+                found = pc.index(pc.is_null(part), True).as_py()
+            else:
+                found = pc.index(part, pa.scalar(value, type=self.array.type)).as_py()
+            if found is not None and found >= 0:
+                return first + int(found)
+        raise ValueError(f"{value!r} is not in the column")
+
+    def for_frame(self) -> Any:
+        """The values for a pandas frame: strings stay in Arrow (pandas' ``str`` dtype, as
+        a list of strings gets), other values as a Python list (the dtype a run's list gets)."""
+        rows = self._rows(0, len(self.array))
+        if pa.types.is_string(self.array.type) or pa.types.is_large_string(self.array.type):
+            return rows.to_pandas().array
+        return rows.to_pylist()
+
+
+def _code_type(count: int) -> type[np.signedinteger[Any]]:
+    for kind in (np.int8, np.int16, np.int32):
+        if count < np.iinfo(kind).max:
+            return kind
+    return np.int64
+
+
+__all__ = ["Coded", "CodedBuilder", "Packed"]
