@@ -82,10 +82,17 @@ class Coded(Sequence[Any]):
     def to_list(self) -> list[Any]:
         return self[:]
 
-    def for_frame(self) -> list[Any]:
-        """The values for a pandas frame (:func:`brittle.run.engine.measure`): a list of the
-        shared values, as a run's column is (the same dtype)."""
-        return self[:]
+    def for_frame(self) -> Any:
+        """The values for a pandas frame (:func:`brittle.run.engine.measure`), in the dtype a
+        run's list gets: strings decoded in Arrow (pandas' ``str`` dtype, no Python object
+        per row), other values as a list of the shared values."""
+        known = [v for v in self.values if v is not None]
+        if not known or not all(isinstance(v, str) for v in known):
+            return self[:]
+        dictionary = pa.array(self.values, type=pa.string())
+        indices = pa.array(self.codes.astype(np.int32), type=pa.int32())
+        strings = pa.DictionaryArray.from_arrays(indices, dictionary).cast(pa.string())
+        return strings.to_pandas().array
 
 
 class CodedBuilder:

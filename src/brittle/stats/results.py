@@ -112,6 +112,8 @@ def _metric_block(originals: pd.DataFrame, variants: pd.DataFrame) -> dict[str, 
 
 def compute_metrics(table: pd.DataFrame) -> dict[str, Any]:
     """Metrics of one system: ``{"overall": {...}, "families": {family: {...}}}``."""
+    used = ["case_id", "family", "passed", "answer", "error", EXPECTED_PROB]
+    table = table[[name for name in used if name in table.columns]]  # what the blocks copy
     originals = table[table["family"] == ORIGINAL]
     variants = table[table["family"] != ORIGINAL]
     result: dict[str, Any] = {"overall": _metric_block(originals, variants), "families": {}}
