@@ -122,7 +122,7 @@ def measure(variant: str, rows: int, argv: list[str], *, cwd: Path) -> Figure:
     )
     print(
         f"  {variant:<22} {rows:>9,} rows  {wall:7.1f} s  {figure.rows_per_s:>8,.0f} rows/s  "
-        f"{figure.rss_mb:6.0f} MB",
+        f"{figure.rss_mb:6.0f} MB  (load {os.getloadavg()[0]:.1f})",  # noisy when loaded
         flush=True,
     )
     return figure
