@@ -3,7 +3,8 @@
 One module per command group, each with ``add_commands(sub)``: :mod:`.init` (``init``),
 :mod:`.run` (``run``), :mod:`.merge` (``merge``),
 :mod:`.power`, :mod:`.cache`, :mod:`.finetune`, :mod:`.history` (``history``, ``compare``,
-``report``), :mod:`.perturb` (``paraphrase``, ``search``, ``promote``) and :mod:`.suites`.
+``report``), :mod:`.perturb` (``paraphrase``, ``search``, ``promote``), :mod:`.formats`
+(``freeze-formats``) and :mod:`.suites`.
 Each imports what is heavy only when its command runs, so ``brittle --help`` stays quick.
 """
 
@@ -14,7 +15,18 @@ import os
 import sys
 
 from brittle._errors import BrittleError
-from brittle.cli import cache, finetune, history, init, merge, perturb, power, run, suites
+from brittle.cli import (
+    cache,
+    finetune,
+    formats,
+    history,
+    init,
+    merge,
+    perturb,
+    power,
+    run,
+    suites,
+)
 from brittle.sanitize import for_terminal
 
 
@@ -26,7 +38,7 @@ def build_parser() -> argparse.ArgumentParser:
         "work outside pytest.",
     )
     sub = parser.add_subparsers(dest="command", required=True)
-    for group in (init, run, merge, power, cache, finetune, history, perturb, suites):
+    for group in (init, run, merge, power, cache, finetune, history, perturb, formats, suites):
         group.add_commands(sub)
     return parser
 

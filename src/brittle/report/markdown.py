@@ -11,6 +11,7 @@ from typing import Any
 
 from brittle._format import number
 from brittle.report.decision import decision_markdown
+from brittle.report.format_spread import format_markdown
 from brittle.report.markdown_cases import breakdown_tables, evidence_lines
 from brittle.report.phrases import (
     cases_line,
@@ -236,6 +237,7 @@ def markdown_summary(record: dict[str, Any]) -> str:
             "",
         ]
         lines += _family_table(ev)
+        lines += format_markdown(ev)  # best and worst formats per system (format_search)
         lines += _repeats_table(ev)
         lines += breakdown_tables(ev)
         lines += _notes(ev)

@@ -153,6 +153,8 @@ def _system_record(state: EvalState, name: str, run: SystemRun) -> dict[str, Any
         # a fine-tune with a known base: how many sampled answers it changed from its base's
         # (run/adapter_check.py); None for other systems
         "adapter_check": run.metrics.get("adapter_check"),
+        # best and worst formats and format_spread (search/formats.py); None: no format_search
+        "format_search": run.metrics.get("format_search"),
         # per-label accuracy and confusion (label checks), per-tag accuracy and flip rate
         **breakdowns(state.spec, run),
     }
@@ -169,6 +171,8 @@ def _eval_record(state: EvalState) -> dict[str, Any]:
         "cases_total": state.cases_total,
         "checks": [c.describe() for c in spec.checks],
         "suites": [s.spec() for s in spec.suites],
+        # the format_search entry's settings (spec/format_search.py); None without one
+        "format_search": spec.format_search.spec() if spec.format_search else None,
         "seed": spec.seed,
         "gates": [g.name for g in spec.gates],
         "error_budget": spec.error_budget.describe(),

@@ -13,6 +13,7 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
+from brittle.report.format_spread import summary_record as format_search_summary
 from brittle.report.history import (
     HEADLINE_COLUMNS,
     USAGE_COLUMNS,
@@ -99,10 +100,12 @@ def _system(
     }
     price = system.get("price")
     intervals = {}
-    for metric in (*HEADLINE_COLUMNS, "prob_shift"):
+    for metric in (*HEADLINE_COLUMNS, "format_spread", "prob_shift"):
         found = reported_interval(overall, metric)
         if found is not None:
             intervals[metric] = list(found)
+    if "format_spread" in overall:  # a format_search entry: best minus worst format
+        metrics["format_spread"] = overall["format_spread"]
     pairs = overall.get("pairs") or 0
     flip_rate = overall.get("flip_rate")
     return {
@@ -140,6 +143,9 @@ def _system(
         # a fine-tune with a known base: {base, sample, changed, share_changed, warning,
         # not_run, ...} from its base model's answers to a sample of originals; null else
         "adapter_check": _adapter_check(system),
+        # format_search: {budget, calls, formats_tried, best, worst, spread, interval, fixture}
+        # or {undefined: why}; null without a format_search entry (report/format_spread.py)
+        "format_search": format_search_summary(system),
     }
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from brittle._format import number
 from brittle.report.decision import decision_lines, decision_record
+from brittle.report.format_spread import format_line
 from brittle.report.phrases import (
     cases_line,
     counts,
@@ -72,6 +73,9 @@ def _system_lines(state: EvalState, name: str, run: SystemRun, update: str | Non
             f"    {len(errors)} call(s) errored, the first ({errors[0]['row_id']}): "
             f"{_one_line(errors[0]['error'])}"
         )
+    spread = format_line(run.metrics.get("format_search"))  # search/formats.py
+    if spread:
+        lines.append(f"    {spread}")
     failing = [c["case_id"] for i, c in enumerate(run.failing_originals()) if i < 8]
     if failing:
         count = len(run.failing_originals())

@@ -27,6 +27,7 @@ from brittle.run.engine import EvalRun, Row, SystemRun, build_rows
 from brittle.run.fingerprints import suite_fingerprints
 from brittle.run.provenance import run_meta
 from brittle.run.shards import eval_hash, select_cases
+from brittle.search.formats import add_format_search
 from brittle.spec.eval import EvalSpec
 from brittle.stats.baseline import (
     PYTEST_UPDATE,
@@ -170,6 +171,8 @@ class BrittleSession:
                     on_start=bar.start if bar is not None else None,
                 )
             )
+            if spec.format_search is not None:  # best and worst formats (search/formats.py)
+                add_format_search(spec, system, result, state.gateway)
         except BrittleError as exc:
             if state.gateway.fatal is not None:
                 self.fatal = exc

@@ -46,6 +46,12 @@ from brittle.gateway.settings import parse_rate_limits, parse_retries, parse_tim
 from brittle.spec.adapter import check_adapter_gates, check_base, parse_adapter_check
 from brittle.spec.cases import Case
 from brittle.spec.decision import parse_compare, parse_training_cost
+from brittle.spec.format_search import (
+    FormatSearchSpec,
+    check_gates,
+    fixture_suite,
+    parse_format_search,
+)
 from brittle.spec.golden import load_golden
 from brittle.spec.suite_refs import resolve_suites
 from brittle.spec.suites import Suite
@@ -137,6 +143,8 @@ class EvalSpec:
     rate_limits: dict[str, RateLimit] = field(default_factory=dict)
     #: pairs of systems the decision tests against each other (``compare: [[a, b]]``)
     compare: tuple[tuple[str, str], ...] = ()
+    #: the ``format_search`` entry of ``suites:`` (:mod:`brittle.spec.format_search`), or None
+    format_search: FormatSearchSpec | None = None
 
     @property
     def baseline_path(self) -> Path:
@@ -520,6 +528,17 @@ def build_spec(
             "the eval has no checks", where=where, key="checks", fix="add e.g. '- exact'"
         )
     suites = resolve_suites(definition.suites, base_dir=base_dir, where=where, lines=lines)
+    format_search = parse_format_search(
+        definition.suites,
+        base_dir=base_dir,
+        eval_name=str(definition.name or source.stem),
+        eval_seed=definition.seed if isinstance(definition.seed, int) else None,
+        where=where,
+        lines=lines,
+    )
+    frozen_formats = fixture_suite(format_search)  # worst formats frozen by freeze-formats
+    if frozen_formats is not None and all(s.name != frozen_formats.name for s in suites):
+        suites.append(frozen_formats)
     gates = [Gate.parse(g, where=where, key=f"gates[{i}]") for i, g in enumerate(definition.gates)]
     raw_fields = definition.perturb_fields
     if raw_fields is not None and (
@@ -555,6 +574,7 @@ def build_spec(
             fix="write e.g. 'concurrency: 16' (the number of model calls in flight at once)",
         )
     _validate_statistics(definition, where=where, lines=lines)
+    check_gates(gates, format_search, where=where, lines=lines)
     check_adapter_gates(gates, definition.systems, where=where, lines=lines)
     families = {e.family for s in suites for e in s.entries}
     for index, gate in enumerate(gates):
@@ -604,6 +624,7 @@ def build_spec(
             definition.rate_limits, where=_at(where, lines, "rate_limits")
         ),
         compare=parse_compare(definition.compare, names, where=where, lines=lines),
+        format_search=format_search,
     )
 
 

@@ -9,6 +9,7 @@ a suite written inline.
       - name: polite                  # inline: the keys of a suite file (brittle.spec.suites)
         perturbations:
           - {family: prefix, n: 2, params: {kind: politeness}}
+      - format_search: {budget: 60}   # not a suite: a search of formats (spec.format_search)
 
 The builtin suites live in ``brittle/spec/builtin_suites/`` and perturb every case: sampling a
 share of the cases is the user's choice, made by copying one (``brittle suites typos >
@@ -25,6 +26,7 @@ from typing import Any
 
 from brittle._errors import ConfigError
 from brittle._registry import unknown
+from brittle.spec.format_search import is_entry as is_format_search
 from brittle.spec.suites import Suite, load_suite, suite_from_mapping
 from brittle.spec.yamlio import LinePath, load_yaml_with_lines
 
@@ -75,6 +77,8 @@ def resolve_suites(
     lines = lines or {}
     suites: list[Suite] = []
     for index, item in enumerate(items):
+        if is_format_search(item):
+            continue  # not a suite: the eval's format search (brittle.spec.format_search)
         line = lines.get(("suites", index))
         suite = _resolve_one(item, index, base_dir=base_dir, where=where, line=line, lines=lines)
         for earlier in suites:

@@ -23,7 +23,13 @@ from typing import Any
 from brittle._errors import ConfigError
 from brittle._registry import first_unknown, unknown_key_error
 from brittle.stats.baseline import UPDATE_HINT
-from brittle.stats.metrics import ADAPTER_METRICS, GATE_METRICS, REPEAT_METRICS, metric_value
+from brittle.stats.metrics import (
+    ADAPTER_METRICS,
+    FORMAT_METRICS,
+    GATE_METRICS,
+    REPEAT_METRICS,
+    metric_value,
+)
 
 #: where a run's errors are shown, for the message of a gate failed on the error budget
 ERRORS_SHOWN = (
@@ -93,6 +99,14 @@ def _check_metric(metric: str, *, where: str | None, key: str, op: str | None = 
             where=where,
             key=key,
             fix=f"write e.g. '{metric} >= 0.1'",
+        )
+    if metric in FORMAT_METRICS and op in ("max_drop", "max_rise"):
+        raise ConfigError(
+            f"'{metric}' can only be gated absolutely: it comes from a search of formats, not "
+            "from per-case outcomes to pair with the baseline's",
+            where=where,
+            key=key,
+            fix=f"write e.g. '{metric} <= 0.10'",
         )
 
 
@@ -284,6 +298,9 @@ class Gate:
                 f"no variants of family '{self.family}' were run (families run: {known})",
             )
         now = metric_value(dict(metrics), self.metric, self.family)
+        why = overall.get(f"{self.metric}_undefined") if now is None else None
+        if why:  # format_spread of a system without a template (brittle.search.formats)
+            return Verdict(self, None, f"{self.metric} is undefined: {why}: gate skipped")
         if now is None:
             unmeasured = _unmeasured(metrics, self.metric, self.family)
             if unmeasured is not None:

@@ -71,7 +71,12 @@ ADAPTER_METRICS: dict[str, str] = {"adapter_changed": "higher"}
 """The adapter check's metric: gated absolutely only (``adapter_changed >= 0.1``), on the
 fine-tuned systems with a known base (skipped on the others)."""
 
-GATE_METRICS: dict[str, str] = {**METRICS, **REPEAT_METRICS, **ADAPTER_METRICS}
+FORMAT_METRICS: dict[str, str] = {"format_spread": "lower"}
+"""The format search's metric (:mod:`brittle.stats.format_spread`): best minus worst accuracy
+over the formats searched, gated absolutely only (``format_spread <= 0.10``); undefined, with
+``format_spread_undefined`` saying why, for a system without a template."""
+
+GATE_METRICS: dict[str, str] = {**METRICS, **REPEAT_METRICS, **ADAPTER_METRICS, **FORMAT_METRICS}
 """Every metric a gate may name, with the direction in which it is better."""
 
 CONTINUOUS_METRICS = frozenset({"prob_shift"})
@@ -125,6 +130,7 @@ __all__ = [
     "ADAPTER_METRICS",
     "CASE_SUM_COLUMNS",
     "CONTINUOUS_METRICS",
+    "FORMAT_METRICS",
     "GATE_METRICS",
     "METRICS",
     "METRIC_SUMS",

@@ -28,6 +28,7 @@ from importlib import resources
 from typing import Any
 
 from brittle._format import number as _f
+from brittle.report.format_spread import format_section
 from brittle.report.history import FlipSet, TrendPoint
 from brittle.report.html.adapter import adapter_section
 from brittle.report.html.breakdown import breakdown_section
@@ -314,6 +315,7 @@ def _eval_section(ev: Mapping[str, Any], data: ReportData, index: int) -> str:
         + _intervals_section(ev, colours)
         + _heatmap_section(ev)
         + breakdown_section(ev)
+        + format_section(ev)  # best and worst formats per system (format_search)
         + _repeats_section(ev)
         + _trend_section(ev, data.trends.get(ev["name"], ()), colours, data.history)
         + flips_section(ev["name"], data.flips, index)

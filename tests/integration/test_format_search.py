@@ -1,0 +1,123 @@
+"""``format_search`` through the plugin: per prompt system a search of formats on the stub
+server, ``format_spread`` in run.json, summary.json, summary.md, the terminal and the HTML page,
+a gate on it, a template-less system that says why it has none, and ``brittle freeze-formats``
+turning the worst format into a suite that the next run tests directly.
+
+The stub answers the first word of the prompt, and the template starts with the expected label
+on a line of its own: formats that quote that line in backticks make every answer wrong, others
+keep it right, so the spread is real and deterministic.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from brittle.cli import main
+from brittle.search.formats import NO_TEMPLATE
+from tests.support.stubproject import StubThread, golden_rows
+
+EVAL = """\
+name: formats
+golden: golden.jsonl
+perturb_fields: [text]
+systems:
+  prompt:
+    kind: prompt
+    model: openai/stub
+    template: "{{{{ hint }}}}\\nReview: {{{{ text }}}}\\nSentiment:"
+    params: {{api_base: "{base}", temperature: 0}}
+  rules:
+    kind: python
+    callable: fs_rules:answer
+checks:
+  - label: {{choices: [positive, negative]}}
+suites:
+  - format_search: {{budget: 40, seed: 1, formats: 12}}
+gates:
+  - format_spread <= 0.10
+concurrency: 8
+"""
+
+
+@pytest.fixture
+def project(pytester: pytest.Pytester, stub: StubThread) -> pytest.Pytester:
+    rows = golden_rows(16)
+    (pytester.path / "golden.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
+    pytester.syspathinsert()
+    pytester.makepyfile(fs_rules="def answer(inputs):\n    return inputs['hint']\n")
+    pytester.makefile(".eval.yaml", formats=EVAL.format(base=stub.base_url))
+    return pytester
+
+
+def _latest(path: Path, name: str) -> dict:
+    return json.loads((path / "reports" / "latest" / name).read_text())
+
+
+def test_format_search_in_every_output_and_frozen_for_later_runs(
+    project: pytest.Pytester,
+) -> None:
+    result = project.runpytest("-p", "no:randomly")
+    text = result.stdout.str()
+    assert "prompt" in text and "format spread" in text
+    assert f"format spread undefined: {NO_TEMPLATE}" in text
+    run = _latest(project.path, "run.json")
+    [evaluation] = run["evals"]
+    search = evaluation["systems"]["prompt"]["format_search"]
+    assert search["budget"] == 40 and 0 < search["calls"] <= 40
+    assert search["formats"] == 12 and search["formats_tried"] >= 2
+    for arm in (search["best"], search["worst"]):
+        assert set(arm) >= {"format", "accuracy", "interval", "n", "label"}
+    assert search["spread"] == pytest.approx(
+        search["best"]["accuracy"] - search["worst"]["accuracy"]
+    )
+    overall = evaluation["systems"]["prompt"]["metrics"]["overall"]
+    assert overall["format_spread"] == search["spread"]
+    assert overall["ci"]["format_spread"] == search["interval"]
+    assert search["fixture"].endswith("__formats__/formats.jsonl")
+    rules = evaluation["systems"]["rules"]
+    assert rules["format_search"] == {"undefined": NO_TEMPLATE}
+    verdicts = {v["gate"]: v for v in rules["verdicts"]}
+    assert verdicts["format_spread <= 0.1"]["status"] == "skipped"
+    assert NO_TEMPLATE in verdicts["format_spread <= 0.1"]["message"]
+    gate = {v["gate"]: v for v in evaluation["systems"]["prompt"]["verdicts"]}
+    assert gate["format_spread <= 0.1"]["now"] == pytest.approx(search["spread"])
+
+    summary = _latest(project.path, "summary.json")
+    systems = {s["name"]: s for s in summary["evals"][0]["systems"]}
+    assert systems["prompt"]["metrics"]["format_spread"] == search["spread"]
+    assert systems["prompt"]["intervals"]["format_spread"] == search["interval"]
+    assert systems["prompt"]["format_search"]["worst"] == search["worst"]
+    assert systems["rules"]["format_search"] == {"undefined": NO_TEMPLATE}
+    markdown = (project.path / "reports" / "latest" / "summary.md").read_text()
+    assert "**Format spread**" in markdown and "- rules: format spread undefined" in markdown
+    html = (project.path / "reports" / "latest" / "index.html").read_text()
+    assert "Format spread" in html
+
+    # freeze the worst format; the next run tests it as the suite format-fixture
+    assert main(["freeze-formats", str(project.path / "reports" / "latest")]) == 0
+    fixture = project.path / "__formats__" / "formats.jsonl"
+    [line] = [json.loads(x) for x in fixture.read_text().splitlines()]
+    assert line["format"] == search["worst"]["format"] and line["systems"] == ["prompt"]
+    project.runpytest("-p", "no:randomly")
+    again = _latest(project.path, "run.json")["evals"][0]
+    assert [s["name"] for s in again["suites"]] == ["format-fixture"]
+    families = again["systems"]["prompt"]["metrics"]["families"]
+    assert families["format_fixture"]["variants"] == 16
+    assert again["systems"]["prompt"]["format_search"]["frozen"] is True
+
+
+def test_a_format_spread_gate_without_a_format_search_is_an_error(
+    project: pytest.Pytester,
+) -> None:
+    path = project.path / "formats.eval.yaml"
+    path.write_text(
+        path.read_text().replace(
+            "  - format_search: {budget: 40, seed: 1, formats: 12}\n", "  - builtin:typos\n"
+        )
+    )
+    result = project.runpytest()
+    result.stdout.fnmatch_lines(["*format_spread*no format_search entry*"])
+    assert result.ret != 0
