@@ -39,13 +39,14 @@ EVAL_SUFFIXES = (".eval.yaml", ".eval.yml")
 
 #: what the libraries brittle runs need in a test run, unless the user set them: litellm reads
 #: its price list from the package, deepeval sends no telemetry, the Hugging Face libraries
-#: print no download bars and warn about no forked tokenizers (OMP_WAIT_POLICY is left to the
-#: user: see brittle.local.settings)
+#: print no download bars and warn about no forked tokenizers; torch's OpenMP threads sleep
+#: instead of spinning while they wait (set before torch loads; see brittle.local.settings)
 LIBRARY_DEFAULTS = (
     ("LITELLM_LOCAL_MODEL_COST_MAP", "True"),
     ("DEEPEVAL_TELEMETRY_OPT_OUT", "YES"),
     ("HF_HUB_DISABLE_PROGRESS_BARS", "1"),
     ("TOKENIZERS_PARALLELISM", "false"),
+    ("OMP_WAIT_POLICY", "PASSIVE"),
 )
 
 #: whether stderr is a terminal, read at import: before pytest's capture redirects it

@@ -46,6 +46,7 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
     os.environ.setdefault("DEEPEVAL_TELEMETRY_OPT_OUT", "YES")
+    os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")  # see brittle.local.settings
     parser = build_parser()
     args = parser.parse_args(argv)
     try:

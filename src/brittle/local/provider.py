@@ -23,8 +23,8 @@ Settings (read once, when the first request arrives):
   work (parallel test workers, other jobs) ``1`` is far faster: torch's OpenMP threads spin at
   every barrier and a descheduled thread stalls the rest (measured on 2 shared cores at load
   average 8: 0.80 s per short call with 1 thread against 4.1 s with 2). Most of that was
-  spinning, which ``OMP_WAIT_POLICY=PASSIVE`` (see :mod:`brittle.local.settings`) removes while
-  keeping both threads.
+  spinning, which ``OMP_WAIT_POLICY=PASSIVE`` (brittle's default, see
+  :mod:`brittle.local.settings`) removes while keeping both threads.
 * token log-probabilities: a call with ``logprobs: true`` (and ``top_logprobs: k``) gets them in
   litellm's standard ``choices[0].logprobs`` (:mod:`brittle.local.logprobs`); its answer is the
   one it gets without them.

@@ -3,14 +3,14 @@
 Each bad value is a :class:`~brittle._errors.ModelError` naming the variable, what it must be
 and the default that unsetting it restores.
 
-One library setting goes with them, left to the user: ``OMP_WAIT_POLICY`` (read once, when torch
-loads). torch's OpenMP threads spin a while at every barrier between operations. On a busy
-machine a descheduled thread then stalls the rest: there ``OMP_WAIT_POLICY=PASSIVE`` (threads
-sleep while they wait; same results) is far faster: on 2 cores at load average 10, 48 of the
-demo's zero-shot calls took 9.5 CPU seconds (32 s wall) against 41.8 (174 s). On idle cores the
-spinning default is the faster: the cold demo used 1.33 cores on average with ``PASSIVE`` (400 s
-wall), and 150 demo calls per system took 47 s against 52 s (``benchmarks/bench_model.py``).
-So brittle sets nothing; set ``PASSIVE`` on a shared machine.
+One library setting goes with them: ``OMP_WAIT_POLICY=PASSIVE``, which the pytest plugin (when
+the first eval is collected) and the ``brittle`` command set unless the user has set it, before
+torch loads (OpenMP reads it once). torch's OpenMP threads otherwise spin at every barrier
+between operations; whenever another thread wants a core (the event loop handling finished
+calls, other processes on a busy machine) a descheduled thread stalls the rest while they spin.
+Waiting threads that sleep change no result (the same thread count splits the same work); on
+2 cores at load average 10, 48 of the demo's zero-shot calls took 9.5 CPU seconds (32 s wall)
+against 41.8 (174 s) with spinning threads (``benchmarks/bench_model.py``).
 """
 
 from __future__ import annotations
