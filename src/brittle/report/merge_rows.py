@@ -88,11 +88,24 @@ class Coded(Sequence[Any]):
         per row), other values as a list of the shared values."""
         known = [v for v in self.values if v is not None]
         if not known or not all(isinstance(v, str) for v in known):
-            return self[:]
+            return self._plain_for_frame()
         dictionary = pa.array(self.values, type=pa.string())
         indices = pa.array(self.codes.astype(np.int32), type=pa.int32())
         strings = pa.DictionaryArray.from_arrays(indices, dictionary).cast(pa.string())
         return strings.to_pandas().array
+
+    def _plain_for_frame(self) -> Any:
+        """Values that are not strings as the array a list of them gives pandas (all None:
+        object; bools without None: bool; ints without None: int64), without the list."""
+        used = [self.values[code] for code in np.unique(self.codes).tolist()]
+        if all(v is None for v in used):
+            return np.full(len(self.codes), None, dtype=object)
+        if all(type(v) is bool for v in used):
+            return np.array([v is True for v in self.values], dtype=bool)[self.codes]
+        if all(type(v) is int for v in used):
+            table = np.array([int(v) if type(v) is int else 0 for v in self.values], np.int64)
+            return table[self.codes]
+        return self[:]
 
 
 class CodedBuilder:
@@ -185,6 +198,8 @@ class Packed(Sequence[Any]):
         rows = self._rows(0, len(self.array))
         if pa.types.is_string(self.array.type) or pa.types.is_large_string(self.array.type):
             return rows.to_pandas().array
+        if rows.null_count == len(rows):  # all None: what a list of None gives pandas
+            return np.full(len(rows), None, dtype=object)
         return rows.to_pylist()
 
 
