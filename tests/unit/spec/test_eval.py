@@ -239,7 +239,10 @@ def test_unknown_top_level_key(tmp_path: Path) -> None:
         where=f"{path}:25",
         key=None,
         problem="unknown key 'gate'",
-        fix="allowed keys: alpha, checks, compare, concurrency, description, error_budget, gates, golden",
+        fix=(
+            "allowed keys: alpha, checks, compare, concurrency, description, error_budget, "
+            "gates, golden"
+        ),
     )
 
 
