@@ -26,6 +26,10 @@ What is reported
         low  = d - sqrt((p1 - l1)^2 + (u2 - p2)^2)
         high = d + sqrt((u1 - p1)^2 + (p2 - l2)^2)
 
+    ``low`` is clipped at 0: Newcombe's bound is of ``p1 - p2`` and may fall below 0 (the two
+    formats found may not differ), but the grammar's spread is at least ``max(0, p1 - p2)``
+    and cannot be negative.
+
     The two arms are answered on different random cases, so they are treated as independent.
     Choosing the extremes favours arms that were lucky (the winner's curse): the estimate leans
     wide, which a gate ``format_spread <= X`` reads conservatively.
@@ -161,7 +165,11 @@ def spread_interval(best: tuple[int, int], worst: tuple[int, int]) -> Spread | N
     d = p1 - p2
     low = d - math.sqrt((p1 - l1) ** 2 + (u2 - p2) ** 2)
     high = d + math.sqrt((u1 - p1) ** 2 + (p2 - l2) ** 2)
-    return Spread(d, max(low, -1.0), min(high, 1.0))
+    # Newcombe's bounds are of p_best - p_worst, which may be below 0 (the two formats found may
+    # not differ); the spread of the grammar is at least max(0, p_best - p_worst), so its lower
+    # bound is clipped at 0 (a spread cannot be negative) unless the estimate itself is below 0
+    # (the best arm by posterior mean may score below the worst on few pulls)
+    return Spread(d, max(low, -1.0 if d < 0 else 0.0), min(high, 1.0))
 
 
 def simulate(

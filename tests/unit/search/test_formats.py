@@ -242,3 +242,14 @@ def test_freeze_writes_the_worst_format_and_later_runs_test_it(tmp_path: Path) -
     assert entry.family == "format_fixture" and entry.target == "format"
     variants, noops = suite.template_variants(CASES[0], TEMPLATE)
     assert noops == {} and variants[0].template == found["worst"]["template"]
+
+
+def test_the_spread_interval_never_goes_below_zero() -> None:
+    """Newcombe's lower bound of 1.0 - 0.667 on 3 pulls each is -0.11: the spread of a grammar
+    cannot be negative, so it is clipped at 0 (the demo's LoRA showed [-0.113, 0.792])."""
+    spread = format_spread.spread_interval((3, 3), (2, 3))
+    assert spread is not None
+    assert spread.value == pytest.approx(1 / 3) and spread.low == 0.0
+    assert spread.high == pytest.approx(0.7923, abs=1e-4)
+    wide = format_spread.spread_interval((6, 6), (2, 6))
+    assert wide is not None and wide.low == pytest.approx(0.1311, abs=1e-4)  # unclipped
