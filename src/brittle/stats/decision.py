@@ -272,7 +272,7 @@ def _figures(d: PairedDelta) -> str:
     return (
         f"{_format.number(d.b)} against {_format.number(d.a)}, delta {d.delta:+.3f}, "
         f"95% CI {low:+.3f} to {high:+.3f}, two-sided {_format.p_value(d.p_value)}, "
-        f"paired over {d.cases} cases"
+        f"paired over {d.cases} cases, on the rows both answered"
     )
 
 
