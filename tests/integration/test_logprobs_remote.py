@@ -88,6 +88,11 @@ def test_prob_shift_in_the_reports_of_a_system_that_asks(
     markdown = (pytester.path / "reports/latest/summary.md").read_text()
     assert "Probability shift" in markdown and "asks " in markdown
     assert "p-shift" in result.stdout.str()
+    html = (pytester.path / "reports/latest/index.html").read_text()
+    row = html[html.index('<tr data-system="asks">') :]
+    assert f"prob. shift {asks['metrics']['prob_shift']:.3f}" in row[: row.index("</tr>")]
+    row = html[html.index('<tr data-system="silent">') :]
+    assert "prob. shift" not in row[: row.index("</tr>")]
     # the gate: measured for the system that asks; for the other it fails and says why
     result.assert_outcomes(passed=1, failed=1)
     result.stdout.fnmatch_lines(["*[[]FAILED] prob_shift*gave no token log-probabilities*"])

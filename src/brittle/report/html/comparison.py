@@ -35,6 +35,18 @@ def _ci_text(block: Mapping[str, Any], metric: str) -> str:
     return f' <span class="ci">[{_f(low)}, {_f(high)}]{mark}</span>'
 
 
+def _prob_shift(block: Mapping[str, Any]) -> str:
+    """Under the flip rate, where the system gave log-probabilities: ``prob_shift`` (the mean
+    change of the expected label's probability between variant and original) and its interval."""
+    if block.get("prob_shift") is None:
+        return ""
+    return (
+        '<br><span class="note prob-shift" title="mean change of the expected label\'s '
+        'probability between each variant and its original (moves before answers flip)">'
+        f"prob. shift {_f(block['prob_shift'])}{_ci_text(block, 'prob_shift')}</span>"
+    )
+
+
 def _per_1k(system: Mapping[str, Any], key: str) -> float | None:
     value = system["metrics"]["overall"].get(key)
     calls = system.get("rows") or 0
@@ -203,7 +215,7 @@ def comparison_section(ev: Mapping[str, Any]) -> str:
             f'<tr data-system="{esc(name)}"><td>{esc(name)}</td>'
             f"<td>{esc(KIND_LABEL.get(system.get('kind', ''), system.get('kind')))}</td>"
             f"<td>{_f(m.get('accuracy'))}{_ci_text(m, 'accuracy')}</td>"
-            f"<td>{_f(m.get('flip_rate'))}{_ci_text(m, 'flip_rate')}</td>"
+            f"<td>{_f(m.get('flip_rate'))}{_ci_text(m, 'flip_rate')}{_prob_shift(m)}</td>"
             f"<td>{_f(m.get('pdr'))}</td>"
             f"<td>{_latency(m.get('latency_p50_s'))}</td>"
             f"<td>{_latency(m.get('latency_p95_s'))}</td>"
