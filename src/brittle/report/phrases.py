@@ -16,12 +16,12 @@ from brittle.stats.margin import FEW_CASES
 from brittle.stats.power import describe as describe_power
 
 
-def interval(block: Any, name: str, *, sep: str = ", ") -> str:
+def interval(block: Any, name: str, *, sep: str = ", ", digits: int = 2) -> str:
     """`` [low, high]``: the metric's 95% confidence interval, when the run has one."""
     found = ((block or {}).get("ci") or {}).get(name)
     if not found or found[0] is None:
         return ""
-    return f" [{found[0]:.2f}{sep}{found[1]:.2f}]"
+    return f" [{found[0]:.{digits}f}{sep}{found[1]:.{digits}f}]"
 
 
 def few_cases(block: Any) -> str | None:

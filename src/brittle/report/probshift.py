@@ -23,11 +23,12 @@ def _families(metrics: Mapping[str, Any]) -> str:
 
 
 def prob_shift_text(block: Mapping[str, Any], before: Mapping[str, Any], *, sep: str) -> str:
-    """``  p-shift 0.041 [0.03, 0.05] (+0.012)`` for the terminal line, or ``""``."""
+    """``  p-shift 0.041 [0.034, 0.049] (+0.012)`` for the terminal line, or ``""``."""
     value = block.get("prob_shift")
     if value is None:
         return ""
-    return f"  p-shift {number(value)}{interval(block, 'prob_shift', sep=sep)}" + delta(
+    # three digits: probability shifts are small (0.029 [0.026, 0.033], not [0.03, 0.03])
+    return f"  p-shift {number(value)}{interval(block, 'prob_shift', sep=sep, digits=3)}" + delta(
         value, before.get("prob_shift")
     )
 
@@ -43,7 +44,7 @@ def prob_shift_markdown(systems: Mapping[str, Any]) -> list[str]:
             continue
         families = _families(metrics)
         parts.append(
-            f"{name} {number(overall['prob_shift'])}{interval(overall, 'prob_shift')}"
+            f"{name} {number(overall['prob_shift'])}{interval(overall, 'prob_shift', digits=3)}"
             + (f" ({families})" if families else "")
         )
     if not parts:
