@@ -298,6 +298,16 @@ BAD_INPUTS: tuple[Bad, ...] = (
     Bad("`seed: 1.5` in params", ("params.seed", "whole number"), eval=_params(seed=1.5)),
     Bad("`timeout: -1` in params", ("params.timeout", "above 0"), eval=_params(timeout=-1)),
     Bad("`n: 0` in params", ("params.n", "at least 1"), eval=_params(n=0)),
+    Bad(
+        "negative `training_cost`",
+        ("systems.rules.training_cost", "cannot be negative"),
+        eval=_set("systems.rules.training_cost", -5),
+    ),
+    Bad(
+        "`price` with a rate that is not a number",
+        ("systems.rules.price.input_per_mtok", "non-negative number"),
+        eval=_set("systems.rules.price", {"input_per_mtok": "cheap", "output_per_mtok": 1}),
+    ),
     # -- checks and gates
     Bad("no checks", ("no checks",), eval=_set("checks", [])),
     Bad(
@@ -334,6 +344,16 @@ BAD_INPUTS: tuple[Bad, ...] = (
         ("measures the repeats",),
         eval=_set("gates", ["self_disagreement <= 0.1"]),
     ),
+    Bad(
+        "`format_spread` gate without a `format_search`",
+        ("gates[0]", "no format_search entry"),
+        eval=_set("gates", ["format_spread <= 0.1"]),
+    ),
+    Bad(
+        "`adapter_changed` gate without a fine-tune of known base",
+        ("gates[0]", "no system of this eval is a fine-tune with a known base"),
+        eval=_set("gates", ["adapter_changed >= 0.5"]),
+    ),
     # -- suites
     Bad("suite file that does not exist", ("typos.yaml", "does not exist"), eval=_with_suite),
     Bad(
@@ -359,6 +379,11 @@ BAD_INPUTS: tuple[Bad, ...] = (
         ("'n' must be a positive whole number",),
         eval=_with_suite,
         files=_suite(perturbations=[{"family": "typo", "n": 0}]),
+    ),
+    Bad(
+        "misspelt `format_search` key (`budgt`)",
+        ("suites[0].format_search", "did you mean 'budget'"),
+        eval=_set("suites", [{"format_search": {"budgt": 40}}]),
     ),
     # -- other eval keys
     Bad(
@@ -390,6 +415,11 @@ BAD_INPUTS: tuple[Bad, ...] = (
         "`perturb_fields` naming a missing field",
         ("perturb_fields names 'body'",),
         eval=_set("perturb_fields", ["body"]),
+    ),
+    Bad(
+        "`compare` naming a system the eval does not have",
+        ("compare[0]", "'rule' is not a system of this eval", "did you mean 'rules'"),
+        eval=_set("compare", [["rules", "rule"]]),
     ),
     # -- golden sets
     Bad(
