@@ -128,6 +128,9 @@ def test_a_fine_tune_that_changes_answers_passes_without_a_warning(
     assert not any("adapter" in note for note in ev["notes"])
     assert "is it applied" not in markdown + page + result.stdout.str()
     assert f"changed {check['changed']} of 8 sampled answers" in page
+    counted = f"adapter check: changed {check['changed']} of 8 sampled answers of its base"
+    assert f"- ft: {counted} openai/base-x" in markdown
+    assert f"{counted} openai/base-x" in result.stdout.str()
 
 
 def test_a_gate_on_a_check_that_did_not_run_fails_with_nothing_measured(

@@ -14,6 +14,7 @@ from brittle.report.decision import decision_markdown
 from brittle.report.format_spread import format_markdown
 from brittle.report.markdown_cases import breakdown_tables, evidence_lines
 from brittle.report.phrases import (
+    adapter_line,
     cases_line,
     counts,
     delta,
@@ -227,6 +228,12 @@ def markdown_summary(record: dict[str, Any]) -> str:
         total = f" of {ev['cases_total']}" if ev.get("cases_total") else ""
         lines += [f"## {_md(ev['name'])} ({ev['cases']}{total} cases)", ""]
         lines += decision_markdown(ev.get("decision"))
+        checks = [
+            f"- {_md(name)}: {_md(line)}"
+            for name, system in ev["systems"].items()
+            if (line := adapter_line(system.get("adapter_check")))
+        ]
+        lines += [*checks, ""] if checks else []
         lines += _metrics_table(ev)
         lines += [
             "",

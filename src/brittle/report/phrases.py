@@ -147,6 +147,18 @@ def outcome(passed: Any) -> str:
     return f"passed {float(passed):.0%}"
 
 
+def adapter_line(record: Any) -> str | None:
+    """``adapter check: changed 30 of 30 sampled answers of its base local/smollm2`` for a
+    fine-tune whose check ran and changed something (None otherwise: a zero-changed check or
+    one that did not run is a note of its own, run/adapter_check.adapter_note)."""
+    if not isinstance(record, Mapping) or record.get("warning") or record.get("changed") is None:
+        return None
+    return (
+        f"adapter check: changed {record['changed']} of {record.get('sample')} sampled answers "
+        f"of its base {record.get('base')}"
+    )
+
+
 def latency_caveat(ev: Mapping[str, Any]) -> str:
     """How an eval's latencies were measured (run.json's eval record ``ev``): per call, from the
     request being sent, under the run's concurrency; "" when the record predates it."""

@@ -12,6 +12,7 @@ from brittle._format import number
 from brittle.report.decision import decision_lines, decision_record
 from brittle.report.format_spread import format_line
 from brittle.report.phrases import (
+    adapter_line,
     cases_line,
     counts,
     delta,
@@ -76,6 +77,9 @@ def _system_lines(state: EvalState, name: str, run: SystemRun, update: str | Non
     spread = format_line(run.metrics.get("format_search"))  # search/formats.py
     if spread:
         lines.append(f"    {spread}")
+    checked = adapter_line(run.metrics.get("adapter_check"))  # run/adapter_check.py
+    if checked:
+        lines.append(f"    {checked}")
     failing = [c["case_id"] for i, c in enumerate(run.failing_originals()) if i < 8]
     if failing:
         count = len(run.failing_originals())
