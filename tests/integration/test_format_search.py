@@ -121,3 +121,27 @@ def test_a_format_spread_gate_without_a_format_search_is_an_error(
     result = project.runpytest()
     result.stdout.fnmatch_lines(["*format_spread*no format_search entry*"])
     assert result.ret != 0
+
+
+def test_merged_shards_keep_a_format_search_and_decide_its_gate(
+    project: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Each shard searches the formats on its own cases; the merge keeps the first shard's
+    search, so the merged run's gate is decided on it (not failed as undefined) and the
+    template-less system's gate is skipped as in a whole run."""
+    monkeypatch.chdir(project.path)
+    for k in (1, 2):
+        argv = ["run", "formats.eval.yaml", "--shard", f"{k}/2", "--report-dir", f"s{k}"]
+        assert main([*argv, "--history", "off"]) == 0
+    main(["merge", "s1/latest", "s2/latest", "--report-dir", "m", "--history", "off"])
+    first = json.loads((project.path / "s1/latest/run.json").read_text())
+    first = first["evals"][0]["systems"]["prompt"]
+    merged = json.loads((project.path / "m/latest/run.json").read_text())["evals"][0]["systems"]
+    search = merged["prompt"]["format_search"]
+    assert search["spread"] == first["format_search"]["spread"]
+    assert merged["prompt"]["metrics"]["overall"]["format_spread"] == search["spread"]
+    gate = {v["gate"]: v for v in merged["prompt"]["verdicts"]}["format_spread <= 0.1"]
+    assert gate["now"] == pytest.approx(search["spread"])
+    assert "no scored rows" not in gate["message"]
+    rules = {v["gate"]: v for v in merged["rules"]["verdicts"]}["format_spread <= 0.1"]
+    assert rules["status"] == "skipped" and NO_TEMPLATE in rules["message"]
