@@ -145,3 +145,14 @@ def test_merged_shards_keep_a_format_search_and_decide_its_gate(
     assert "no scored rows" not in gate["message"]
     rules = {v["gate"]: v for v in merged["rules"]["verdicts"]}["format_spread <= 0.1"]
     assert rules["status"] == "skipped" and NO_TEMPLATE in rules["message"]
+
+
+def test_pytest_n2_keeps_the_format_search(project: pytest.Pytester) -> None:
+    """Under pytest-xdist each worker runs a shard; its format search reaches the merged
+    system, so the gate reads the spread (it failed as 'undefined (no scored rows)' before)."""
+    result = project.runpytest_subprocess("-n", "2", "-p", "no:randomly")
+    result.assert_outcomes(failed=1, skipped=1)  # the stub's spread is real; rules: no template
+    text = result.stdout.str()
+    assert "[FAILED] format_spread <= 0.1: format_spread = " in text
+    assert "no scored rows" not in text
+    assert f"[skipped] format_spread <= 0.1: format_spread is undefined: {NO_TEMPLATE}" in text

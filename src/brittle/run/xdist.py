@@ -43,8 +43,10 @@ from brittle._errors import BrittleError, EvalRunError
 from brittle.gateway import CallResult
 from brittle.gateway.pricing import system_price
 from brittle.options import Options, Shard
+from brittle.run.adapter_check import attach, merge_checks
 from brittle.run.engine import RESULT_COLUMNS, SystemRun, measure
 from brittle.run.session import BrittleSession, EvalState
+from brittle.search.formats import add_metric
 from brittle.spec.eval import EvalSpec
 
 #: the ``workerinput`` key naming the folder of this test run's shards
@@ -288,6 +290,7 @@ def merge_system(spec: EvalSpec, parts: Sequence[SystemShard]) -> SystemRun:
     price = system_price(spec.system(parts[0].run.system))
     outcome, metrics, flips = measure(spec, columns, price, left_out=left_out)
     first = parts[0].run
+    _carry_extras(metrics, [p.run.metrics for p in parts], first.system)
     return replace(
         first,
         columns=columns,
@@ -302,6 +305,22 @@ def merge_system(spec: EvalSpec, parts: Sequence[SystemShard]) -> SystemRun:
         template_dropped=_summed(p.run.template_dropped for p in parts),
         stopped=next((p.run.stopped for p in parts if p.run.stopped), None),
     )
+
+
+def _carry_extras(metrics: dict[str, Any], shards: Sequence[Mapping[str, Any]], name: str) -> None:
+    """What the shards measured beside their rows, as ``brittle merge`` carries it: a
+    fine-tune's adapter checks summed, and the first shard's format search (each shard searched
+    its own cases): without them a merged run's adapter_changed and format_spread gates fail
+    as unmeasured."""
+    check = merge_checks(name, [m.get("adapter_check") for m in shards])
+    if check is not None:
+        attach(metrics, check)
+    search = next(
+        (m["format_search"] for m in shards if isinstance(m.get("format_search"), Mapping)), None
+    )
+    if search is not None:
+        metrics["format_search"] = dict(search)
+        add_metric(metrics, search)
 
 
 def _summed(counts: Iterator[Mapping[str, int]]) -> dict[str, int]:
