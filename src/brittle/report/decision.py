@@ -74,7 +74,8 @@ def _pairs(state: EvalState) -> list[tuple[str, str, str]]:
     if primary is not None:
         found.append((*primary, "best prompt against best fine-tuned system"))
     for a, b in getattr(state.spec, "compare", ()):
-        if a in runs and b in runs and (a, b) not in [(x, y) for x, y, _ in found]:
+        # a pair already compared, in either order, is not compared again with opposite signs
+        if a in runs and b in runs and {a, b} not in [{x, y} for x, y, _ in found]:
             found.append((a, b, "named in the eval's compare"))
     return found
 
