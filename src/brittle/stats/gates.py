@@ -63,6 +63,35 @@ _MEASURED_BY = {
 }
 
 
+#: metrics a relative gate cannot take, with why and an absolute gate to write instead
+_ABSOLUTE_ONLY: dict[str, tuple[str, str]] = {
+    **dict.fromkeys(
+        REPEAT_METRICS,
+        (
+            "the baseline keeps one outcome per row, not each repeat, so there is nothing to "
+            "pair a change with",
+            "<= 0.05",
+        ),
+    ),
+    **dict.fromkeys(
+        ADAPTER_METRICS,
+        (
+            "it is measured on a sample of the fine-tune's originals against its base model, "
+            "not per case against the baseline",
+            ">= 0.1",
+        ),
+    ),
+    **dict.fromkeys(
+        FORMAT_METRICS,
+        (
+            "it comes from a search of formats, not from per-case outcomes to pair with the "
+            "baseline's",
+            "<= 0.10",
+        ),
+    ),
+}
+
+
 def _parse_number(text: Any, *, where: str | None, key: str) -> float:
     try:
         if isinstance(text, str) and text.strip().endswith("%"):
@@ -84,29 +113,14 @@ def _check_metric(metric: str, *, where: str | None, key: str, op: str | None = 
             key=key,
             fix=f"use one of: {', '.join(GATE_METRICS)}",
         )
-    if metric in REPEAT_METRICS and op in ("max_drop", "max_rise"):
+    absolute_only = _ABSOLUTE_ONLY.get(metric)
+    if absolute_only is not None and op in ("max_drop", "max_rise"):
+        why, example = absolute_only
         raise ConfigError(
-            f"'{metric}' can only be gated absolutely: the baseline keeps one outcome per row, "
-            "not each repeat, so there is nothing to pair a change with",
+            f"'{metric}' can only be gated absolutely: {why}",
             where=where,
             key=key,
-            fix=f"write e.g. '{metric} <= 0.05'",
-        )
-    if metric in ADAPTER_METRICS and op in ("max_drop", "max_rise"):
-        raise ConfigError(
-            f"'{metric}' can only be gated absolutely: it is measured on a sample of the "
-            "fine-tune's originals against its base model, not per case against the baseline",
-            where=where,
-            key=key,
-            fix=f"write e.g. '{metric} >= 0.1'",
-        )
-    if metric in FORMAT_METRICS and op in ("max_drop", "max_rise"):
-        raise ConfigError(
-            f"'{metric}' can only be gated absolutely: it comes from a search of formats, not "
-            "from per-case outcomes to pair with the baseline's",
-            where=where,
-            key=key,
-            fix=f"write e.g. '{metric} <= 0.10'",
+            fix=f"write e.g. '{metric} {example}'",
         )
 
 
