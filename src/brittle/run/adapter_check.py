@@ -299,21 +299,26 @@ def record_of(run: SystemRun) -> dict[str, Any] | None:
     return found if isinstance(found, dict) else None
 
 
-def adapter_note(name: str, run: SystemRun) -> str | None:
-    """The note of a system's check: its zero-changed warning, or why it did not run (not
-    when turned off: the user asked for that)."""
-    record = record_of(run)
-    if record is None:
-        return None
+def warning_text(record: Mapping[str, Any]) -> str | None:
+    """What a check's record warns of: its zero-changed warning, or that a requested check did
+    not run (not when turned off: the user asked for that); None when there is nothing to warn
+    of. The one wording of the notes and of the HTML page."""
     if record.get("warning"):
-        return f"system '{name}': {record['warning']}"
+        return str(record["warning"])
     why = record.get("not_run")
     if why and record.get("requested"):
         return (
-            f"system '{name}': the adapter check did not run ({why}); nothing shows that "
-            f"the fine-tune differs from its base {record.get('base')}"
+            f"the adapter check did not run ({why}); nothing shows that the fine-tune differs "
+            f"from its base {record.get('base')}"
         )
     return None
+
+
+def adapter_note(name: str, run: SystemRun) -> str | None:
+    """The note of a system's check (:func:`warning_text`), naming the system."""
+    record = record_of(run)
+    text = None if record is None else warning_text(record)
+    return None if text is None else f"system '{name}': {text}"
 
 
 def adapter_verdict(

@@ -9,19 +9,15 @@ from collections.abc import Mapping
 from typing import Any
 
 from brittle.report.html.text import esc
+from brittle.run.adapter_check import warning_text
 
 
 def _line(name: str, record: Mapping[str, Any]) -> str:
     who = f"<strong>{esc(name)}</strong>"
-    if record.get("warning"):
-        return f'<p class="adapter-warning">⚠ {who}: {esc(record["warning"])}</p>'
+    warning = warning_text(record)
+    if warning is not None:
+        return f'<p class="adapter-warning">⚠ {who}: {esc(warning)}</p>'
     why = record.get("not_run")
-    if why and record.get("requested"):
-        return (
-            f'<p class="adapter-warning">⚠ {who}: the adapter check did not run ({esc(why)}); '
-            f"nothing shows that the fine-tune differs from its base {esc(record.get('base'))}"
-            "</p>"
-        )
     if why:
         return f'<p class="note">Adapter check of {who}: {esc(why)}.</p>'
     return (
