@@ -7,7 +7,9 @@ template and parameters (:mod:`brittle.run.adapter_check`); this module says wha
 
 - ``local/<base>+<adapter folder>``: the base is ``local/<base>``;
 - any other model (a provider fine-tune id such as ``openai/ft:gpt-4o-mini:acme::abc``): the
-  system's ``base: <model>`` key (``base=`` in Python), else no base is known and no check runs.
+  system's ``base: <model>`` key (``base=`` in Python), else no base is known and no check runs
+  (an eval file that sets ``adapter_check`` on such a system is refused at load: the check it
+  asks for could not run).
 
 The system key ``adapter_check`` sets the sample: ``true`` (the default, :data:`DEFAULT_SAMPLE`
 originals), ``{sample: N}`` or a whole number N, or ``false`` to turn the check off. Neither key

@@ -372,7 +372,7 @@ def _system_from_mapping(
             str(k[3]): v for k, v in lines.items() if len(k) == 4 and k[:3] == (*key_path, "params")
         },
     )
-    return LLMSystem(
+    system = LLMSystem(
         name=name,
         model=model,
         template=template,
@@ -402,6 +402,18 @@ def _system_from_mapping(
             key=f"{key}.adapter_check",
         ),
     )
+    if raw.get("adapter_check") not in (None, False) and system.base_model() is None:
+        # asked for in so many words, it would otherwise be skipped without a word
+        raise ConfigError(
+            f"system '{name}' asks for an adapter check, but brittle does not know its base "
+            "model, so there is nothing to compare its answers with",
+            where=where,
+            line=lines.get((*key_path, "adapter_check"), line),
+            key=f"{key}.adapter_check",
+            fix="add 'base: <model>' (the model it was trained from), use a "
+            "'local/<base>+<adapter folder>' model, or remove 'adapter_check'",
+        )
+    return system
 
 
 def load_eval_file(path: Path) -> EvalSpec:

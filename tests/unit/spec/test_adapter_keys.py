@@ -85,6 +85,34 @@ def test_a_bad_adapter_check_names_the_file_line_and_key(
     assert "adapter_check: {sample: 30}" in message  # the fix
 
 
+@pytest.mark.parametrize("value", ["true", "{sample: 5}", "7"])
+def test_an_adapter_check_asked_of_a_system_without_a_base_is_refused(
+    tmp_path: Path, value: str
+) -> None:
+    # a prompt system on the bare model (no adapter, no base): the check would be skipped
+    text = edit(
+        EVAL,
+        "    params: {temperature: 0, max_tokens: 4}\n  rules:\n",
+        f"    params: {{temperature: 0, max_tokens: 4}}\n    adapter_check: {value}\n  rules:\n",
+    )
+    path = project(tmp_path, eval_text=text)
+    with pytest.raises(ConfigError) as caught:
+        load_eval_file(path)
+    message = str(caught.value)
+    line = EVAL.splitlines().index("  rules:") + 1  # the key's own line
+    assert f"{path}:{line}:" in message, message
+    assert "'systems.zero-shot.adapter_check'" in message
+    assert "does not know its base model" in message and "add 'base: <model>'" in message
+    # turned off, or with a base named, it loads
+    off = edit(text, f"adapter_check: {value}", "adapter_check: false")
+    assert load_eval_file(project(tmp_path, eval_text=off)).system("zero-shot")
+    based = edit(
+        text, f"adapter_check: {value}", f"adapter_check: {value}\n    base: local/smollm2"
+    )
+    system = load_eval_file(project(tmp_path, eval_text=based)).system("zero-shot")
+    assert system.base_model() == ("local/smollm2", "local/smollm2")  # type: ignore[attr-defined]
+
+
 def test_a_bad_base_is_refused(tmp_path: Path) -> None:
     (tmp_path / "adapters" / "tiny").mkdir(parents=True)
     with pytest.raises(ConfigError, match=r"'systems\.lora\.base'.*litellm model string"):
