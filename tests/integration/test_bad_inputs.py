@@ -354,6 +354,11 @@ BAD_INPUTS: tuple[Bad, ...] = (
         ("gates[0]", "no system of this eval is a fine-tune with a known base"),
         eval=_set("gates", ["adapter_changed >= 0.5"]),
     ),
+    Bad(
+        "`adapter_check` on a system whose base is unknown",
+        ("systems.chat.adapter_check", "does not know its base model", "base: <model>"),
+        eval=_set("systems", {"chat": prompt_system(adapter_check={"sample": 10})}),
+    ),
     # -- suites
     Bad("suite file that does not exist", ("typos.yaml", "does not exist"), eval=_with_suite),
     Bad(
