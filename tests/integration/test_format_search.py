@@ -123,28 +123,50 @@ def test_a_format_spread_gate_without_a_format_search_is_an_error(
     assert result.ret != 0
 
 
-def test_merged_shards_keep_a_format_search_and_decide_its_gate(
+def test_merged_shards_pool_their_format_searches_and_decide_its_gate(
     project: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """Each shard searches the formats on its own cases; the merge keeps the first shard's
-    search, so the merged run's gate is decided on it (not failed as undefined) and the
-    template-less system's gate is skipped as in a whole run."""
+    """Each shard searches the formats on its own cases; the merge pools each format's passes
+    and pulls over the shards and measures the pooled search (not the first shard's), so the
+    merged run's gate is decided on it and the template-less system's gate is skipped as in a
+    whole run."""
+    from brittle.stats.format_spread import spread_interval
+
     monkeypatch.chdir(project.path)
     for k in (1, 2):
         argv = ["run", "formats.eval.yaml", "--shard", f"{k}/2", "--report-dir", f"s{k}"]
         assert main([*argv, "--history", "off"]) == 0
     main(["merge", "s1/latest", "s2/latest", "--report-dir", "m", "--history", "off"])
-    first = json.loads((project.path / "s1/latest/run.json").read_text())
-    first = first["evals"][0]["systems"]["prompt"]
+    shards = [
+        json.loads((project.path / f"s{k}/latest/run.json").read_text())["evals"][0]["systems"]
+        for k in (1, 2)
+    ]
     merged = json.loads((project.path / "m/latest/run.json").read_text())["evals"][0]["systems"]
     search = merged["prompt"]["format_search"]
-    assert search["spread"] == first["format_search"]["spread"]
+    pooled: dict[str, list[int]] = {}
+    for shard in shards:
+        for arm in shard["prompt"]["format_search"]["arms"]:
+            counts = pooled.setdefault(arm["label"], [0, 0])
+            counts[0] += arm["passed"]
+            counts[1] += arm["n"]
+    assert {arm["label"]: [arm["passed"], arm["n"]] for arm in search["arms"]} == pooled
+    best, worst = pooled[search["best"]["label"]], pooled[search["worst"]["label"]]
+    expected = spread_interval((best[0], best[1]), (worst[0], worst[1]))
+    assert expected is not None
+    assert search["spread"] == pytest.approx(expected.value)
+    assert search["interval"] == pytest.approx([expected.low, expected.high])
+    assert search["shards"] == 2
+    assert search["calls"] == sum(s["prompt"]["format_search"]["calls"] for s in shards)
     assert merged["prompt"]["metrics"]["overall"]["format_spread"] == search["spread"]
     gate = {v["gate"]: v for v in merged["prompt"]["verdicts"]}["format_spread <= 0.1"]
     assert gate["now"] == pytest.approx(search["spread"])
     assert "no scored rows" not in gate["message"]
     rules = {v["gate"]: v for v in merged["rules"]["verdicts"]}["format_spread <= 0.1"]
     assert rules["status"] == "skipped" and NO_TEMPLATE in rules["message"]
+    summary = json.loads((project.path / "m/latest/summary.json").read_text())
+    prompt = next(s for s in summary["evals"][0]["systems"] if s["name"] == "prompt")
+    assert prompt["format_search"]["shards"] == 2
+    assert "pooled over 2 shard(s)" in (project.path / "m/latest/summary.md").read_text()
 
 
 def test_pytest_n2_keeps_the_format_search(project: pytest.Pytester) -> None:

@@ -2,7 +2,8 @@
 
 Read from ``systems[].format_search`` of run.json (:mod:`brittle.search.formats`): the best and
 worst formats found with their accuracies and intervals, and ``format_spread`` with its interval;
-or, for a system without a template, why it has none. The terminal and summary.md show
+or, for a system without a template, why it has none. A merged run's search (pooled over its
+shards, :func:`brittle.search.formats.merge_searches`) says so. The terminal and summary.md show
 :func:`format_lines`, the HTML page :func:`format_section`; summary.json carries
 :func:`summary_record`.
 """
@@ -31,6 +32,18 @@ def _arm(arm: Mapping[str, Any]) -> str:
     )
 
 
+def _pooled(record: Mapping[str, Any]) -> str:
+    """A merged run's search: how many shards' searches it pools, which formats it left out."""
+    shards = record.get("shards")
+    if not shards:
+        return ""
+    text = f", pooled over {shards} shard(s)"
+    left = record.get("arms_left_out") or []
+    if left:
+        text += f" ({len(left)} format(s) drawn in only some shards left out)"
+    return text
+
+
 def format_line(record: Mapping[str, Any] | None) -> str | None:
     """One system's search in words (None when the eval has no format search)."""
     if not isinstance(record, Mapping):
@@ -42,6 +55,7 @@ def format_line(record: Mapping[str, Any] | None) -> str | None:
         f"{record.get('formats_tried')} of {record.get('formats')} formats "
         f"({record.get('calls')} of {record.get('budget')} calls"
         + (f", {record['errors']} errored" if record.get("errors") else "")
+        + _pooled(record)
         + f"): worst {_arm(record['worst'])}, best {_arm(record['best'])}"
     )
     if record.get("frozen"):

@@ -35,7 +35,7 @@ from brittle.run.adapter_check import attach, merge_checks
 from brittle.run.engine import OUTCOME_COLUMNS, RESULT_COLUMNS, SystemRun, measure
 from brittle.run.session import BrittleSession
 from brittle.run.shards import MANIFEST, MANIFEST_VERSION, eval_hash
-from brittle.search.formats import add_metric
+from brittle.search.formats import add_metric, merge_searches
 from brittle.spec.eval import EvalSpec, load_eval_file
 from brittle.stats.metrics import ORIGINAL
 
@@ -313,9 +313,9 @@ def rebuild_system(
     if check is not None:  # base answers, per shard: summed (run/adapter_check.py)
         attach(metrics, check)
     searches = [r["format_search"] for r in records if isinstance(r.get("format_search"), Mapping)]
-    if searches:  # each shard searched the formats on its own cases: the first shard's search
-        metrics["format_search"] = dict(searches[0])  # (search/formats.py)
-        add_metric(metrics, searches[0])
+    if searches:  # each shard searched the formats on its own cases: pooled format by format
+        search = metrics["format_search"] = merge_searches(searches, spec, system)
+        add_metric(metrics, search)  # (search/formats.py)
     first = records[0] if records else {}
     return SystemRun(
         system=name,

@@ -46,7 +46,7 @@ from brittle.options import Options, Shard
 from brittle.run.adapter_check import attach, merge_checks
 from brittle.run.engine import RESULT_COLUMNS, SystemRun, measure
 from brittle.run.session import BrittleSession, EvalState
-from brittle.search.formats import add_metric
+from brittle.search.formats import add_metric, merge_searches
 from brittle.spec.eval import EvalSpec
 
 #: the ``workerinput`` key naming the folder of this test run's shards
@@ -290,7 +290,7 @@ def merge_system(spec: EvalSpec, parts: Sequence[SystemShard]) -> SystemRun:
     price = system_price(spec.system(parts[0].run.system))
     outcome, metrics, flips = measure(spec, columns, price, left_out=left_out)
     first = parts[0].run
-    _carry_extras(metrics, [p.run.metrics for p in parts], first.system)
+    _carry_extras(metrics, [p.run.metrics for p in parts], spec, first.system)
     return replace(
         first,
         columns=columns,
@@ -307,19 +307,19 @@ def merge_system(spec: EvalSpec, parts: Sequence[SystemShard]) -> SystemRun:
     )
 
 
-def _carry_extras(metrics: dict[str, Any], shards: Sequence[Mapping[str, Any]], name: str) -> None:
+def _carry_extras(
+    metrics: dict[str, Any], shards: Sequence[Mapping[str, Any]], spec: EvalSpec, name: str
+) -> None:
     """What the shards measured beside their rows, as ``brittle merge`` carries it: a
-    fine-tune's adapter checks summed, and the first shard's format search (each shard searched
-    its own cases): without them a merged run's adapter_changed and format_spread gates fail
-    as unmeasured."""
+    fine-tune's adapter checks summed, and the format searches pooled format by format (each
+    shard searched its own cases: :func:`brittle.search.formats.merge_searches`): without them
+    a merged run's adapter_changed and format_spread gates fail as unmeasured."""
     check = merge_checks(name, [m.get("adapter_check") for m in shards])
     if check is not None:
         attach(metrics, check)
-    search = next(
-        (m["format_search"] for m in shards if isinstance(m.get("format_search"), Mapping)), None
-    )
-    if search is not None:
-        metrics["format_search"] = dict(search)
+    searches = [m["format_search"] for m in shards if isinstance(m.get("format_search"), Mapping)]
+    if searches:
+        search = metrics["format_search"] = merge_searches(searches, spec, spec.system(name))
         add_metric(metrics, search)
 
 

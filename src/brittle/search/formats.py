@@ -12,9 +12,12 @@ The result, ``systems[].format_search`` in run.json and summary.json, is::
 
     {budget, calls, errors, seed, formats_tried,
      best: {format, label, accuracy, interval, n, template},
-     worst: {...}, spread, interval, fixture, frozen, arms: [{label, n, passed}]}
+     worst: {...}, spread, interval, fixture, frozen, arms: [{label, n, passed, errors, format}]}
 
-or ``{"undefined": "<why>"}`` for a system without a template. ``spread`` is also the system's
+or ``{"undefined": "<why>"}`` for a system without a template. A merged run (``brittle merge``,
+``pytest -n``) pools its shards' searches format by format (:func:`merge_searches`) and adds
+``shards`` (the searches pooled) and, when some formats were drawn in only some shards,
+``arms_left_out``. ``spread`` is also the system's
 metric ``format_spread`` (``metrics.overall``, its interval under ``ci``), which a gate reads
 (``format_spread <= 0.10``).
 
@@ -33,13 +36,22 @@ from typing import Any
 from brittle.checks import Check
 from brittle.gateway import CallResult, Gateway
 from brittle.gateway.calls import describe_error
-from brittle.perturb.format_grammar import FormatPoint, draw_formats
+from brittle.perturb.format_grammar import ORIGINAL, FormatPoint, draw_formats, render
 from brittle.perturb.template import compiles
 from brittle.spec.cases import Case
 from brittle.spec.format_search import METRIC, FormatSearchSpec
 from brittle.spec.systems import LLMSystem, System, Template
 from brittle.spec.yamlio import read_jsonl
-from brittle.stats.format_spread import BEST, WORST, ThompsonBandit, arm_interval, spread_interval
+from brittle.stats.format_spread import (
+    BEST,
+    WORST,
+    Arm,
+    ThompsonBandit,
+    arm_interval,
+    extreme,
+    pool_arms,
+    spread_interval,
+)
 
 NO_TEMPLATE = (
     "the system has no prompt template (a Python system, or a model sent the bare input): "
@@ -180,7 +192,13 @@ def _result(
         "fixture": str(settings.fixture) if settings.fixture else None,
         "frozen": _is_frozen(settings.fixture, arms[worst][0]),
         "arms": [
-            {"label": point.label(), "n": state.pulls, "passed": state.passed}
+            {
+                "label": point.label(),
+                "n": state.pulls,
+                "passed": state.passed,
+                "errors": state.errors,
+                "format": point.as_dict(),
+            }
             for (point, _), state in zip(arms, bandit.state, strict=True)
         ],
     }
@@ -189,17 +207,144 @@ def _result(
 def _arm(
     bandit: ThompsonBandit, arms: Sequence[tuple[FormatPoint, str]], index: int
 ) -> dict[str, Any]:
-    state = bandit.state[index]
     point, text = arms[index]
+    return _arm_record(point.as_dict(), point.label(), bandit.state[index], text)
+
+
+def _arm_record(
+    point: Mapping[str, Any], label: str, state: Arm, template: str | None
+) -> dict[str, Any]:
     interval = arm_interval(state.passed, state.pulls)
     return {
-        "format": point.as_dict(),
-        "label": point.label(),
+        "format": dict(point),
+        "label": label,
         "accuracy": state.passed / state.pulls,
         "interval": list(interval) if interval else None,
         "n": state.pulls,
-        "template": text,
+        "template": template,
     }
+
+
+def merge_searches(
+    records: Sequence[Mapping[str, Any]], spec: Any = None, system: System | None = None
+) -> dict[str, Any]:
+    """One search from the searches of a run's shards (``brittle merge``, ``pytest -n``):
+    each shard searched the same formats on its own cases, so each format's passes and pulls
+    are pooled over the shards (:func:`brittle.stats.format_spread.pool_arms`) and the best
+    and worst formats, ``spread`` and its interval are those of the pooled counts, as
+    :func:`search_formats` measures one search. ``budget``, ``calls`` and ``errors`` are the
+    shards' sums (each shard spends its own budget); ``shards`` says how many searches were
+    pooled. Formats drawn in only some shards are left out (``arms_left_out``: their labels).
+
+    A shard whose search is undefined (no cases, every call errored) adds nothing; when all
+    are, the first shard's record is kept. ``spec`` and ``system`` (the eval and the system
+    searched) give the template of a pooled extreme that no shard reported as its own."""
+    found = [r for r in records if isinstance(r, Mapping)]
+    defined = [r for r in found if "undefined" not in r and isinstance(r.get("arms"), list)]
+    if not defined:
+        return dict(found[0]) if found else undefined("no shard searched the formats")
+    parts = [
+        [
+            (
+                str(arm["label"]),
+                int(arm.get("passed") or 0),
+                int(arm.get("n") or 0),
+                int(arm.get("errors") or 0),
+            )
+            for arm in record["arms"]
+        ]
+        for record in defined
+    ]
+    pooled, left_out = pool_arms(parts)
+    states = [state for _, state in pooled]
+    worst, best = extreme(states, WORST), extreme(states, BEST)
+    first = defined[0]
+    if worst is None or best is None:
+        return undefined(
+            f"no format searched in every one of the {len(defined)} shards was answered"
+        )
+    formats = _formats_of(defined)
+    spread = spread_interval(
+        (states[best].passed, states[best].pulls), (states[worst].passed, states[worst].pulls)
+    )
+    assert spread is not None  # both arms were pulled
+    labels = [label for label, _ in pooled]
+    worst_record = _pooled_arm(labels[worst], states[worst], formats, defined, spec, system)
+    fixture = first.get("fixture")
+    out: dict[str, Any] = {
+        "budget": sum(int(r.get("budget") or 0) for r in defined),
+        "calls": sum(int(r.get("calls") or 0) for r in defined),
+        "errors": sum(int(r.get("errors") or 0) for r in defined),
+        "seed": first.get("seed"),
+        "formats_tried": sum(1 for state in states if state.pulls or state.errors),
+        "formats": len(states) + len(left_out),
+        "best": _pooled_arm(labels[best], states[best], formats, defined, spec, system),
+        "worst": worst_record,
+        "spread": spread.value,
+        "interval": [spread.low, spread.high],
+        "fixture": fixture,
+        "frozen": bool(worst_record["format"])
+        and _is_frozen(Path(fixture) if fixture else None, worst_record["format"]),
+        "shards": len(defined),
+        "arms": [
+            {
+                "label": label,
+                "n": state.pulls,
+                "passed": state.passed,
+                "errors": state.errors,
+                "format": formats.get(label),
+            }
+            for label, state in pooled
+        ],
+    }
+    if left_out:
+        out["arms_left_out"] = left_out
+    return out
+
+
+def _formats_of(records: Sequence[Mapping[str, Any]]) -> dict[str, dict[str, Any]]:
+    """Each format's dimensions by its label, from the searches' arms and extremes."""
+    formats: dict[str, dict[str, Any]] = {}
+    for record in records:
+        for arm in [*record.get("arms", []), record.get("best"), record.get("worst")]:
+            if isinstance(arm, Mapping) and isinstance(arm.get("format"), Mapping):
+                formats.setdefault(str(arm["label"]), dict(arm["format"]))
+    return formats
+
+
+def _pooled_arm(
+    label: str,
+    state: Arm,
+    formats: Mapping[str, dict[str, Any]],
+    records: Sequence[Mapping[str, Any]],
+    spec: Any,
+    system: System | None,
+) -> dict[str, Any]:
+    """The record of a pooled extreme: its template as a shard wrote it for that format,
+    else rendered from the system's template as the search drew it."""
+    template = next(
+        (
+            arm.get("template")
+            for record in records
+            for arm in (record.get("best"), record.get("worst"))
+            if isinstance(arm, Mapping) and arm.get("label") == label
+        ),
+        None,
+    )
+    point = formats.get(label, {})
+    if template is None and point:
+        template = _render(FormatPoint.from_dict(point), spec, system)
+    return _arm_record(point, label, state, template)
+
+
+def _render(point: FormatPoint, spec: Any, system: System | None) -> str | None:
+    text = getattr(getattr(system, "template", None), "text", None)
+    settings = getattr(spec, "format_search", None)
+    if not isinstance(text, str) or settings is None:
+        return None
+    if point == ORIGINAL:
+        return text  # the template as written, as draw_formats gives it
+    return render(text, point, choices_of(settings, spec.checks))
 
 
 def add_metric(metrics: dict[str, Any], found: Mapping[str, Any]) -> None:
@@ -214,11 +359,12 @@ def add_metric(metrics: dict[str, Any], found: Mapping[str, Any]) -> None:
     overall.setdefault("ci_method", {})[METRIC] = "newcombe"
 
 
-def _is_frozen(fixture: Path | None, point: FormatPoint) -> bool:
-    """Whether ``point`` is already a line of the fixture."""
+def _is_frozen(fixture: Path | None, point: FormatPoint | Mapping[str, Any]) -> bool:
+    """Whether ``point`` (or its dimensions) is already a line of the fixture."""
     if fixture is None or not fixture.is_file():
         return False
-    return point.as_dict() in (record.get("format") for record in _fixture_lines(fixture))
+    wanted = point.as_dict() if isinstance(point, FormatPoint) else dict(point)
+    return wanted in (record.get("format") for record in _fixture_lines(fixture))
 
 
 def _fixture_lines(path: Path) -> list[dict[str, Any]]:
@@ -311,5 +457,6 @@ __all__ = [
     "add_metric",
     "choices_of",
     "freeze",
+    "merge_searches",
     "search_formats",
 ]

@@ -133,11 +133,46 @@ class ThompsonBandit:
     def extreme(self, objective: str) -> int | None:
         """The worst (best) arm found: lowest (highest) posterior mean among pulled arms, ties
         to the arm pulled more."""
-        pulled = [i for i, arm in enumerate(self.state) if arm.pulls]
-        if not pulled:
-            return None
-        sign = 1 if objective == WORST else -1
-        return min(pulled, key=lambda i: (sign * self.state[i].mean, -self.state[i].pulls, i))
+        return extreme(self.state, objective)
+
+
+def extreme(arms: Sequence[Arm], objective: str) -> int | None:
+    """The index of the worst (best) of ``arms``: lowest (highest) posterior mean among pulled
+    arms, ties to the arm pulled more, then to the first (None: no arm was pulled)."""
+    pulled = [i for i, arm in enumerate(arms) if arm.pulls]
+    if not pulled:
+        return None
+    sign = 1 if objective == WORST else -1
+    return min(pulled, key=lambda i: (sign * arms[i].mean, -arms[i].pulls, i))
+
+
+def pool_arms(
+    parts: Sequence[Sequence[tuple[str, int, int, int]]],
+) -> tuple[list[tuple[str, Arm]], list[str]]:
+    """Several searches' arms pooled by format: ``parts`` holds each search's arms as
+    ``(key, passed, pulls, errors)``. A sharded run searches the same formats (drawn from the
+    eval's seed, not its cases) on each shard's own cases, so the pulls of one format in
+    different shards are independent answers of that format: their passes, pulls and errors
+    add up, and the pooled arms are measured as one search's (:func:`extreme`,
+    :func:`spread_interval`).
+
+    Pooled: the formats every part has, in the first part's order (so one part pools into its
+    own arms and extremes). Also returned: the keys of formats only some parts have, which
+    are left out (their pulls cover only some shards' cases)."""
+    if not parts:
+        return [], []
+    shared = set.intersection(*({key for key, *_ in part} for part in parts))
+    totals: dict[str, Arm] = {}
+    for part in parts:
+        for key, passed, pulls, errors in part:
+            if key in shared:
+                arm = totals.setdefault(key, Arm([]))
+                arm.passed += int(passed)
+                arm.pulls += int(pulls)
+                arm.errors += int(errors)
+    left_out = list(dict.fromkeys(key for part in parts for key, *_ in part if key not in shared))
+    order = list(dict.fromkeys(key for key, *_ in parts[0] if key in shared))
+    return [(key, totals[key]) for key in order], left_out
 
 
 @dataclass(frozen=True)
@@ -200,6 +235,8 @@ __all__ = [
     "Spread",
     "ThompsonBandit",
     "arm_interval",
+    "extreme",
+    "pool_arms",
     "simulate",
     "spread_interval",
 ]
