@@ -32,7 +32,13 @@ from brittle.options import Options
 from brittle.report.merge_rows import Coded, CodedBuilder, Packed
 from brittle.report.parquet import ORIGINAL_SUITE, PARQUET_CHUNK
 from brittle.run.adapter_check import attach, merge_checks
-from brittle.run.engine import OUTCOME_COLUMNS, RESULT_COLUMNS, SystemRun, measure
+from brittle.run.engine import (
+    OUTCOME_COLUMNS,
+    RESULT_COLUMNS,
+    SystemRun,
+    measure,
+    merge_judge_metrics,
+)
 from brittle.run.session import BrittleSession
 from brittle.run.shards import MANIFEST, MANIFEST_VERSION, eval_hash
 from brittle.search.formats import add_metric, merge_searches
@@ -309,6 +315,7 @@ def rebuild_system(
         for passed, error in zip(columns["passed"], columns["error"], strict=True)
     ]  # a judge's excluded verdicts: neither scored nor an error
     outcome, metrics, flips = measure(spec, columns, price, left_out=left_out)
+    merge_judge_metrics(metrics, [(r.get("metrics") or {}).get("overall") for r in records])
     check = merge_checks(name, [r.get("adapter_check") for r in records])  # a fine-tune's
     if check is not None:  # base answers, per shard: summed (run/adapter_check.py)
         attach(metrics, check)

@@ -347,7 +347,9 @@ def _add_judge_metrics(metrics: dict[str, Any], per_check: Sequence[Sequence[Che
     """Judge stability and spend, when a check called a judge: informative, not gated.
 
     ``judge_agreement`` is the share of judged outputs whose repeated verdicts all agree,
-    ``judge_unstable`` the number that did not, ``excluded`` the rows left out of the metrics.
+    ``judge_unstable`` the number that did not, ``judged`` the judged outputs (the share's
+    denominator: what a merge sums, :func:`merge_judge_metrics`), ``excluded`` the rows left
+    out of the metrics.
     """
     judged = [r for results in per_check for r in results if r.agreement is not None]
     costs = [r.cost for results in per_check for r in results if r.cost is not None]
@@ -358,7 +360,43 @@ def _add_judge_metrics(metrics: dict[str, Any], per_check: Sequence[Sequence[Che
     stable = sum(1 for r in judged if r.agreement == 1.0)
     overall["judge_agreement"] = stable / len(judged) if judged else None
     overall["judge_unstable"] = len(judged) - stable
+    overall["judged"] = len(judged)
     overall["excluded"] = excluded
+    overall["judge_cost"] = sum(costs) if costs else None
+
+
+#: what a merge writes for ``judge_agreement`` when a shard did not count its judged outputs
+JUDGE_NOT_MERGED = (
+    "not available after a merge: a shard's run.json has judge_agreement without 'judged' "
+    "(the judged outputs it is a share of: the shard ran an older brittle)"
+)
+
+
+def merge_judge_metrics(
+    metrics: dict[str, Any], shards: Sequence[Mapping[str, Any] | None]
+) -> None:
+    """The judge figures of a run merged from shards (``brittle merge``, ``pytest -n``), from
+    each shard's ``metrics.overall``: each judged output, judge call and excluded verdict
+    belongs to one shard's rows, so ``judged``, ``judge_unstable``, ``excluded`` and
+    ``judge_cost`` are the shards' sums and ``judge_agreement`` is the stable share of the
+    summed ``judged`` (as one process computes it, the cost up to float rounding). A shard
+    without ``judged`` leaves ``judge_agreement`` None, with ``judge_agreement_undefined``
+    saying why. Nothing when no shard has judge figures."""
+    found = [s for s in shards if isinstance(s, Mapping) and "judge_unstable" in s]
+    if not found:
+        return
+    overall = metrics["overall"]
+    unstable = sum(int(s.get("judge_unstable") or 0) for s in found)
+    costs = [float(s["judge_cost"]) for s in found if s.get("judge_cost") is not None]
+    overall["judge_unstable"] = unstable
+    if all("judged" in s or s.get("judge_agreement") is None for s in found):
+        judged = sum(int(s.get("judged") or 0) for s in found)
+        overall["judge_agreement"] = (judged - unstable) / judged if judged else None
+        overall["judged"] = judged
+    else:
+        overall["judge_agreement"] = None
+        overall["judge_agreement_undefined"] = JUDGE_NOT_MERGED
+    overall["excluded"] = sum(int(s.get("excluded") or 0) for s in found)
     overall["judge_cost"] = sum(costs) if costs else None
 
 

@@ -44,7 +44,7 @@ from brittle.gateway import CallResult
 from brittle.gateway.pricing import system_price
 from brittle.options import Options, Shard
 from brittle.run.adapter_check import attach, merge_checks
-from brittle.run.engine import RESULT_COLUMNS, SystemRun, measure
+from brittle.run.engine import RESULT_COLUMNS, SystemRun, measure, merge_judge_metrics
 from brittle.run.session import BrittleSession, EvalState
 from brittle.search.formats import add_metric, merge_searches
 from brittle.spec.eval import EvalSpec
@@ -310,10 +310,12 @@ def merge_system(spec: EvalSpec, parts: Sequence[SystemShard]) -> SystemRun:
 def _carry_extras(
     metrics: dict[str, Any], shards: Sequence[Mapping[str, Any]], spec: EvalSpec, name: str
 ) -> None:
-    """What the shards measured beside their rows, as ``brittle merge`` carries it: a
-    fine-tune's adapter checks summed, and the format searches pooled format by format (each
+    """What the shards measured beside their rows, as ``brittle merge`` carries it: the judge
+    figures summed (:func:`brittle.run.engine.merge_judge_metrics`), a fine-tune's adapter
+    checks summed, and the format searches pooled format by format (each
     shard searched its own cases: :func:`brittle.search.formats.merge_searches`): without them
     a merged run's adapter_changed and format_spread gates fail as unmeasured."""
+    merge_judge_metrics(metrics, [m.get("overall") for m in shards])  # judge figures: summed
     check = merge_checks(name, [m.get("adapter_check") for m in shards])
     if check is not None:
         attach(metrics, check)

@@ -1,0 +1,84 @@
+"""What a merged run (``brittle merge`` of shards, ``pytest -n``) rebuilds beside its rows
+(issue 16): the judge figures a judging check adds (``judge_agreement``, ``judge_unstable``,
+``judged``, ``excluded``, ``judge_cost``), summed over the shards, equal the whole run's.
+
+The check is a python function returning what an LLM judge returns (:class:`CheckResult` with
+``agreement`` and ``cost``): a third of the outputs judged unstably, one in five left out.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from brittle.cli import main
+from tests.support.evalproject import eval_yaml, write_project
+
+JUDGE = '''
+from brittle.checks.base import CheckResult
+
+
+def judge(output, case):
+    """A judge's verdict: unstable on a third of the outputs, excluded on a fifth of those."""
+    size = sum(map(ord, output + case.id))
+    unstable = size % 3 == 0
+    return CheckResult(
+        passed=case.expected in output,
+        agreement=2 / 3 if unstable else 1.0,
+        excluded=unstable and size % 5 == 0,
+        cost=0.001 * (1 + size % 4),
+    )
+'''
+FIGURES = ("judge_agreement", "judge_unstable", "judged", "excluded", "judge_cost")
+
+
+@pytest.fixture
+def project(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) -> pytest.Pytester:
+    write_project(pytester)
+    pytester.makepyfile(judgemod=JUDGE)
+    text = eval_yaml({"typos": "typo_brittle", "steady": "stable"}, ["accuracy >= 0.5"])
+    text = text.replace(
+        "  - label: {choices: [positive, negative]}\n",
+        "  - label: {choices: [positive, negative]}\n  - python: {function: judgemod:judge}\n",
+    )
+    pytester.makefile(".eval.yaml", demo=text)
+    monkeypatch.chdir(pytester.path)
+    return pytester
+
+
+def _overall(folder: Path) -> dict[str, dict[str, Any]]:
+    record = json.loads((folder / "latest" / "run.json").read_text())
+    systems = record["evals"][0]["systems"]
+    return {name: system["metrics"]["overall"] for name, system in systems.items()}
+
+
+def test_judge_figures_of_merged_shards_equal_the_whole_run(project: pytest.Pytester) -> None:
+    base = ["run", "demo.eval.yaml", "--cache", "off", "--history", "off"]
+    assert main([*base, "--report-dir", "whole"]) == 0
+    for k in (1, 2, 3):
+        assert main([*base, "--shard", f"{k}/3", "--report-dir", f"s{k}"]) == 0
+    merge = ["merge", "s1", "s2", "s3", "--report-dir", "merged", "--history", "off"]
+    assert main(merge) == 0
+    whole, merged = _overall(project.path / "whole"), _overall(project.path / "merged")
+    shards = [_overall(project.path / f"s{k}") for k in (1, 2, 3)]
+    for name in ("typos", "steady"):
+        assert whole[name]["judge_unstable"] > 0 and whole[name]["excluded"] > 0  # real figures
+        assert 0 < whole[name]["judge_agreement"] < 1
+        for figure in FIGURES:
+            assert merged[name][figure] == pytest.approx(whole[name][figure]), (name, figure)
+        # not the first shard's: the shards' counts add up to the merged one
+        assert sum(s[name]["judged"] for s in shards) == merged[name]["judged"]
+        assert shards[0][name]["judged"] < merged[name]["judged"]
+
+
+def test_judge_figures_under_pytest_n2_equal_a_single_process(project: pytest.Pytester) -> None:
+    assert project.runpytest("-p", "no:randomly", "--brittle-report-dir=single").ret == 0
+    result = project.runpytest_subprocess("-n", "2", "-p", "no:randomly", "--brittle-report-dir=n2")
+    assert result.ret == 0
+    single, n2 = _overall(project.path / "single"), _overall(project.path / "n2")
+    for name in ("typos", "steady"):
+        for figure in FIGURES:
+            assert n2[name][figure] == pytest.approx(single[name][figure]), (name, figure)
