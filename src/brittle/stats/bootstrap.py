@@ -30,6 +30,7 @@ of :mod:`brittle.stats.margin` (no resampling, so no floor on its p-value).
 from __future__ import annotations
 
 import contextlib
+import hashlib
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -77,14 +78,15 @@ def case_weights(n: int, resamples: int, seed: int) -> Iterator[np.ndarray]:
     done = 0
     while done < resamples:
         rows = min(chunk, resamples - done)
-        # drawn as before (int32 draws are the int64 ones), counted a block at a time: the
-        # peak is the draws and one small block, not four copies of the chunk (80 MB at 2,000
-        # cases)
-        draws = rng.integers(0, n, size=(rows, n), dtype=np.int32)
+        # drawn a block at a time (int32 draws are the int64 ones, and consecutive int32 draws
+        # continue one stream: a chunk drawn in blocks is the chunk drawn at once), counted as
+        # drawn: the peak is one small block (a few MB), not the chunk's draws (8 MB at 2,000
+        # cases) and four copies of it; the blocks yielded are the same, so the same products
         for start in range(0, rows, block):
-            part = draws[start : start + block]
-            count = part.shape[0]
+            count = min(block, rows - start)
+            part = rng.integers(0, n, size=(count, n), dtype=np.int32)
             flat = (part + (np.arange(count, dtype=np.int64) * n)[:, None]).ravel()
+            del part
             yield np.bincount(flat, minlength=count * n).reshape(count, n).astype(float)
         done += rows
 
@@ -107,20 +109,61 @@ def bootstrap_totals(
     if sums.ndim != 2 or sums.shape[0] == 0:
         return np.zeros((0, sums.shape[-1] if sums.ndim == 2 else 0))
     if sums.shape[1] > 1 and _whole(sums):
-        distinct, inverse = np.unique(sums, axis=1, return_inverse=True)
-        used = np.flatnonzero(distinct.any(axis=0))
-        totals = np.zeros((resamples, distinct.shape[1]))
+        used, inverse = _distinct_columns(sums)
+        totals = np.zeros((resamples, len(used) + 1))  # the last column: the all-zero one
         if len(used):
-            totals[:, used] = _products(np.ascontiguousarray(distinct[:, used]), resamples, seed)
-        return np.ascontiguousarray(totals[:, np.asarray(inverse).reshape(-1)])
+            totals[:, :-1] = _products(_columns(sums, used), resamples, seed)
+        return np.ascontiguousarray(totals[:, inverse])
     return _products(sums, resamples, seed)
 
 
 def _whole(sums: np.ndarray) -> bool:
-    """Whether every value is a whole number small enough that its totals are exact floats."""
-    return bool(np.all(np.isfinite(sums)) and np.all(sums == np.round(sums))) and bool(
-        np.abs(sums).sum(axis=0).max() < 2.0**40
-    )
+    """Whether every value is a whole number small enough that its totals are exact floats
+    (checked a column at a time: no temporary the size of ``sums``)."""
+    for column in sums.T:
+        if not np.all(np.isfinite(column)) or not np.array_equal(column, np.round(column)):
+            return False
+        if np.abs(column).sum() >= 2.0**40:
+            return False
+    return True
+
+
+def _distinct_columns(sums: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``(used, inverse)``: the first of each set of equal columns that is not all zero, and
+    for each column its place among them (``len(used)`` for an all-zero column).
+
+    Columns are grouped by a hash of their bytes and confirmed equal, one column at a time:
+    ``np.unique(sums, axis=1)`` sorted a copy of the whole matrix (160 MB more at 200,000
+    cases x 24 columns). Equal columns give equal totals, whichever of them is multiplied."""
+    used: list[int] = []
+    inverse = np.empty(sums.shape[1], dtype=np.intp)
+    seen: dict[bytes, list[int]] = {}
+    zero = -1
+    for j in range(sums.shape[1]):
+        column = sums[:, j] + 0.0  # -0.0 as 0.0, as np.unique compares them; a contiguous copy
+        if not column.any():
+            inverse[j] = zero
+            continue
+        key = hashlib.blake2b(column.data, digest_size=16).digest()
+        same = next(
+            (i for i in seen.get(key, []) if np.array_equal(sums[:, used[i]], column)), None
+        )
+        if same is None:
+            same = len(used)
+            used.append(j)
+            seen.setdefault(key, []).append(same)
+        inverse[j] = same
+    inverse[inverse == zero] = len(used)
+    return np.array(used, dtype=np.intp), inverse
+
+
+def _columns(sums: np.ndarray, used: np.ndarray) -> np.ndarray:
+    """``sums[:, used]`` as a C-ordered array, filled column by column (fancy indexing gives
+    a Fortran-ordered array, and ordering it held two copies at once)."""
+    out = np.empty((sums.shape[0], len(used)))
+    for place, column in enumerate(used.tolist()):
+        out[:, place] = sums[:, column]
+    return out
 
 
 def _products(sums: np.ndarray, resamples: int, seed: int) -> np.ndarray:
