@@ -82,3 +82,58 @@ def test_judge_figures_under_pytest_n2_equal_a_single_process(project: pytest.Py
     for name in ("typos", "steady"):
         for figure in FIGURES:
             assert n2[name][figure] == pytest.approx(single[name][figure]), (name, figure)
+
+
+def test_replica_counters_per_system_in_reports_and_summed_by_a_merge(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A system behind a live stub and a closed port: run.json and summary.json carry each
+    replica's calls, failures and times taken out under the system; a merge of 3 shards sums
+    the shards' counters per URL."""
+    import socket
+
+    from tests.support.stubproject import FAKE_KEY, golden_rows, start_in_thread
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        down = f"http://127.0.0.1:{sock.getsockname()[1]}/v1"  # closed once the block ends
+    monkeypatch.setenv("OPENAI_API_KEY", FAKE_KEY)
+    monkeypatch.chdir(tmp_path)
+    rows = golden_rows(24)
+    (tmp_path / "golden.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
+    with start_in_thread(latency=0.0) as up:
+        (tmp_path / "rep.eval.yaml").write_text(
+            "name: rep\ngolden: golden.jsonl\nsystems:\n"
+            "  served:\n    kind: prompt\n    model: openai/stub\n"
+            '    template: "{{ hint }} is what I think of {{ text }}"\n'
+            f'    params: {{api_base: ["{down}", "{up.base_url}"], temperature: 0}}\n'
+            "checks:\n  - label: {choices: [positive, negative]}\n"
+            "gates:\n  - accuracy >= 0.9\nconcurrency: 2\nretries: 0\n"
+        )
+        base = ["run", "rep.eval.yaml", "--cache", "off", "--history", "off"]
+        assert main([*base, "--report-dir", "whole"]) == 0
+        for k in (1, 2, 3):
+            assert main([*base, "--shard", f"{k}/3", "--report-dir", f"s{k}"]) == 0
+    merge = ["merge", "s1", "s2", "s3", "--report-dir", "merged", "--history", "off"]
+    assert main(merge) == 0
+
+    def counters(folder: str, name: str = "run.json") -> Any:
+        record = json.loads((tmp_path / folder / "latest" / name).read_text())
+        systems = record["evals"][0]["systems"]
+        if isinstance(systems, list):  # summary.json
+            systems = {s["name"]: s for s in systems}
+        return {r["url"]: r for r in systems["served"]["replicas"]}
+
+    whole = counters("whole")
+    assert list(whole) == [down, up.base_url]
+    assert whole[up.base_url]["calls"] == 24 and whole[up.base_url]["taken_out"] == 0
+    assert whole[down]["calls"] >= 1 and whole[down]["taken_out"] >= 1
+    assert whole[down]["failures"] == whole[down]["calls"]  # every call there was refused
+    assert counters("whole", "summary.json") == whole
+    shards = [counters(f"s{k}") for k in (1, 2, 3)]
+    merged = counters("merged")
+    for url in (down, up.base_url):
+        for name in ("calls", "failures", "taken_out"):
+            assert merged[url][name] == sum(s[url][name] for s in shards), (url, name)
+    assert merged[up.base_url]["calls"] == 24  # every row answered once, by the live replica
+    assert counters("merged", "summary.json") == merged

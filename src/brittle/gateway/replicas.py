@@ -21,6 +21,11 @@ the fast OpenAI transport and litellm both see a single ``api_base``:
 The response-cache key and the system's fingerprint hold the list as written, never the replica
 that answered: all replicas serve one model, so a call has one key whichever answers it.
 
+Counters: each replica counts its calls, failures and times taken out, in all (the terminal's
+``replicas:`` line, :meth:`Replicas.notes`) and per calling system, by the fingerprint its calls
+carry (:meth:`Replicas.used_by`: run.json's and summary.json's ``systems[].replicas``, summed
+over a merged run's shards by :func:`merge_counters`).
+
 Not accepted: a litellm Router configuration (``model_list``); run a litellm proxy with it and
 give the proxy's URL as ``api_base`` (docs/scaling.md).
 """
@@ -29,7 +34,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from typing import Any, Protocol
 
 from brittle.gateway.calls import CallRequest, CallResult
@@ -108,6 +113,9 @@ class Replica:
     taken_out: int = 0
     #: the clock's time until which it is out (0: in)
     out_until: float = 0.0
+    #: per caller (the calling system's fingerprint, None: unknown): its calls, failures and
+    #: times it took this replica out, for that system's report (:meth:`Replicas.used_by`)
+    by_caller: dict[str | None, list[int]] = field(default_factory=dict)
 
     def describe(self) -> dict[str, Any]:
         return {
@@ -116,6 +124,13 @@ class Replica:
             "failures": self.failures,
             "taken_out": self.taken_out,
         }
+
+    def usage(self, caller: str | None) -> list[int]:
+        """``[calls, failures, taken_out]`` of one caller here (a live list to count into)."""
+        found = self.by_caller.get(caller)
+        if found is None:
+            found = self.by_caller[caller] = [0, 0, 0]
+        return found
 
 
 class ReplicaSet:
@@ -142,13 +157,15 @@ class ReplicaSet:
         out = sorted((r for r in candidates if r.out_until > now), key=lambda r: r.out_until)
         return live + out
 
-    def _take_out(self, replica: Replica) -> None:
+    def _take_out(self, replica: Replica) -> bool:
+        """Take ``replica`` out; False when it already was."""
         if replica.out_until > self._clock():
-            return  # already out: calls that were in flight there when it died
+            return False  # already out: calls that were in flight there when it died
         replica.dead_streak += 1
         replica.taken_out += 1
         replica.server_errors = 0
         replica.out_until = self._clock() + cooldown(replica.dead_streak)
+        return True
 
     def _request_for(self, request: CallRequest, replica: Replica) -> CallRequest:
         memo = (id(request.params), replica.url)
@@ -170,19 +187,22 @@ class ReplicaSet:
             tried.append(replica)
             replica.outstanding += 1
             replica.calls += 1
+            usage = replica.usage(request.fingerprint)
+            usage[0] += 1
             try:
                 result = await transport.complete(self._request_for(request, replica))
             except Exception as exc:
                 replica.failures += 1
+                usage[1] += 1
                 if broken_connection(exc):
-                    self._take_out(replica)
+                    usage[2] += self._take_out(replica)
                 else:
                     status = status_of(exc)
                     if status is None or status < 500:
                         raise  # the call's own failure (400, 429, ...): the same anywhere
                     replica.server_errors += 1
                     if replica.server_errors >= MAX_SERVER_ERRORS:
-                        self._take_out(replica)
+                        usage[2] += self._take_out(replica)
                 if len(tried) == len(self.replicas):
                     raise
                 continue
@@ -222,6 +242,26 @@ class Replicas:
         """Each replica set's counters, by its URLs joined with ", "."""
         return {", ".join(urls): found.describe() for (_, urls), found in self._sets.items()}
 
+    def used_by(self, fingerprint: str | None) -> list[dict[str, Any]] | None:
+        """The replica counters of one system (by its fingerprint, as its calls carry it), for
+        run.json and summary.json: ``[{url, calls, failures, taken_out}]`` for every replica of
+        each set it called (URLs without credentials); None when it called none."""
+        out: list[dict[str, Any]] = []
+        for found in self._sets.values():
+            if not any(fingerprint in r.by_caller for r in found.replicas):
+                continue
+            for replica in found.replicas:
+                calls, failures, taken_out = replica.by_caller.get(fingerprint, (0, 0, 0))
+                out.append(
+                    {
+                        "url": public_url(replica.url),
+                        "calls": calls,
+                        "failures": failures,
+                        "taken_out": taken_out,
+                    }
+                )
+        return out or None
+
     def notes(self) -> list[str]:
         """One line per replica set that made calls, for the terminal: the calls each replica
         was sent and how often it was taken out (URLs without credentials)."""
@@ -239,6 +279,22 @@ class Replicas:
         return lines
 
 
+def merge_counters(
+    parts: Sequence[Sequence[Mapping[str, Any]] | None],
+) -> list[dict[str, Any]] | None:
+    """One system's replica counters over the shards of a run (``brittle merge``, ``pytest
+    -n``): each shard's calls, failures and times taken out, summed per URL in the order the
+    URLs first appear; None when no shard called a replica."""
+    totals: dict[str, dict[str, Any]] = {}
+    for part in parts:
+        for entry in part or ():
+            url = str(entry.get("url"))
+            total = totals.setdefault(url, {"url": url, "calls": 0, "failures": 0, "taken_out": 0})
+            for name in ("calls", "failures", "taken_out"):
+                total[name] += int(entry.get(name) or 0)
+    return list(totals.values()) or None
+
+
 __all__ = [
     "COOLDOWN_S",
     "MAX_SERVER_ERRORS",
@@ -247,5 +303,6 @@ __all__ = [
     "Replicas",
     "broken_connection",
     "cooldown",
+    "merge_counters",
     "replica_urls",
 ]

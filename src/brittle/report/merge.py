@@ -28,17 +28,13 @@ import pyarrow.parquet as pq
 
 from brittle._errors import ConfigError
 from brittle.gateway.pricing import system_price
+from brittle.gateway.replicas import merge_counters
 from brittle.options import Options
 from brittle.report.merge_rows import Coded, CodedBuilder, Packed
 from brittle.report.parquet import ORIGINAL_SUITE, PARQUET_CHUNK
 from brittle.run.adapter_check import attach, merge_checks
-from brittle.run.engine import (
-    OUTCOME_COLUMNS,
-    RESULT_COLUMNS,
-    SystemRun,
-    measure,
-    merge_judge_metrics,
-)
+from brittle.run.engine import OUTCOME_COLUMNS, RESULT_COLUMNS, SystemRun, measure
+from brittle.run.judge_figures import merge_judge_metrics
 from brittle.run.session import BrittleSession
 from brittle.run.shards import MANIFEST, MANIFEST_VERSION, eval_hash
 from brittle.search.formats import add_metric, merge_searches
@@ -340,6 +336,7 @@ def rebuild_system(
         stopped=next((r["stopped"] for r in records if r.get("stopped")), None),
         price=price.describe() if price is not None else None,
         startup_s=max((float(r.get("startup_s") or 0) for r in records), default=0.0),
+        replicas=merge_counters([r.get("replicas") for r in records]),
     )
 
 

@@ -155,6 +155,8 @@ def _system_record(state: EvalState, name: str, run: SystemRun) -> dict[str, Any
         "adapter_check": run.metrics.get("adapter_check"),
         # best and worst formats and format_spread (search/formats.py); None: no format_search
         "format_search": run.metrics.get("format_search"),
+        # several endpoints: [{url, calls, failures, taken_out}] (gateway/replicas.py); None else
+        "replicas": run.replicas,
         # per-label accuracy and confusion (label checks), per-tag accuracy and flip rate
         **breakdowns(state.spec, run),
     }

@@ -146,6 +146,9 @@ def _system(
         # format_search: {budget, calls, formats_tried, best, worst, spread, interval, fixture}
         # or {undefined: why}; null without a format_search entry (report/format_spread.py)
         "format_search": format_search_summary(system),
+        # several endpoints (api_base: [...]): each replica's calls, failures and times taken
+        # out for this system; null for one endpoint (gateway/replicas.py)
+        "replicas": system.get("replicas"),
     }
 
 

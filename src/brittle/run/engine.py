@@ -121,6 +121,9 @@ class SystemRun:
     #: seconds of the process's one-time start-up paid during this run (a local model's load,
     #: litellm's import: :mod:`brittle._startup`), part of ``wall_s``; shown apart from it
     startup_s: float = 0.0
+    #: a system listing several endpoints: each replica's calls, failures and times taken out
+    #: (:meth:`brittle.gateway.replicas.Replicas.used_by`); None for one endpoint
+    replicas: list[dict[str, Any]] | None = None
 
     def __len__(self) -> int:
         return len(self.columns["row_id"])
@@ -348,8 +351,8 @@ def _add_judge_metrics(metrics: dict[str, Any], per_check: Sequence[Sequence[Che
 
     ``judge_agreement`` is the share of judged outputs whose repeated verdicts all agree,
     ``judge_unstable`` the number that did not, ``judged`` the judged outputs (the share's
-    denominator: what a merge sums, :func:`merge_judge_metrics`), ``excluded`` the rows left
-    out of the metrics.
+    denominator, which a merge sums: :mod:`brittle.run.judge_figures`), ``excluded`` the rows
+    left out of the metrics.
     """
     judged = [r for results in per_check for r in results if r.agreement is not None]
     costs = [r.cost for results in per_check for r in results if r.cost is not None]
@@ -362,41 +365,6 @@ def _add_judge_metrics(metrics: dict[str, Any], per_check: Sequence[Sequence[Che
     overall["judge_unstable"] = len(judged) - stable
     overall["judged"] = len(judged)
     overall["excluded"] = excluded
-    overall["judge_cost"] = sum(costs) if costs else None
-
-
-#: what a merge writes for ``judge_agreement`` when a shard did not count its judged outputs
-JUDGE_NOT_MERGED = (
-    "not available after a merge: a shard's run.json has judge_agreement without 'judged' "
-    "(the judged outputs it is a share of: the shard ran an older brittle)"
-)
-
-
-def merge_judge_metrics(
-    metrics: dict[str, Any], shards: Sequence[Mapping[str, Any] | None]
-) -> None:
-    """The judge figures of a run merged from shards (``brittle merge``, ``pytest -n``), from
-    each shard's ``metrics.overall``: each judged output, judge call and excluded verdict
-    belongs to one shard's rows, so ``judged``, ``judge_unstable``, ``excluded`` and
-    ``judge_cost`` are the shards' sums and ``judge_agreement`` is the stable share of the
-    summed ``judged`` (as one process computes it, the cost up to float rounding). A shard
-    without ``judged`` leaves ``judge_agreement`` None, with ``judge_agreement_undefined``
-    saying why. Nothing when no shard has judge figures."""
-    found = [s for s in shards if isinstance(s, Mapping) and "judge_unstable" in s]
-    if not found:
-        return
-    overall = metrics["overall"]
-    unstable = sum(int(s.get("judge_unstable") or 0) for s in found)
-    costs = [float(s["judge_cost"]) for s in found if s.get("judge_cost") is not None]
-    overall["judge_unstable"] = unstable
-    if all("judged" in s or s.get("judge_agreement") is None for s in found):
-        judged = sum(int(s.get("judged") or 0) for s in found)
-        overall["judge_agreement"] = (judged - unstable) / judged if judged else None
-        overall["judged"] = judged
-    else:
-        overall["judge_agreement"] = None
-        overall["judge_agreement_undefined"] = JUDGE_NOT_MERGED
-    overall["excluded"] = sum(int(s.get("excluded") or 0) for s in found)
     overall["judge_cost"] = sum(costs) if costs else None
 
 

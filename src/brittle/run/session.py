@@ -173,6 +173,8 @@ class BrittleSession:
             )
             if spec.format_search is not None:  # best and worst formats (search/formats.py)
                 add_format_search(spec, system, result, state.gateway)
+            # several endpoints: each replica's calls for this system (gateway/replicas.py)
+            result.replicas = state.gateway.replicas.used_by(system.fingerprint())
         except BrittleError as exc:
             if state.gateway.fatal is not None:
                 self.fatal = exc

@@ -42,9 +42,11 @@ from brittle._atomic import write_bytes, write_text
 from brittle._errors import BrittleError, EvalRunError
 from brittle.gateway import CallResult
 from brittle.gateway.pricing import system_price
+from brittle.gateway.replicas import merge_counters
 from brittle.options import Options, Shard
 from brittle.run.adapter_check import attach, merge_checks
-from brittle.run.engine import RESULT_COLUMNS, SystemRun, measure, merge_judge_metrics
+from brittle.run.engine import RESULT_COLUMNS, SystemRun, measure
+from brittle.run.judge_figures import merge_judge_metrics
 from brittle.run.session import BrittleSession, EvalState
 from brittle.search.formats import add_metric, merge_searches
 from brittle.spec.eval import EvalSpec
@@ -304,6 +306,7 @@ def merge_system(spec: EvalSpec, parts: Sequence[SystemShard]) -> SystemRun:
         template_noops=_summed(p.run.template_noops for p in parts),
         template_dropped=_summed(p.run.template_dropped for p in parts),
         stopped=next((p.run.stopped for p in parts if p.run.stopped), None),
+        replicas=merge_counters([p.run.replicas for p in parts]),
     )
 
 
@@ -311,7 +314,7 @@ def _carry_extras(
     metrics: dict[str, Any], shards: Sequence[Mapping[str, Any]], spec: EvalSpec, name: str
 ) -> None:
     """What the shards measured beside their rows, as ``brittle merge`` carries it: the judge
-    figures summed (:func:`brittle.run.engine.merge_judge_metrics`), a fine-tune's adapter
+    figures summed (:func:`brittle.run.judge_figures.merge_judge_metrics`), a fine-tune's adapter
     checks summed, and the format searches pooled format by format (each
     shard searched its own cases: :func:`brittle.search.formats.merge_searches`): without them
     a merged run's adapter_changed and format_spread gates fail as unmeasured."""

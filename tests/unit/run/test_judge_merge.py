@@ -1,5 +1,5 @@
 """The judge figures of a merged run (issue 16): each shard's judged outputs, unstable ones,
-excluded verdicts and judge cost summed (:func:`brittle.run.engine.merge_judge_metrics`) give
+excluded verdicts and judge cost summed (:func:`brittle.run.judge_figures.merge_judge_metrics`) give
 the figures one process computes from all the check results at once."""
 
 from __future__ import annotations
@@ -9,7 +9,8 @@ from typing import Any
 import pytest
 
 from brittle.checks.base import CheckResult
-from brittle.run.engine import JUDGE_NOT_MERGED, _add_judge_metrics, merge_judge_metrics
+from brittle.run.engine import _add_judge_metrics
+from brittle.run.judge_figures import JUDGE_NOT_MERGED, merge_judge_metrics
 
 
 def _results(n: int, offset: int) -> list[CheckResult]:
