@@ -19,11 +19,14 @@ is read instead of the file, so prices registered with ``litellm.register_model`
 
 from __future__ import annotations
 
+import contextlib
 import functools
+import hashlib
 import importlib.util
 import json
 import math
 import numbers
+import os
 import re
 import sys
 from collections.abc import Mapping
@@ -31,6 +34,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from brittle._atomic import write_text
 from brittle._errors import ConfigError
 
 __all__ = [
@@ -169,16 +173,71 @@ def price_table_path() -> Path | None:
     return None
 
 
+#: the fields of a table entry that pricing reads (the rest is never kept)
+_FIELDS = ("litellm_provider", "input_cost_per_token", "output_cost_per_token")
+#: bump when what :func:`_derive` keeps changes (the derived copies then are made again)
+_DERIVED_FORMAT = 1
+#: where the derived copy of the packaged table is kept (default: the user's cache folder)
+CACHE_ENV = "BRITTLE_PRICE_CACHE_DIR"
+
+
 @functools.lru_cache(maxsize=1)
 def _packaged_table() -> dict[str, Any]:
+    """litellm's packaged table, each entry cut to the fields pricing reads (:data:`_FIELDS`).
+
+    The file is 3.5 MB of JSON: parsing it costs 30 ms and 8 MB per run. Its cut-down copy
+    (300 kB, 3 ms) is kept in the user's cache folder (``$BRITTLE_PRICE_CACHE_DIR``, else
+    ``$XDG_CACHE_HOME/brittle`` or ``~/.cache/brittle``), named by the file's path, size and
+    modification time, so a new litellm makes a new copy; a folder that cannot be written
+    costs only the parse.
+    """
     path = price_table_path()
     if path is None:
         return {}
     try:
+        stat = path.stat()
+    except OSError:
+        return {}
+    copy = _derived_path(path, stat.st_size, stat.st_mtime_ns)
+    if copy is not None:
+        try:
+            derived = json.loads(copy.read_text(encoding="utf-8"))
+            if isinstance(derived, dict):
+                return derived
+        except (OSError, ValueError):
+            pass
+    try:
         table = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return {}
-    return table if isinstance(table, dict) else {}
+    if not isinstance(table, dict):
+        return {}
+    derived = _derive(table)
+    if copy is not None:  # a read-only home, a full disk: the next run parses the file again
+        with contextlib.suppress(OSError, ValueError):
+            write_text(copy, json.dumps(derived, separators=(",", ":"), ensure_ascii=False))
+    return derived
+
+
+def _derive(table: Mapping[str, Any]) -> dict[str, Any]:
+    """Each entry with only :data:`_FIELDS` (a non-mapping entry as an empty one: both price
+    nothing); every name is kept, in the table's order, for the lower-case look-up."""
+    return {
+        name: {k: entry[k] for k in _FIELDS if k in entry} if isinstance(entry, Mapping) else {}
+        for name, entry in table.items()
+    }
+
+
+def _derived_path(path: Path, size: int, mtime_ns: int) -> Path | None:
+    folder = os.environ.get(CACHE_ENV)
+    if not folder:
+        base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+        if base.startswith("~"):  # no home to expand
+            return None
+        folder = os.path.join(base, "brittle")
+    name = f"{_DERIVED_FORMAT}|{path.resolve()}|{size}|{mtime_ns}"
+    digest = hashlib.sha256(name.encode("utf-8", "surrogatepass")).hexdigest()[:16]
+    return Path(folder) / f"litellm-prices-{digest}.json"
 
 
 def _table() -> Mapping[str, Any]:
@@ -198,7 +257,8 @@ def _index(table_id: int, size: int) -> tuple[dict[str, str], frozenset[str]]:
     providers = set(_EXTRA_PROVIDERS)
     for name, entry in table.items():
         lower.setdefault(name.lower(), name)
-        if isinstance(entry, Mapping) and isinstance(entry.get("litellm_provider"), str):
+        # dict first: the ABC check of Mapping costs 5 ms over the table's 5,000 entries
+        if isinstance(entry, (dict, Mapping)) and isinstance(entry.get("litellm_provider"), str):
             providers.add(entry["litellm_provider"])
     return lower, frozenset(providers)
 

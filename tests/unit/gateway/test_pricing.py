@@ -166,3 +166,44 @@ def test_the_python_api_takes_a_price_and_keeps_it_out_of_the_fingerprint() -> N
     ) == Price(5e-6, 5e-6, "price")
     with pytest.raises(ConfigError, match=r"'systems\.p\.price'.*missing 'output_per_mtok'"):
         PromptSystem("p", "openai/x", "{{ text }}", price={"input_per_mtok": 1})
+
+
+def test_the_packaged_table_is_cut_to_its_prices_and_kept_for_the_next_run(
+    tmp_path, monkeypatch: pytest.MonkeyPatch
+) -> None:  # type: ignore[no-untyped-def]
+    """The derived copy (each entry's provider and token prices) prices every model as the whole
+    file does, and a second run reads the copy, not the 3.5 MB file."""
+    from brittle.gateway import pricing
+
+    path = price_table_path()
+    assert path is not None
+    whole = json.loads(path.read_text(encoding="utf-8"))
+    monkeypatch.setenv(pricing.CACHE_ENV, str(tmp_path))
+    monkeypatch.delitem(sys.modules, "litellm", raising=False)
+    pricing._packaged_table.cache_clear()
+    derived = pricing._packaged_table()
+    assert list(derived) == list(whole)  # every name, in order (the lower-case look-up)
+    assert derived == pricing._derive(whole)
+    assert [p.name for p in tmp_path.iterdir()] and json.loads(
+        next(tmp_path.iterdir()).read_text(encoding="utf-8")
+    ) == derived
+
+    def parsed_price(model: str) -> Price | None:  # the table as it was: the whole file
+        derived_table = pricing._packaged_table
+        pricing._packaged_table = lambda: whole  # type: ignore[assignment]
+        pricing._index.cache_clear()
+        try:
+            return table_price(model)
+        finally:
+            pricing._packaged_table = derived_table
+            pricing._index.cache_clear()
+
+    models = (*KNOWN, "openai/stub", "hosted_vllm/my-model", "GPT-4O-MINI", "vertex_ai/gemini-pro")
+    expected = {model: parsed_price(model) for model in models}
+    pricing._packaged_table.cache_clear()
+    monkeypatch.setattr(pricing, "_derive", None)  # the copy is read: nothing is derived again
+    assert "litellm" not in sys.modules
+    assert {model: table_price(model) for model in models} == expected
+    assert expected["openai/gpt-4o-mini"] is not None
+    pricing._packaged_table.cache_clear()
+    pricing._index.cache_clear()
