@@ -172,26 +172,32 @@ class Gateway:
         timeout = self.timeout
         if timeout is None and not request.model.startswith("local/"):
             timeout = DEFAULT_TIMEOUT_S
-        tokens = estimate_tokens(request.messages, request.params) if self.rate_limits else 0
-        transport = self.transport if self.cache is None or self.cache.mode.calls else None
         # several endpoints (api_base: [...]): each attempt goes to one; the key holds the list
-        replicas = self.replicas.of(request) if transport is not None else None
+        # (looked up for a cache hit too, as before: the set is known once a request names it)
+        calls = self.cache is None or self.cache.mode.calls
+        replicas = self.replicas.of(request) if calls else None
 
-        def invoke() -> Awaitable[CallResult]:
-            assert transport is not None
-            if replicas is not None:
-                return replicas.complete(transport, request)
-            return transport.complete(request)
+        def call() -> Awaitable[CallResult]:
+            # what only a call made needs, worked out when one is (a cache hit needs none of it)
+            transport = self.transport
+            tokens = estimate_tokens(request.messages, request.params) if self.rate_limits else 0
 
-        def attempts(probe: Endpoint | None = None) -> Awaitable[CallResult]:
-            return self._attempts(
-                invoke, model=request.model, tokens=tokens, timeout=timeout, probe=probe
-            )
+            def invoke() -> Awaitable[CallResult]:
+                if replicas is not None:
+                    return replicas.complete(transport, request)
+                return transport.complete(request)
 
-        endpoint = endpoint_of(request) if transport is not None else None
+            def attempts(probe: Endpoint | None = None) -> Awaitable[CallResult]:
+                return self._attempts(
+                    invoke, model=request.model, tokens=tokens, timeout=timeout, probe=probe
+                )
+
+            endpoint = endpoint_of(request)
+            return attempts() if endpoint is None else self.preflight.gate(endpoint, attempts)
+
         return await self._through_cache(
             key,
-            attempts if endpoint is None else lambda: self.preflight.gate(endpoint, attempts),
+            call,
             model=request.model,
             fingerprint=request.fingerprint,
             label=request.label,

@@ -20,9 +20,16 @@ from brittle.redact import known_secrets, public_params
 KEY_VERSION = 1
 
 
+#: one encoder for every key: ``json.dumps`` with these options builds a new one per call
+#: (a fifth of a key's time; a cached rerun of 10,000 calls computes 10,000 keys)
+_CANONICAL = json.JSONEncoder(
+    sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str
+)
+
+
 def canonical(value: Any) -> str:
     """Canonical JSON: sorted keys, no spaces, non-JSON values as text."""
-    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str)
+    return _CANONICAL.encode(value)
 
 
 def _digest(payload: Mapping[str, Any]) -> str:

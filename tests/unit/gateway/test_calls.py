@@ -157,3 +157,29 @@ def test_callables_pass_the_edge_too() -> None:
     result = asyncio.run(gateway.run_callable(system, {"text": "x"}))
     assert result.text == f"{MASK} \ufffd"
     assert len(result.notes) == 2
+
+
+def test_a_scope_fills_in_only_what_the_request_leaves_unset_and_keeps_every_other_field() -> None:
+    from dataclasses import fields, replace
+
+    from brittle.gateway.calls import CallScope
+
+    request = CallRequest(
+        model="openai/x",
+        messages=({"role": "user", "content": "hi"},),
+        params={"temperature": 0},
+        transport="litellm",
+    )
+    scoped = CallScope(fingerprint="f", repeat=2, label="e / s / c1").apply(request)
+    assert scoped == replace(request, fingerprint="f", repeat=2, label="e / s / c1")
+    assert [f.name for f in fields(CallRequest)] == [
+        "model",
+        "messages",
+        "params",
+        "fingerprint",
+        "repeat",
+        "label",
+        "transport",
+    ], "a new CallRequest field: CallScope.apply must carry it"
+    own = replace(request, fingerprint="own", repeat=0, label="mine")
+    assert CallScope(fingerprint="f", repeat=2, label="x").apply(own) is own

@@ -67,3 +67,45 @@ def test_a_newly_known_secret_is_masked_in_remembered_params(
     before = keys.request_key(request)
     monkeypatch.setattr(redact, "_registered", {"abcdefgh12345"})
     assert keys.request_key(request) == _unremembered(request) != before
+
+
+@pytest.mark.parametrize(
+    "request_",
+    [
+        CallRequest(model="openai/x", messages=({"role": "user", "content": "hi"},)),
+        CallRequest(
+            model="local/m+adapters/a",
+            messages=(
+                {"role": "system", "content": 'Sé brève \u2014 "quoted" \\ back'},
+                {"role": "user", "content": "lone \ud800 surrogate", "name": "u"},
+            ),
+            params={"temperature": 0.7, "stop": ["\n"], "logprobs": True},
+            fingerprint="abc123",
+            repeat=3,
+        ),
+        CallRequest(
+            model="openai/x",
+            messages=(),
+            params={"response_format": {"type": "json_object"}, "seed": None},
+            repeat=0,
+        ),
+        CallRequest(model="openai/x", messages=({"role": "user", "content": "x"},), repeat=True),
+    ],
+)
+def test_keys_written_piece_by_piece_equal_the_whole_payloads(request_: CallRequest) -> None:
+    for _ in range(2):  # the second time from the memo
+        assert keys.request_key(request_) == _unremembered_surrogates(request_)
+
+
+def _unremembered_surrogates(request: CallRequest) -> str:
+    payload: dict[str, Any] = {
+        "v": keys.KEY_VERSION,
+        "kind": "chat",
+        "fingerprint": request.fingerprint,
+        "messages": [dict(m) for m in request.messages],
+        "params": redact.public_params(request.params),
+        "repeat": request.repeat or 0,
+    }
+    if request.fingerprint is None:
+        payload["model"] = request.model
+    return hashlib.sha256(keys.canonical(payload).encode("utf-8", "surrogatepass")).hexdigest()
