@@ -189,7 +189,7 @@ def _result(
         "worst": _arm(bandit, arms, worst),
         "spread": spread.value,
         "interval": [spread.low, spread.high],
-        "fixture": str(settings.fixture) if settings.fixture else None,
+        "fixture": _shown_path(settings.fixture),
         "frozen": _is_frozen(settings.fixture, arms[worst][0]),
         "arms": [
             {
@@ -357,6 +357,19 @@ def add_metric(metrics: dict[str, Any], found: Mapping[str, Any]) -> None:
         return
     overall.setdefault("ci", {})[METRIC] = list(found["interval"])
     overall.setdefault("ci_method", {})[METRIC] = "newcombe"
+
+
+def _shown_path(path: Path | None) -> str | None:
+    """The fixture's path as run.json keeps it: relative to the working directory when inside
+    it (a report made in CI from the repository's root names the file of any checkout of it, so
+    ``brittle freeze-formats`` run from a local root finds it), else absolute."""
+    if path is None:
+        return None
+    here = Path.cwd()
+    whole = path if path.is_absolute() else here / path
+    if whole.is_relative_to(here):
+        return whole.relative_to(here).as_posix()
+    return str(whole)
 
 
 def _is_frozen(fixture: Path | None, point: FormatPoint | Mapping[str, Any]) -> bool:
