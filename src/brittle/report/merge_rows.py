@@ -11,12 +11,15 @@ sequence the reports read the same way (``len``, ``column[i]``, slices, iteratio
   the rows a report shows) as one Arrow array, a Python object made only for the rows read.
 
 Rows take about 60 bytes each this way, against about 800 as lists (texts, ids and numbers as
-Python objects).
+Python objects). They are read and measured in Arrow's jemalloc pool with pages returned as they
+are freed (:func:`returning_memory`): Arrow's default pool (mimalloc) kept the memory that
+decoding the parquet files had used (1M rows: 941 MB peak against 797 MB).
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from typing import Any, overload
 
 import numpy as np
@@ -203,6 +206,25 @@ class Packed(Sequence[Any]):
         return rows.to_pylist()
 
 
+@contextmanager
+def returning_memory() -> Iterator[None]:
+    """Arrow's default memory pool is jemalloc inside, giving freed pages back at once (its
+    decay time 0), and what it was outside; arrays made inside stay valid. Nothing changes
+    where pyarrow was built without jemalloc."""
+    try:
+        pool = pa.jemalloc_memory_pool()
+        pa.jemalloc_set_decay_ms(0)
+    except NotImplementedError:  # pragma: no cover - pyarrow's wheels come with jemalloc
+        yield
+        return
+    previous = pa.default_memory_pool()
+    pa.set_memory_pool(pool)
+    try:
+        yield
+    finally:
+        pa.set_memory_pool(previous)
+
+
 def _code_type(count: int) -> type[np.signedinteger[Any]]:
     for kind in (np.int8, np.int16, np.int32):
         if count < np.iinfo(kind).max:
@@ -210,4 +232,4 @@ def _code_type(count: int) -> type[np.signedinteger[Any]]:
     return np.int64
 
 
-__all__ = ["Coded", "CodedBuilder", "Packed"]
+__all__ = ["Coded", "CodedBuilder", "Packed", "returning_memory"]

@@ -95,3 +95,15 @@ def test_measure_gives_the_same_numbers_from_compact_columns() -> None:
         results.append(metrics)
     assert results[0] == results[1]
     assert results[0]["overall"]["ci_method"]["flip_rate"] == "bca"
+
+
+def test_returning_memory_switches_the_pool_only_inside() -> None:
+    from brittle.report.merge_rows import returning_memory
+
+    before = pa.default_memory_pool().backend_name
+    with pytest.raises(RuntimeError), returning_memory():
+        assert pa.default_memory_pool().backend_name == "jemalloc"
+        made = pa.array([f"row {i}" for i in range(1000)])
+        raise RuntimeError
+    assert pa.default_memory_pool().backend_name == before
+    assert made[999].as_py() == "row 999"  # made in the other pool: still readable
