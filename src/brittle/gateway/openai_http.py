@@ -36,6 +36,7 @@ quarter of httpx's CPU per call (``benchmarks/bench_lean.py``, variants ``bare-a
 from __future__ import annotations
 
 import asyncio
+import functools
 import json
 import os
 import weakref
@@ -172,7 +173,12 @@ def request_body(request: CallRequest) -> bytes:
         value = params.get(name)
         if value is not None:
             body[name] = value
-    return json.dumps(body, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
+    return _BODY_ENCODER.encode(body).encode("utf-8")
+
+
+#: ``json.dumps(body, separators=(",", ":"), ensure_ascii=False)`` without building an encoder
+#: for every call
+_BODY_ENCODER = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False)
 
 
 def request_headers(request: CallRequest) -> dict[str, str]:
@@ -312,8 +318,6 @@ class OpenAIHTTPTransport:
         return session
 
     async def complete(self, request: CallRequest) -> CallResult:
-        import aiohttp
-
         params = request.params
         for name in SECRET_PARAMS.intersection(params):
             register(params[name])
@@ -326,7 +330,7 @@ class OpenAIHTTPTransport:
             url_of(request),
             data=request_body(request),
             headers=request_headers(request),
-            timeout=aiohttp.ClientTimeout(total=float(timeout)),
+            timeout=_client_timeout(float(timeout)),
         ) as response:
             payload = await response.read()
             if response.status >= 400:
@@ -340,6 +344,14 @@ class OpenAIHTTPTransport:
         self._sessions.pop(loop, None)
         if closer is not None:
             await closer.aclose()
+
+
+@functools.lru_cache(maxsize=16)
+def _client_timeout(total: float) -> Any:
+    """aiohttp's (frozen) timeout settings, one per value rather than one per call."""
+    import aiohttp
+
+    return aiohttp.ClientTimeout(total=total)
 
 
 async def _close_on_shutdown(session: Any) -> AsyncIterator[None]:
