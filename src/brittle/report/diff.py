@@ -21,9 +21,7 @@ import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
-
-import pandas as pd
+from typing import TYPE_CHECKING, Any
 
 from brittle._format import number, p_value
 from brittle.report.history import CaseOutcome, RunInfo, case_outcomes, load_run
@@ -32,6 +30,9 @@ from brittle.stats.intervals import reported_interval
 from brittle.stats.margin import MarginTest, margin_test
 from brittle.stats.metrics import METRICS
 from brittle.stats.paired import compare as paired_compare
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 LEVEL = 0.05
 """The one-sided level of the tests (a p-value does not depend on it)."""
@@ -123,6 +124,8 @@ def _flip_states(outcomes: Mapping[str, CaseOutcome]) -> dict[str, bool]:
 
 def _table(outcomes: Mapping[str, CaseOutcome]) -> pd.DataFrame:
     """A results table (the columns :func:`~brittle.stats.results.case_sums` reads) of one run."""
+    import pandas as pd  # heavy: only brittle compare builds a table
+
     return pd.DataFrame(
         {
             "case_id": [o.case_id for o in outcomes.values()],

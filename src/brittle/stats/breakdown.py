@@ -24,35 +24,35 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-import pandas as pd
+import numpy as np
 
-from brittle.stats.metrics import ORIGINAL
-from brittle.stats.results import compute_metrics
+from brittle.stats.results import Rows, Table, compute_metrics, take_rows
 
 #: the confusion matrix's column for an answer that names none of the labels
 NO_LABEL = "(none)"
 
 
-def _passes(passed: pd.Series) -> pd.Series:
-    """Pass as a number: 1 or 0, or the share of repeats that pass (the ``mean`` reduction)."""
-    if pd.api.types.is_float_dtype(passed):
-        return passed.fillna(0.0)
-    return passed.fillna(False).astype(bool).astype(float)
+def _scored_originals(rows: Rows) -> np.ndarray:
+    """The positions of the scored originals."""
+    return np.flatnonzero(rows.original & rows.ok)
 
 
-def _scored_originals(table: pd.DataFrame) -> pd.DataFrame:
-    return table[(table["family"] == ORIGINAL) & table["error"].isna()]
+def _texts(rows: Rows, name: str, positions: np.ndarray) -> list[str | None]:
+    values = rows.raw(name)
+    return [_text(values[i]) for i in positions.tolist()]
 
 
-def by_label(table: pd.DataFrame, labels: Sequence[str]) -> dict[str, dict[str, Any]]:
+def by_label(table: Table, labels: Sequence[str]) -> dict[str, dict[str, Any]]:
     """Per label of ``labels`` (then any other expected value, in order of appearance):
     ``cases``, ``correct``, ``accuracy``, ``predicted``, ``precision`` (None when undefined)."""
-    originals = _scored_originals(table)
-    expected = originals["expected"].map(_text)
-    answers = originals["answer"].map(_text)
-    passes = _passes(originals["passed"])
+    rows = Rows(table)
+    originals = _scored_originals(rows)
+    expected_texts = _texts(rows, "expected", originals)
+    expected = _array(expected_texts)
+    answers = _array(_texts(rows, "answer", originals))
+    passes = rows.passed[originals]
     out: dict[str, dict[str, Any]] = {}
-    for label in _labels(labels, expected):
+    for label in _labels(labels, expected_texts):
         mine = expected == label
         cases = int(mine.sum())
         correct = float(passes[mine].sum())
@@ -69,36 +69,46 @@ def by_label(table: pd.DataFrame, labels: Sequence[str]) -> dict[str, dict[str, 
     return out
 
 
-def confusion(table: pd.DataFrame, labels: Sequence[str]) -> dict[str, dict[str, int]]:
+def _array(values: list[Any]) -> np.ndarray:
+    return np.fromiter(values, dtype=object, count=len(values))
+
+
+def confusion(table: Table, labels: Sequence[str]) -> dict[str, dict[str, int]]:
     """``{expected: {answer: count}}`` over the scored originals: every label of ``labels`` as
     a row and a column (zeros kept, so the matrix is square), answers outside them counted
     under :data:`NO_LABEL` (a column only when some answer is)."""
-    originals = _scored_originals(table)
-    expected = originals["expected"].map(_text).tolist()
+    rows = Rows(table)
+    originals = _scored_originals(rows)
+    expected = _texts(rows, "expected", originals)
     known = set(labels)
-    answers = [a if a in known else NO_LABEL for a in originals["answer"].map(_text)]
-    rows = _labels(labels, pd.Series(expected, dtype=object))
+    answers = [a if a in known else NO_LABEL for a in _texts(rows, "answer", originals)]
+    matrix_rows = _labels(labels, expected)
     columns = [*labels, *([NO_LABEL] if NO_LABEL in answers else [])]
-    matrix = {row: dict.fromkeys(columns, 0) for row in rows}
+    matrix = {row: dict.fromkeys(columns, 0) for row in matrix_rows}
     for want, got in zip(expected, answers, strict=True):
-        matrix[want][got] += 1
+        matrix[want][got] += 1  # type: ignore[index]
     return matrix
 
 
-def by_tag(table: pd.DataFrame) -> dict[str, dict[str, Any]]:
+def by_tag(table: Table) -> dict[str, dict[str, Any]]:
     """Per tag (sorted): ``cases`` (scored originals), ``accuracy``, ``pairs`` and
     ``flip_rate`` of the rows of the cases with that tag; empty when no case has a tag."""
-    tags_of: dict[str, set[str]] = {}
-    for case, tags in zip(table["case_id"], table["tags"], strict=True):
-        for tag in _tags(tags):
-            tags_of.setdefault(tag, set()).add(case)
+    rows = Rows(table)
+    tags_of: dict[str, set[int]] = {}
+    tags = rows.raw("tags")
+    first = np.full(len(rows.cases), -1)
+    first[rows.case_codes[::-1]] = np.arange(rows.n)[::-1]  # each case's first row
+    for code, at in enumerate(first.tolist()):
+        for tag in _tags(tags[at]):
+            tags_of.setdefault(tag, set()).add(code)
     out: dict[str, dict[str, Any]] = {}
     for tag in sorted(tags_of):
-        rows = table[table["case_id"].isin(tags_of[tag])]
-        overall = compute_metrics(rows)["overall"]
+        positions = np.flatnonzero(np.isin(rows.case_codes, sorted(tags_of[tag])))
+        tagged = Rows(take_rows(table, positions, _MEASURED))
+        overall = compute_metrics(tagged)["overall"]
         pairs = overall.get("pairs") or 0
         out[tag] = {
-            "cases": len(_scored_originals(rows)),
+            "cases": len(_scored_originals(tagged)),
             "accuracy": overall.get("accuracy"),
             "pairs": int(pairs),
             "flip_rate": overall.get("flip_rate"),
@@ -106,7 +116,11 @@ def by_tag(table: pd.DataFrame) -> dict[str, dict[str, Any]]:
     return out
 
 
-def _labels(labels: Sequence[str], expected: pd.Series) -> list[str]:
+#: the columns a tag's metrics read
+_MEASURED = ("case_id", "row_id", "family", "passed", "answer", "error", "expected_prob")
+
+
+def _labels(labels: Sequence[str], expected: Iterable[str | None]) -> list[str]:
     """``labels``, then the other expected values in order of appearance (an expected answer
     outside the choices still gets its row)."""
     seen = dict.fromkeys(labels)

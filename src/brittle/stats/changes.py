@@ -20,14 +20,16 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import pandas as pd
 
 from brittle.stats.baseline import UPDATE_HINT
 from brittle.stats.margin import FEW_CASES
 from brittle.stats.metrics import ORIGINAL
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 MAX_IDS = 20
 #: the run's column of row hashes; the baseline keeps each row's hash third in its outcome
@@ -274,6 +276,8 @@ def case_changes(
     ``suites`` and ``baseline_suites`` (suite name -> ``{"hash", "seed"}``, see
     :func:`brittle.run.fingerprints.suite_fingerprints`) name the suites that changed.
     """
+    import pandas as pd  # heavy: only a run with a baseline compares its cases
+
     run_cases = list(pd.unique(table["case_id"]))
     base_cases: list[str] = []
     base_variants: list[tuple[str, str, str]] = []

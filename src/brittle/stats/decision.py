@@ -47,16 +47,18 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import pandas as pd
 
 from brittle import _format
 from brittle.stats.margin import margin_test
 from brittle.stats.metrics import METRIC_SUMS
 from brittle.stats.power import cases_needed
 from brittle.stats.results import case_sums
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 COMPARED = ("variant_accuracy", "accuracy", "flip_rate")
 """The metrics of every pair, each with its own paired test."""

@@ -35,10 +35,9 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import pandas as pd
 
 from brittle import _format
 from brittle.stats.changes import CaseChanges, paired_mask
@@ -49,6 +48,9 @@ from brittle.stats.power import GatePower, cases_needed, gate_power, paired_sd_f
 from brittle.stats.probshift import EXPECTED_PROB
 from brittle.stats.results import case_sums
 from brittle.stats.significance import HolmStep
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 _BOTH_ERRORED = "errored in the run or the baseline"
 

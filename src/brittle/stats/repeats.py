@@ -23,21 +23,25 @@ case-clustered interval; :mod:`brittle.stats.consistency` writes the estimators 
 from __future__ import annotations
 
 import math
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import pandas as pd
 
 from brittle.stats.consistency import RepeatMeasure, outcome_cube, repeat_measures
 from brittle.stats.margin import CONFIDENCE
 from brittle.stats.metrics import ORIGINAL, REPEAT_METRICS
 from brittle.stats.probshift import EXPECTED_PROB
 
+if TYPE_CHECKING:
+    import pandas as pd
+
 REDUCTIONS = ("majority", "mean")
 
 
 def reduce_repeats(table: pd.DataFrame, reduction: str = "majority") -> pd.DataFrame:
     """One row per ``row_id`` (in first-seen order) from a table with a ``repeat`` column."""
+    import pandas as pd  # heavy: only an eval with repeats reduces them
+
     if reduction not in REDUCTIONS:
         raise ValueError(f"unknown reduction {reduction!r}; use one of {', '.join(REDUCTIONS)}")
     if "repeat" not in table or table["repeat"].nunique() <= 1:
@@ -129,6 +133,8 @@ def _outcome_cube(table: pd.DataFrame) -> np.ndarray:
 
     Input 0 is the case's original, 1.. its variants in table order.
     """
+    import pandas as pd  # heavy: only an eval with repeats measures them
+
     cases, _ = pd.factorize(table["case_id"], sort=False)
     rows = table["row_id"].astype(str)
     variants = table.loc[table["family"] != ORIGINAL, ["case_id", "row_id"]].drop_duplicates()

@@ -4,15 +4,23 @@ What each metric means is written in :mod:`brittle.stats.metrics`, with the ``ME
 this module computes them: :func:`compute_metrics` for the values, :func:`find_flips` for the
 pairs behind the flip rate, :func:`case_sums` for what the statistics resample, swap and pair,
 and :func:`add_intervals` for the confidence interval of every metric.
+
+A *results table* is any mapping of column name to column (one row per case or variant, after
+repeats are reduced): a dict of lists or numpy arrays (what a run measures: no pandas is
+imported for it), the compact columns of a merge (:mod:`brittle.report.merge_rows`: their codes
+are used as they are), or a pandas DataFrame (what users and the baseline comparisons read).
+Every function reads it through :class:`Rows`, on numpy arrays, and pairs a variant with its
+case's original by index (no join copies a row).
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from functools import cached_property
+from typing import TYPE_CHECKING, Any, TypeAlias
 
 import numpy as np
-import pandas as pd
 
 from brittle.stats.bootstrap import (
     RESAMPLES,
@@ -35,6 +43,13 @@ from brittle.stats.metrics import (
 )
 from brittle.stats.probshift import EXPECTED_PROB, prob_shift, shift_sums
 
+if TYPE_CHECKING:
+    import pandas as pd
+
+#: what the functions here read: a mapping of column name to column, or a frame (see the module
+#: docstring)
+Table: TypeAlias = "Mapping[str, Any] | pd.DataFrame"
+
 
 def _share(numerator: float, denominator: int) -> float | None:
     return numerator / denominator if denominator else None
@@ -56,128 +71,297 @@ class Flip:
         return dict(self.__dict__)
 
 
-def _pass_values(passed: pd.Series) -> pd.Series:
-    """Pass as a number: 1 or 0, or the share of repeats that pass (the ``mean`` reduction)."""
-    if pd.api.types.is_float_dtype(passed):
-        return passed.fillna(0.0)
-    return passed.astype(bool).astype(float)
+def column(table: Table, name: str) -> Any:
+    """A column to index by position: a frame's as a numpy array, any other as it is."""
+    values = table[name]
+    to_numpy = getattr(values, "to_numpy", None)
+    return to_numpy() if callable(to_numpy) and hasattr(values, "index") else values
 
 
-def _metric_block(originals: pd.DataFrame, variants: pd.DataFrame) -> dict[str, Any]:
-    """Metrics for one scope: all variants, or one family's."""
-    ok_orig = originals[originals["error"].isna()]
-    ok_var = variants[variants["error"].isna()]
-    accuracy = _share(float(_pass_values(ok_orig["passed"]).sum()), len(ok_orig))
-    variant_accuracy = _share(float(_pass_values(ok_var["passed"]).sum()), len(ok_var))
+def row_count(table: Table) -> int:
+    """The rows of a table (``len`` of a frame, of any column of a mapping)."""
+    if hasattr(table, "columns") and hasattr(table, "index"):  # a frame: len is its rows
+        return len(table)
+    return len(table["case_id"])
 
-    kept = ["passed", "answer", *([EXPECTED_PROB] if EXPECTED_PROB in ok_orig.columns else [])]
-    base = ok_orig.set_index("case_id")[kept]
-    paired = ok_var[["case_id", *kept]].merge(  # only what is paired: a copy per variant
-        base, left_on="case_id", right_index=True, how="inner", suffixes=("", "_orig")
+
+def _coded(values: Any) -> tuple[np.ndarray, list[Any]] | None:
+    """A compact column's codes and distinct values (:class:`brittle.report.merge_rows.Coded`)."""
+    codes, distinct = getattr(values, "codes", None), getattr(values, "values", None)
+    if isinstance(codes, np.ndarray) and isinstance(distinct, list):
+        return codes, distinct
+    return None
+
+
+def is_missing(value: Any) -> bool:
+    """None, or a float NaN (what a frame holds for a missing value)."""
+    return value is None or (isinstance(value, float) and value != value)
+
+
+def _objects(values: Any) -> np.ndarray:
+    """A column as a numpy array (object for anything but numbers and bools)."""
+    coded = _coded(values)
+    if coded is not None:
+        table = np.empty(len(coded[1]), dtype=object)
+        table[:] = coded[1]
+        return table[coded[0]]
+    if isinstance(values, np.ndarray):
+        return values
+    return np.fromiter(values, dtype=object, count=len(values))
+
+
+def factorize(values: Any, *, missing: Any = None) -> tuple[np.ndarray, list[Any]]:
+    """Codes of a column's values in order of first appearance, and the distinct values
+    (missing values, None or NaN, are ``missing``), as ``pandas.factorize(sort=False)`` gives
+    them."""
+    coded = _coded(values)
+    index: dict[Any, int] = {}
+    if coded is not None:  # a compact column: its few distinct values renumbered
+        codes, distinct = coded
+        if not len(codes):
+            return np.zeros(0, dtype=np.int64), []
+        present, first = np.unique(codes, return_index=True)
+        mapping = np.zeros(len(distinct), dtype=np.int64)
+        for code in present[np.argsort(first, kind="stable")].tolist():
+            value = distinct[code]
+            value = missing if is_missing(value) else value
+            mapping[code] = index.setdefault(value, len(index))
+        return mapping[codes], list(index)
+    if isinstance(values, np.ndarray) and values.dtype.kind != "O":
+        values = values.tolist()
+    found = np.fromiter(
+        (index.setdefault(missing if is_missing(v) else v, len(index)) for v in values),
+        dtype=np.int64,
+        count=len(values),
     )
-    flips = (_pass_values(paired["passed"]) - _pass_values(paired["passed_orig"])).abs()
-    agree = paired["answer"].fillna("\0") == paired["answer_orig"].fillna("\0")
+    return found, list(index)
+
+
+def missing_mask(values: Any) -> np.ndarray:
+    """Which rows of a column are missing (None or NaN)."""
+    coded = _coded(values)
+    if coded is not None:
+        known = np.array([is_missing(v) for v in coded[1]], dtype=bool)
+        return known[coded[0]] if len(coded[1]) else np.zeros(len(coded[0]), dtype=bool)
+    if isinstance(values, np.ndarray) and values.dtype.kind == "f":
+        return np.isnan(values)
+    if isinstance(values, np.ndarray) and values.dtype.kind != "O":
+        return np.zeros(len(values), dtype=bool)
+    return np.fromiter((is_missing(v) for v in values), dtype=bool, count=len(values))
+
+
+def pass_values(values: Any) -> tuple[np.ndarray, np.ndarray | None]:
+    """Pass as a number: 1 or 0, or the share of repeats that pass (the ``mean`` reduction).
+
+    Returns the numbers (a missing share as 0) and, for a column of shares, the shares as they
+    are (NaN where missing; None for a column of pass/fail): a column is of shares when all
+    its known values are floats, as a frame's float dtype."""
+    array = _objects(values)
+    if array.dtype.kind == "f":
+        return np.where(np.isnan(array), 0.0, array), array
+    if array.dtype.kind == "O":
+        known = [v for v in array.tolist() if v is not None]
+        floats = [isinstance(v, float | np.floating) for v in known]
+        if known and all(floats):
+            shares = np.array([np.nan if v is None else v for v in array.tolist()], float)
+            return np.where(np.isnan(shares), 0.0, shares), shares
+    return array.astype(bool).astype(float), None
+
+
+def take_rows(table: Table, positions: np.ndarray, names: Any = None) -> dict[str, Any]:
+    """The rows at ``positions`` (in that order) of ``names`` (default: every column) as
+    numpy arrays: a smaller table."""
+    names = list(table.keys() if names is None else names)
+    return {name: _objects(column(table, name))[positions] for name in names if name in table}
+
+
+class Rows:
+    """A results table's columns as numpy arrays, each made once on first use."""
+
+    def __init__(self, table: Table) -> None:
+        self.table = table
+        self.n = row_count(table)
+
+    def __contains__(self, name: str) -> bool:
+        return name in self.table
+
+    def raw(self, name: str) -> Any:
+        """The column to index by position (a frame's as a numpy array)."""
+        return column(self.table, name)
+
+    @cached_property
+    def _cases(self) -> tuple[np.ndarray, list[Any]]:
+        return factorize(self.raw("case_id"))
+
+    @property
+    def case_codes(self) -> np.ndarray:
+        return self._cases[0]
+
+    @property
+    def cases(self) -> list[Any]:
+        return self._cases[1]
+
+    @cached_property
+    def _families(self) -> tuple[np.ndarray, list[Any]]:
+        return factorize(self.raw("family"))
+
+    @cached_property
+    def original(self) -> np.ndarray:
+        return self.family_mask(ORIGINAL)
+
+    def family_mask(self, family: Any) -> np.ndarray:
+        codes, values = self._families
+        if family not in values:
+            return np.zeros(self.n, dtype=bool)
+        return codes == values.index(family)
+
+    @cached_property
+    def variant_families(self) -> list[str]:
+        """The variants' families, sorted."""
+        codes, values = self._families
+        used = set(np.unique(codes[~self.original]).tolist())
+        return sorted(str(values[code]) for code in used)
+
+    @cached_property
+    def ok(self) -> np.ndarray:
+        return missing_mask(self.raw("error"))
+
+    @cached_property
+    def _passes(self) -> tuple[np.ndarray, np.ndarray | None]:
+        return pass_values(self.raw("passed"))
+
+    @property
+    def passed(self) -> np.ndarray:
+        return self._passes[0]
+
+    @property
+    def binary(self) -> bool:
+        """Every scored row passes or fails (no share of repeats strictly between)."""
+        shares = self._passes[1]
+        return shares is None or bool(np.isin(shares[self.ok], [0.0, 1.0]).all())
+
+    @cached_property
+    def answer_codes(self) -> np.ndarray:
+        """Equal answers, equal codes (a missing answer is one answer: ``"\\0"``)."""
+        return factorize(self.raw("answer"), missing="\0")[0]
+
+    @cached_property
+    def original_row(self) -> np.ndarray:
+        """Per case (code), the row of its scored original, -1 when it has none."""
+        ok_orig = self.original & self.ok
+        rows = np.full(len(self.cases), -1)
+        rows[self.case_codes[ok_orig]] = np.flatnonzero(ok_orig)
+        return rows
+
+    def paired(self, variants: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """The scored rows of ``variants`` whose case has a scored original, and that
+        original's row for each (the variant's pair, by index: no join)."""
+        partner = self.original_row[self.case_codes]
+        rows = np.flatnonzero(variants & self.ok & (partner >= 0))
+        return rows, partner[rows]
+
+
+def _metric_block(rows: Rows, variants: np.ndarray) -> dict[str, Any]:
+    """Metrics for one scope: the originals and ``variants`` (all, or one family's)."""
+    original, ok, passed = rows.original, rows.ok, rows.passed
+    ok_orig, ok_var = original & ok, variants & ok
+    orig_count, var_count = int(ok_orig.sum()), int(ok_var.sum())
+    accuracy = _share(float(passed[ok_orig].sum()), orig_count)
+    variant_accuracy = _share(float(passed[ok_var].sum()), var_count)
+
+    pairs, partners = rows.paired(variants)
+    flips = np.abs(passed[pairs] - passed[partners])
+    agree = rows.answer_codes[pairs] == rows.answer_codes[partners]
 
     # worst case: the lowest pass (1/0, or pass share) over the original and every variant
-    variant_low = _pass_values(ok_var["passed"]).groupby(ok_var["case_id"]).min()
-    errored_cases = set(variants.loc[variants["error"].notna(), "case_id"])
-    original_pass = _pass_values(ok_orig["passed"]).set_axis(ok_orig["case_id"])
-    lowest = original_pass.combine(variant_low.reindex(original_pass.index).fillna(1.0), min).where(
-        ~original_pass.index.isin(errored_cases), 0.0
-    )
+    codes = rows.case_codes
+    variant_low = np.ones(len(rows.cases))
+    np.minimum.at(variant_low, codes[ok_var], passed[ok_var])
+    errored = np.zeros(len(rows.cases), dtype=bool)
+    errored[codes[variants & ~ok]] = True
+    at = codes[ok_orig]
+    lowest = np.where(errored[at], 0.0, np.minimum(passed[ok_orig], variant_low[at]))
     if accuracy and variant_accuracy is not None:
         pdr: float | None = 1.0 - variant_accuracy / accuracy
     else:
         pdr = None
-    total = len(originals) + len(variants)
-    errors = int(originals["error"].notna().sum() + variants["error"].notna().sum())
+    total = int(original.sum()) + int(variants.sum())
+    errors = int((original & ~ok).sum() + (variants & ~ok).sum())
     shift = None
-    if EXPECTED_PROB in paired.columns:  # with token log-probabilities (stats/probshift.py)
-        shift = prob_shift(paired[f"{EXPECTED_PROB}_orig"].tolist(), paired[EXPECTED_PROB].tolist())
+    if EXPECTED_PROB in rows:  # with token log-probabilities (stats/probshift.py)
+        probs = rows.raw(EXPECTED_PROB)
+        shift = prob_shift([probs[i] for i in partners], [probs[i] for i in pairs])
     return {
-        "cases": len(originals),
-        "variants": len(variants),
-        "pairs": len(paired),
+        "cases": int(original.sum()),
+        "variants": int(variants.sum()),
+        "pairs": len(pairs),
         "errors": errors,
         "error_rate": _share(errors, total),
         "accuracy": accuracy,
         "variant_accuracy": variant_accuracy,
-        "flip_rate": _share(float(flips.sum()), len(paired)),
-        "agreement": _share(int(agree.sum()), len(paired)),
+        "flip_rate": _share(float(flips.sum()), len(pairs)),
+        "agreement": _share(int(agree.sum()), len(pairs)),
         "pdr": pdr,
-        "worst_case_accuracy": _share(float(lowest.sum()), len(ok_orig)),
+        "worst_case_accuracy": _share(float(lowest.sum()), orig_count),
         "prob_shift": shift,
     }
 
 
-def compute_metrics(table: pd.DataFrame) -> dict[str, Any]:
+def compute_metrics(table: Table | Rows) -> dict[str, Any]:
     """Metrics of one system: ``{"overall": {...}, "families": {family: {...}}}``."""
-    used = ["case_id", "family", "passed", "answer", "error", EXPECTED_PROB]
-    table = table[[name for name in used if name in table.columns]]  # what the blocks copy
-    originals = table[table["family"] == ORIGINAL]
-    variants = table[table["family"] != ORIGINAL]
-    result: dict[str, Any] = {"overall": _metric_block(originals, variants), "families": {}}
-    for family in sorted(variants["family"].unique()):
-        family_rows = variants[variants["family"] == family]
-        result["families"][str(family)] = _metric_block(originals, family_rows)
+    rows = table if isinstance(table, Rows) else Rows(table)
+    variants = ~rows.original
+    result: dict[str, Any] = {"overall": _metric_block(rows, variants), "families": {}}
+    for family in rows.variant_families:
+        result["families"][family] = _metric_block(rows, variants & rows.family_mask(family))
     return result
 
 
-def find_flips(table: pd.DataFrame) -> list[Flip]:
+def find_flips(table: Table | Rows) -> list[Flip]:
     """Every (original, variant) pair whose outcome differs, in table order."""
-    originals = table[(table["family"] == ORIGINAL) & table["error"].isna()]
-    variants = table[(table["family"] != ORIGINAL) & table["error"].isna()]
-    base = originals.set_index("case_id")[["passed", "answer"]]
-    paired = variants[["case_id", "row_id", "family", "passed", "answer"]].merge(
-        base, left_on="case_id", right_index=True, how="inner", suffixes=("", "_orig")
-    )
-    flipped = paired[_pass_values(paired["passed"]) != _pass_values(paired["passed_orig"])]
+    rows = table if isinstance(table, Rows) else Rows(table)
+    pairs, partners = rows.paired(~rows.original)
+    differ = rows.passed[pairs] != rows.passed[partners]
+    passed, answer = rows.raw("passed"), rows.raw("answer")
+    case_id, row_id, family = rows.raw("case_id"), rows.raw("row_id"), rows.raw("family")
     return [
         Flip(
-            case_id=str(row.case_id),
-            variant_id=str(row.row_id),
-            family=str(row.family),
-            original_passed=bool(row.passed_orig),
-            variant_passed=bool(row.passed),
-            original_answer=_text_or_none(row.answer_orig),
-            variant_answer=_text_or_none(row.answer),
+            case_id=str(case_id[i]),
+            variant_id=str(row_id[i]),
+            family=str(family[i]),
+            original_passed=bool(passed[o]),
+            variant_passed=bool(passed[i]),
+            original_answer=_text_or_none(answer[o]),
+            variant_answer=_text_or_none(answer[i]),
         )
-        for row in flipped.itertuples(index=False)
+        for i, o in zip(pairs[differ].tolist(), partners[differ].tolist(), strict=True)
     ]
 
 
 def _text_or_none(value: Any) -> str | None:
-    return None if value is None or bool(pd.isna(value)) else str(value)
+    missing = is_missing(value) or type(value).__name__ == "NAType"  # pandas' NA
+    return None if missing else str(value)
 
 
-def case_sums(table: pd.DataFrame, family: str | None = None) -> pd.DataFrame:
-    """One row per case (in table order) of :data:`CASE_SUM_COLUMNS`, for one scope.
-
-    Summing a column over cases and dividing gives the metric of :func:`compute_metrics`
-    (``family=None``: all variants; else that family's variants).
-    """
-    codes, cases = pd.factorize(table["case_id"], sort=False)
-    n = len(cases)
-    # masks and codes, not object arrays: no Python object per row (a string column's values
-    # would each become one)
-    families = table["family"]
-    original = (families == ORIGINAL).to_numpy(dtype=bool)
-    variant = ~original if family is None else (families == family).to_numpy(dtype=bool)
-    ok = table["error"].isna().to_numpy()
-    passed = _pass_values(table["passed"]).to_numpy(dtype=float)
-    answers = pd.factorize(table["answer"].fillna("\0"), sort=False)[0]  # equal answers: codes
+def case_sum_matrix(rows: Rows, family: str | None = None) -> np.ndarray:
+    """One row per case (in order of first appearance: ``rows.cases``) of
+    :data:`CASE_SUM_COLUMNS`, for one scope: what :func:`case_sums` holds, as an array."""
+    n = len(rows.cases)
+    codes = rows.case_codes
+    original = rows.original
+    variant = ~original if family is None else rows.family_mask(family)
+    ok, passed = rows.ok, rows.passed
 
     def total(mask: Any, weights: Any = None) -> Any:
         w = None if weights is None else weights[mask] if len(weights) == len(mask) else weights
         return np.bincount(codes[mask], weights=w, minlength=n).astype(float)
 
     ok_orig, ok_var = original & ok, variant & ok
-    orig_row = np.full(n, -1)
-    orig_row[codes[ok_orig]] = np.flatnonzero(ok_orig)
-    paired = ok_var & (orig_row[codes] >= 0)
-    partner = orig_row[codes[paired]]
+    rows_paired, partner = rows.paired(variant)
+    paired = np.zeros(rows.n, dtype=bool)
+    paired[rows_paired] = True
     flips = np.abs(passed[paired] - passed[partner])
-    agrees = (answers[paired] == answers[partner]).astype(float)
+    agrees = (rows.answer_codes[paired] == rows.answer_codes[partner]).astype(float)
 
     variant_low = np.ones(n)
     np.minimum.at(variant_low, codes[ok_var], passed[ok_var])
@@ -187,24 +371,39 @@ def case_sums(table: pd.DataFrame, family: str | None = None) -> pd.DataFrame:
     has_original = total(ok_orig) > 0
     worst = np.where(has_original & ~errored_variant, np.minimum(orig_pass, variant_low), 0.0)
     scope = original | variant
-    probabilities = table[EXPECTED_PROB] if EXPECTED_PROB in table.columns else [None] * len(table)
+    probabilities = rows.raw(EXPECTED_PROB) if EXPECTED_PROB in rows else [None] * rows.n
     shift_pairs, shift_sum = shift_sums(probabilities, codes, paired, partner, n)
+    return np.column_stack(
+        [
+            total(ok_orig),
+            total(ok_orig, passed),
+            total(ok_var),
+            total(ok_var, passed),
+            total(paired),
+            total(paired, flips),
+            total(paired, agrees),
+            worst,
+            total(scope),
+            total(scope & ~ok),
+            shift_pairs,
+            shift_sum,
+        ]
+    ).reshape(n, len(CASE_SUM_COLUMNS))
+
+
+def case_sums(table: Table | Rows, family: str | None = None) -> pd.DataFrame:
+    """One row per case (in table order) of :data:`CASE_SUM_COLUMNS`, for one scope.
+
+    Summing a column over cases and dividing gives the metric of :func:`compute_metrics`
+    (``family=None``: all variants; else that family's variants).
+    """
+    import pandas as pd  # heavy: only the paired gates, decision and diff join case sums
+
+    rows = table if isinstance(table, Rows) else Rows(table)
     return pd.DataFrame(
-        {
-            "orig_ok": total(ok_orig),
-            "orig_pass": total(ok_orig, passed),
-            "var_ok": total(ok_var),
-            "var_pass": total(ok_var, passed),
-            "pairs": total(paired),
-            "flips": total(paired, flips),
-            "agrees": total(paired, agrees),
-            "worst": worst,
-            "rows": total(scope),
-            "errors": total(scope & ~ok),
-            "shift_pairs": shift_pairs,
-            "shift_sum": shift_sum,
-        },
-        index=pd.Index(cases, name="case_id"),
+        case_sum_matrix(rows, family),
+        columns=list(CASE_SUM_COLUMNS),
+        index=pd.Index(rows.cases, name="case_id"),
     )
 
 
@@ -225,14 +424,9 @@ def metric_statistic(name: str) -> Statistic:
     return ratio(column(numerator), column(denominator))
 
 
-def _is_binary(table: pd.DataFrame) -> bool:
-    scored = table.loc[table["error"].isna(), "passed"]
-    return not pd.api.types.is_float_dtype(scored) or bool(scored.isin([0.0, 1.0]).all())
-
-
 def add_intervals(
     metrics: dict[str, Any],
-    table: pd.DataFrame,
+    table: Table | Rows,
     *,
     confidence: float = CONFIDENCE,
     resamples: int = RESAMPLES,
@@ -256,12 +450,13 @@ def add_intervals(
 
     Seeded: the same table gives the same intervals.
     """
-    scopes: list[tuple[dict[str, Any], pd.DataFrame]] = [(metrics["overall"], case_sums(table))]
+    rows = table if isinstance(table, Rows) else Rows(table)
+    scopes: list[tuple[dict[str, Any], np.ndarray]] = [(metrics["overall"], case_sum_matrix(rows))]
     for family, block in metrics["families"].items():
-        scopes.append((block, case_sums(table, family)))
-    binary = _is_binary(table)
+        scopes.append((block, case_sum_matrix(rows, family)))
+    binary = rows.binary
     width = len(CASE_SUM_COLUMNS)
-    stacked = np.hstack([sums.to_numpy(dtype=float) for _, sums in scopes])
+    stacked = np.hstack([sums for _, sums in scopes])
     totals = bootstrap_totals(stacked, resamples=resamples, seed=SEED if seed is None else seed)
     found: dict[tuple[int, str], tuple[float, float, str, int] | None] = {}
     pending: list[_Pending] = []
@@ -353,9 +548,19 @@ class _Pending:
 
 __all__ = [
     "Flip",
+    "Rows",
+    "Table",
     "add_intervals",
+    "case_sum_matrix",
     "case_sums",
+    "column",
     "compute_metrics",
+    "factorize",
     "find_flips",
+    "is_missing",
     "metric_statistic",
+    "missing_mask",
+    "pass_values",
+    "row_count",
+    "take_rows",
 ]
