@@ -44,6 +44,7 @@ from brittle.run.engine import SystemRun
 from brittle.run.session import BrittleSession, EvalState, newly_flipped
 from brittle.run.shards import MANIFEST, write_manifest
 from brittle.stats.baseline import atomic_write_text
+from brittle.stats.results import column, row_count
 
 
 def flip_sets(state: EvalState) -> list[FlipSet]:
@@ -59,9 +60,11 @@ def flip_sets(state: EvalState) -> list[FlipSet]:
 
 def _outcome_columns(run: SystemRun) -> Mapping[str, Sequence[Any]]:
     """One outcome per row id: the reduced outcomes when the eval repeats calls."""
-    outcome = getattr(run, "outcome", None)
-    if outcome is not None and len(outcome) != len(run):
-        return {name: outcome[name].tolist() for name in OUTCOME_COLUMNS}
+    if not getattr(run, "has_outcome", False):
+        return run.columns
+    outcome = run.measured()  # as measured: a frame only when repeats were reduced
+    if row_count(outcome) != len(run):
+        return {name: list(column(outcome, name)) for name in OUTCOME_COLUMNS if name in outcome}
     return run.columns
 
 

@@ -10,11 +10,10 @@ from __future__ import annotations
 
 from typing import Any
 
-import pandas as pd
-
-from brittle.run.engine import OUTCOME_COLUMNS, SystemRun
+from brittle.run.engine import SystemRun
 from brittle.spec.eval import EvalSpec
 from brittle.stats.breakdown import by_label, by_tag, confusion
+from brittle.stats.results import column, row_count
 
 
 def _label_check(spec: EvalSpec) -> Any:
@@ -25,28 +24,25 @@ def _label_check(spec: EvalSpec) -> Any:
     return None
 
 
-def _column(table: pd.DataFrame, values: list[Any]) -> pd.Series:
-    """A column of ``table`` (its own index: an outcome frame need not count from 0)."""
-    return pd.Series(values, index=table.index, dtype=object)
-
-
 def breakdowns(spec: EvalSpec, run: SystemRun) -> dict[str, Any]:
     """``{"by_label": ..., "confusion": ..., "by_tag": ...}`` of ``run`` (docs/reports.md)."""
-    table = run.outcome if run.outcome is not None else run.frame(OUTCOME_COLUMNS)
+    measured = run.measured()  # the outcome as measured: no pandas (stats/results.py)
+    table: dict[str, Any] = {str(name): column(measured, str(name)) for name in measured}
+    case_ids = table["case_id"]
     tags = {case.id: case.tags for case in spec.cases}
-    frame = table.assign(tags=_column(table, [tags.get(case, ()) for case in table["case_id"]]))
-    out: dict[str, Any] = {"by_label": None, "confusion": None, "by_tag": by_tag(frame)}
+    table["tags"] = [tags.get(case, ()) for case in case_ids]
+    out: dict[str, Any] = {"by_label": None, "confusion": None, "by_tag": by_tag(table)}
     check = _label_check(spec)
-    if check is None or not len(frame):
+    if check is None or not row_count(table):
         return out
     expected: dict[str, str | None] = {}
     for case in spec.cases:
         if case.expected is not None:
             expected[case.id] = check.label_of(case.expected) or str(case.expected)
-    frame = frame.assign(expected=_column(frame, [expected.get(case) for case in frame["case_id"]]))
+    table["expected"] = [expected.get(case) for case in case_ids]
     choices = list(check.choices)
-    out["by_label"] = by_label(frame, choices)
-    out["confusion"] = confusion(frame, choices)
+    out["by_label"] = by_label(table, choices)
+    out["confusion"] = confusion(table, choices)
     return out
 
 

@@ -21,6 +21,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
@@ -29,6 +30,7 @@ from brittle.redact import MASK, pattern_source
 from brittle.run.engine import RESULT_COLUMNS, SystemRun
 from brittle.run.session import EvalState
 from brittle.stats.metrics import ORIGINAL
+from brittle.stats.results import Rows
 
 PARQUET_CHUNK = 20_000
 #: the ``suite`` of an original row in results.parquet (it belongs to no suite)
@@ -72,7 +74,7 @@ def write_parquet(path: Path, states: list[EvalState]) -> int:
                         arrays = []
                         for field in schema:
                             values = _values(field.name, state, run, extra, start, stop)
-                            array = pa.array(values, type=field.type)
+                            array = arrow_array(values, field.type)
                             if field.type == pa.string():
                                 array = pc.replace_substring_regex(array, secret_pattern, MASK)
                             arrays.append(array)
@@ -111,6 +113,59 @@ def copy_parquet(path: Path, sources: list[Path], systems: list[tuple[str, str]]
         tmp.unlink(missing_ok=True)
         raise
     return rows
+
+
+def arrow_array(values: list[Any], kind: pa.DataType) -> pa.Array:
+    """``values`` (Python values, None for null) as an Arrow array of ``kind``, built from
+    numpy buffers and Arrow's string builder rather than ``pa.array``: ``pa.array`` imports
+    pandas (when it is installed) to ask whether a list is a pandas object, and a run writes
+    its parquet file without pandas (issue 15: 70 MB of a run's peak). What these builders do
+    not take (a value of another type) goes through ``pa.array`` as before."""
+    try:
+        return _built(values, kind)
+    except (TypeError, ValueError, OverflowError):
+        return pa.array(values, type=kind)
+
+
+def _built(values: list[Any], kind: pa.DataType) -> pa.Array:
+    count = len(values)
+    if kind == pa.string():
+        builder = pa.lib.StringBuilder()
+        for value in values:
+            if value is not None and not isinstance(value, str):
+                raise TypeError(f"not text: {value!r}")
+        builder.append_values(values)
+        return builder.finish()
+    if pa.types.is_list(kind):
+        lengths = np.fromiter((0 if v is None else len(v) for v in values), np.int32, count)
+        offsets = np.concatenate([[0], np.cumsum(lengths, dtype=np.int32)]).astype(np.int32)
+        flat = [item for value in values if value is not None for item in value]
+        starts = pa.Array.from_buffers(pa.int32(), count + 1, [None, pa.py_buffer(offsets)])
+        nulls = [v is None for v in values]
+        mask = _built(nulls, pa.bool_()) if any(nulls) else None
+        return pa.ListArray.from_arrays(starts, _built(flat, kind.value_type), mask=mask)
+    valid = np.fromiter((v is not None for v in values), bool, count)
+    known = None if valid.all() else pa.py_buffer(np.packbits(valid, bitorder="little"))
+    if kind == pa.bool_():
+        flags = np.fromiter((v is not None and bool(v) for v in values), bool, count)
+        data = pa.py_buffer(np.packbits(flags, bitorder="little"))
+    elif kind == pa.float64():
+        data = pa.py_buffer(
+            np.fromiter((0.0 if v is None else float(v) for v in values), float, count)
+        )
+    elif kind == pa.int64():
+        data = pa.py_buffer(
+            np.fromiter((0 if v is None else _integer(v) for v in values), np.int64, count)
+        )
+    else:
+        raise TypeError(f"no builder for {kind}")
+    return pa.Array.from_buffers(kind, count, [known, data], null_count=count - int(valid.sum()))
+
+
+def _integer(value: Any) -> int:
+    if isinstance(value, float) and not value.is_integer():
+        raise ValueError(f"not an integer: {value!r}")
+    return int(value)
 
 
 def _column(table: pa.Table, field: pa.Field) -> pa.Array:
@@ -180,17 +235,13 @@ def _extra_values(state: EvalState, run: SystemRun) -> dict[str, Callable[[int],
 def _flipped(run: SystemRun) -> dict[str, bool]:
     """Variant row id -> whether it is one of the run's flips, for the variants whose pair
     was measured (neither side errored nor excluded): the pairs ``flip_rate`` counts."""
-    outcome = run.outcome
-    if outcome is None or not len(outcome):
+    if not run.has_outcome:
         return {}
-    ok = outcome[outcome["error"].isna()]
-    measured_originals = set(ok.loc[ok["family"] == ORIGINAL, "case_id"])
+    rows = Rows(run.measured())  # paired as the flip rate pairs them, on numpy
+    pairs, _ = rows.paired(~rows.original)
+    row_ids = rows.raw("row_id")
     flips = {flip.variant_id for flip in run.flips}
-    return {
-        str(row_id): str(row_id) in flips
-        for row_id, case_id, family in zip(ok["row_id"], ok["case_id"], ok["family"], strict=True)
-        if family != ORIGINAL and case_id in measured_originals
-    }
+    return {str(row_ids[i]): str(row_ids[i]) in flips for i in pairs.tolist()}
 
 
 def _as_text(value: Any) -> str | None:

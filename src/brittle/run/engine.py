@@ -14,9 +14,9 @@ import json
 import time
 from collections.abc import Awaitable, Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from typing import Any, cast
+from typing import TYPE_CHECKING, Any, cast
 
-import pandas as pd
+import numpy as np
 
 from brittle._startup import startup_spent
 from brittle.checks import CheckResult
@@ -25,13 +25,26 @@ from brittle.gateway.calls import describe_error
 from brittle.gateway.pricing import Price, system_price
 from brittle.run.expected_prob import label_check, row_expected_prob, stored_tail
 from brittle.run.fingerprints import row_hash, template_edit
+from brittle.run.outcome import OUTCOME_SLOT, OutcomeAttribute, as_list, outcome_frame
 from brittle.search.meaning import Candidate, MeaningRule, judge
 from brittle.spec.cases import Case, Variant
 from brittle.spec.eval import EvalSpec
 from brittle.spec.systems import LLMSystem, System, Template
 from brittle.stats.metrics import ORIGINAL
 from brittle.stats.repeats import consistency, reduce_repeats
-from brittle.stats.results import Flip, add_intervals, compute_metrics, find_flips
+from brittle.stats.results import (
+    Flip,
+    Rows,
+    Table,
+    add_intervals,
+    compute_metrics,
+    factorize,
+    find_flips,
+    take_rows,
+)
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 RESULT_COLUMNS = (
     "system",
@@ -103,8 +116,9 @@ class SystemRun:
     metrics: dict[str, Any]
     flips: list[Flip]
     wall_s: float
-    #: one row per (case, variant) after reducing repeats: the outcome columns metrics use
-    outcome: pd.DataFrame | None = None
+    #: one row per (case, variant) after reducing repeats: the outcome columns metrics use, a
+    #: pandas DataFrame when read (made on first read: :mod:`brittle.run.outcome`)
+    outcome: OutcomeAttribute = OutcomeAttribute()  # noqa: RUF009 (a descriptor, not a value)
     #: replay mode: the rows whose calls were not in the response cache (nothing was called)
     replay_missing: list[str] = field(default_factory=list)
     #: instruction- and format-level variants of this system's template, per family: made,
@@ -137,15 +151,31 @@ class SystemRun:
         )
 
     def frame(self, columns: Sequence[str] = RESULT_COLUMNS) -> pd.DataFrame:
+        import pandas as pd  # heavy: only a caller that asks for a frame
+
         return pd.DataFrame({name: self.columns[name] for name in columns})
+
+    @property
+    def has_outcome(self) -> bool:
+        """Whether the run holds its outcome table (a shard's run under xdist gives it up)."""
+        return self.__dict__.get(OUTCOME_SLOT) is not None
+
+    def measured(self) -> Table:
+        """The outcome table the metrics were computed on, as it is held (numpy columns, the
+        run's lists, or the frame once :attr:`outcome` was read): what the reports read
+        without pandas. Without one, the outcome columns of the rows."""
+        table = self.__dict__.get(OUTCOME_SLOT)
+        if table is not None:
+            return cast(Table, table)
+        return {name: self.columns[name] for name in OUTCOME_COLUMNS if name in self.columns}
 
     def outcomes(self) -> dict[str, list[Any]]:
         """``{row_id: [passed, answer, text_hash, expected_prob]}`` per row, as stored in
         baselines (the hash left out when the run has none, the probability when unknown)."""
-        if self.outcome is not None and "repeat" in self.columns and any(self.columns["repeat"]):
-            frame = self.outcome
+        if self.has_outcome and "repeat" in self.columns and any(self.columns["repeat"]):
+            frame = self.measured()
             source: Mapping[str, Sequence[Any]] = {
-                name: frame[name].tolist()
+                name: as_list(frame[name])
                 for name in ("row_id", "passed", "answer", "expected_prob")
                 if name in frame
             }
@@ -541,27 +571,30 @@ def measure(
     *,
     left_out: Sequence[bool] = (),
     per_check: Sequence[Sequence[CheckResult]] = (),
-) -> tuple[pd.DataFrame, dict[str, Any], list[Flip]]:
+) -> tuple[Table, dict[str, Any], list[Flip]]:
     """A system's outcome table, metrics (with intervals) and flips from its result columns
     (``left_out``: rows a judge excluded). The one path from rows to numbers: a run's, and a
-    merge's rebuilt from shards' rows (:mod:`brittle.report.merge`)."""
-    outcome = pd.DataFrame({name: _frame_values(columns[name]) for name in OUTCOME_COLUMNS})
+    merge's rebuilt from shards' rows (:mod:`brittle.report.merge`).
+
+    The table is the outcome columns as they are (the run's lists, a merge's compact columns;
+    numpy arrays of the rows kept when a judge excluded some), measured on numpy
+    (:class:`brittle.stats.results.Rows`): a run without repeats imports no pandas. Repeats
+    are reduced in pandas (:func:`brittle.stats.repeats.reduce_repeats`), and the reduced
+    frame is the table."""
+    table: dict[str, Any] = {name: columns[name] for name in OUTCOME_COLUMNS}
     if any(left_out):  # excluded verdicts (unstable judge): neither passes, fails nor errors
-        outcome = outcome[[not flag for flag in left_out]].reset_index(drop=True)
-    per_call, outcome = outcome, reduce_repeats(outcome, spec.reduction)
-    metrics = compute_metrics(outcome)
+        table = take_rows(table, np.flatnonzero(~np.asarray(left_out, dtype=bool)))
+    per_call: Table = table
+    outcome: Table = {name: values for name, values in table.items() if name != "repeat"}
+    if len(factorize(table["repeat"])[1]) > 1:
+        per_call = outcome_frame(table)
+        outcome = reduce_repeats(per_call, spec.reduction)
+    rows = Rows(outcome)
+    metrics = compute_metrics(rows)
     _add_usage(metrics, columns, price)
     _add_judge_metrics(metrics, per_check)
-    _add_statistics(metrics, outcome, per_call, spec)
-    return outcome, metrics, find_flips(outcome)
-
-
-def _frame_values(column: Sequence[Any]) -> Any:
-    """A column as a frame takes it: a run's list as it is; a merge's compact column
-    (:mod:`brittle.report.merge_rows`) through its ``for_frame``, without a Python object per
-    row where it can."""
-    convert = getattr(column, "for_frame", None)
-    return column if convert is None else convert()
+    _add_statistics(metrics, rows, per_call, spec)
+    return outcome, metrics, find_flips(rows)
 
 
 #: the garbage collector's first threshold while calls are made (Python's default: 700)
@@ -601,17 +634,17 @@ def _stopped(name: str, results: Sequence[CallResult], gateway: Gateway) -> str 
 
 
 def _add_statistics(
-    metrics: dict[str, Any], outcome: pd.DataFrame, per_call: pd.DataFrame, spec: EvalSpec
+    metrics: dict[str, Any], outcome: Rows, per_call: Table, spec: EvalSpec
 ) -> None:
     """Confidence intervals of every metric and, with repeats, randomness beside brittleness
     (self-disagreement and excess flip rate, measured on the calls before reduction)."""
-    if len(outcome):
+    if outcome.n:
         add_intervals(metrics, outcome)
     if spec.repeats > 1:
         metrics["repeats"] = {
             "k": spec.repeats,
             "reduction": spec.reduction,
-            **consistency(per_call, metrics),
+            **consistency(outcome_frame(per_call), metrics),
         }
 
 

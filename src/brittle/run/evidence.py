@@ -22,18 +22,17 @@ from __future__ import annotations
 import difflib
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
-import pandas as pd
+import numpy as np
 
-from brittle.run.engine import OUTCOME_COLUMNS, SystemRun
+from brittle.run.engine import SystemRun
 from brittle.run.session import newly_flipped
 from brittle.spec.eval import EvalSpec
 from brittle.stats.baseline import SystemBaseline
 from brittle.stats.changes import HASH_COLUMN, same_text
 from brittle.stats.gates import Gate
-from brittle.stats.metrics import ORIGINAL
-from brittle.stats.results import Flip
+from brittle.stats.results import Flip, Rows, column
 
 #: cases listed in a failing verdict's message (the terminal)
 MAX_IN_MESSAGE = 5
@@ -95,21 +94,38 @@ def evidence(
                 return Evidence("worse", total, cases)
         total, cases = _wrong(spec, run, table)
         if total:
-            scored = int(table["error"].isna().sum())
+            scored = sum(not _errored(row.error) for row in table)
             what = "originals" if gate.metric == "accuracy" else "variants"
             return Evidence("wrong", total, cases, scope=f"{scored} {what}")
         return None
     return _flipped(spec, run, baseline, gate)
 
 
-def _scope(run: SystemRun, gate: Gate) -> pd.DataFrame:
+class _Outcome(NamedTuple):
+    """One row of the outcome table."""
+
+    row_id: Any
+    case_id: Any
+    family: Any
+    passed: Any
+    answer: Any
+    error: Any
+    text_hash: Any
+
+
+def _scope(run: SystemRun, gate: Gate) -> list[_Outcome]:
     """The rows a row metric counts: the originals (accuracy) or the variants (of the gate's
-    family)."""
-    table = run.outcome if run.outcome is not None else run.frame(OUTCOME_COLUMNS)
+    family), in table order."""
+    rows = Rows(run.measured())
     if gate.metric == "accuracy":
-        return table[table["family"] == ORIGINAL]
-    variants = table[table["family"] != ORIGINAL]
-    return variants if gate.family is None else variants[variants["family"] == gate.family]
+        mask = rows.original
+    else:
+        mask = ~rows.original
+        if gate.family is not None:
+            mask = mask & rows.family_mask(gate.family)
+    names = _Outcome._fields
+    values = [column(rows.table, n) if n in rows else [None] * rows.n for n in names]
+    return [_Outcome(*(v[i] for v in values)) for i in np.flatnonzero(mask).tolist()]
 
 
 def _pass(value: Any) -> float | None:
@@ -127,11 +143,13 @@ def _expected(spec: EvalSpec) -> dict[str, Any]:
     return {case.id: case.expected for case in spec.cases}
 
 
-def _wrong(spec: EvalSpec, run: SystemRun, table: pd.DataFrame) -> tuple[int, list[dict[str, Any]]]:
+def _wrong(
+    spec: EvalSpec, run: SystemRun, table: list[_Outcome]
+) -> tuple[int, list[dict[str, Any]]]:
     """How many scored rows do not pass, and the first :data:`MAX_KEPT` of them, the lowest
     pass share first, then in table order."""
     found = []
-    for row in table.itertuples(index=False):
+    for row in table:
         now = _pass(row.passed)
         if _errored(row.error) or now is None or now >= 1.0:
             continue
@@ -142,12 +160,12 @@ def _wrong(spec: EvalSpec, run: SystemRun, table: pd.DataFrame) -> tuple[int, li
 
 
 def _worse(
-    spec: EvalSpec, run: SystemRun, table: pd.DataFrame, baseline: SystemBaseline
+    spec: EvalSpec, run: SystemRun, table: list[_Outcome], baseline: SystemBaseline
 ) -> tuple[int, list[dict[str, Any]]]:
     """How many rows paired with the baseline (same id and text) pass less than they did, and
     the first :data:`MAX_KEPT` of them with the baseline's answer."""
     found = []
-    for row in table.itertuples(index=False):
+    for row in table:
         entry = baseline.outcomes.get(str(row.row_id))
         digest = getattr(row, HASH_COLUMN, None)
         if not entry or not same_text(digest if isinstance(digest, str) else None, entry):

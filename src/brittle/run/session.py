@@ -341,7 +341,7 @@ def changes_since_baseline(state: EvalState, system_name: str) -> CaseChanges | 
         return None  # not known yet: asked again later
     base = state.baseline.systems.get(system_name) if state.baseline else None
     changes = None
-    if run.outcome is not None and base is not None and base.outcomes:
+    if base is not None and base.outcomes and run.outcome is not None:  # pandas: a baseline
         changes = case_changes(
             run.outcome,
             base.outcomes,

@@ -11,7 +11,8 @@ import pyarrow as pa
 import pytest
 
 from brittle.report.merge_rows import Coded, CodedBuilder, Packed
-from brittle.run.engine import OUTCOME_COLUMNS, _frame_values
+from brittle.run.engine import OUTCOME_COLUMNS
+from brittle.run.outcome import _frame_values
 from brittle.stats.results import add_intervals, compute_metrics
 
 VALUES = ["b", None, "a", "b", "c", None, "a", "a"]
