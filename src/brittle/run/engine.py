@@ -161,9 +161,8 @@ class SystemRun:
         return self.__dict__.get(OUTCOME_SLOT) is not None
 
     def measured(self) -> Table:
-        """The outcome table the metrics were computed on, as it is held (numpy columns, the
-        run's lists, or the frame once :attr:`outcome` was read): what the reports read
-        without pandas. Without one, the outcome columns of the rows."""
+        """The outcome table as held (:mod:`brittle.run.outcome`): what reports read without
+        pandas. Without one, the outcome columns of the rows."""
         table = self.__dict__.get(OUTCOME_SLOT)
         if table is not None:
             return cast(Table, table)
@@ -576,11 +575,8 @@ def measure(
     (``left_out``: rows a judge excluded). The one path from rows to numbers: a run's, and a
     merge's rebuilt from shards' rows (:mod:`brittle.report.merge`).
 
-    The table is the outcome columns as they are (the run's lists, a merge's compact columns;
-    numpy arrays of the rows kept when a judge excluded some), measured on numpy
-    (:class:`brittle.stats.results.Rows`): a run without repeats imports no pandas. Repeats
-    are reduced in pandas (:func:`brittle.stats.repeats.reduce_repeats`), and the reduced
-    frame is the table."""
+    The table is the outcome columns as they are (:mod:`brittle.run.outcome`), measured on
+    numpy: no pandas unless repeats are reduced (:func:`~brittle.stats.repeats.reduce_repeats`)."""
     table: dict[str, Any] = {name: columns[name] for name in OUTCOME_COLUMNS}
     if any(left_out):  # excluded verdicts (unstable judge): neither passes, fails nor errors
         table = take_rows(table, np.flatnonzero(~np.asarray(left_out, dtype=bool)))

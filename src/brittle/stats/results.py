@@ -94,8 +94,10 @@ def _coded(values: Any) -> tuple[np.ndarray, list[Any]] | None:
 
 
 def is_missing(value: Any) -> bool:
-    """None, or a float NaN (what a frame holds for a missing value)."""
-    return value is None or (isinstance(value, float) and value != value)
+    """None, a float NaN or pandas' NA (what a frame holds for a missing value)."""
+    if value is None or (isinstance(value, float) and value != value):
+        return True
+    return type(value).__name__ == "NAType"
 
 
 def _objects(values: Any) -> np.ndarray:
@@ -339,8 +341,7 @@ def find_flips(table: Table | Rows) -> list[Flip]:
 
 
 def _text_or_none(value: Any) -> str | None:
-    missing = is_missing(value) or type(value).__name__ == "NAType"  # pandas' NA
-    return None if missing else str(value)
+    return None if is_missing(value) else str(value)
 
 
 def case_sum_matrix(rows: Rows, family: str | None = None) -> np.ndarray:
