@@ -278,7 +278,8 @@ def gate_and_write(session: MergedSession) -> bool:
     session.finish()
     report_dir = session.options.report_dir
     if report_dir is not None and session.ran():
-        session.written = write_reports(session, report_dir)
+        with returning_memory():  # the shards' rows copied batch by batch: pages given back
+            session.written = write_reports(session, report_dir)
     return failed or bool(session.baselines_refused)
 
 
@@ -310,10 +311,8 @@ def rebuild_system(
     _whole_run_order(spec, columns)
     system = spec.system(name)
     price = system_price(system)
-    left_out = [
-        passed is None and error is None
-        for passed, error in zip(columns["passed"], columns["error"], strict=True)
-    ]  # a judge's excluded verdicts: neither scored nor an error
+    excluded = _left_out(columns["passed"], columns["error"])  # a judge's excluded verdicts
+    left_out = excluded.tolist() if excluded.any() else []
     outcome, metrics, flips = measure(spec, columns, price, left_out=left_out)
     merge_judge_metrics(metrics, [(r.get("metrics") or {}).get("overall") for r in records])
     check = merge_checks(name, [r.get("adapter_check") for r in records])  # a fine-tune's
@@ -342,6 +341,14 @@ def rebuild_system(
         startup_s=max((float(r.get("startup_s") or 0) for r in records), default=0.0),
         replicas=merge_counters([r.get("replicas") for r in records]),
     )
+
+
+def _left_out(passed: Coded, error: Coded) -> np.ndarray:
+    """Which rows a judge excluded (neither scored nor an error), from the codes: no Python
+    object per row (a list of 1,000,000 bools and its zip took 60 MB at its peak)."""
+    unscored = np.array([v is None for v in passed.values], dtype=bool)
+    no_error = np.array([v is None for v in error.values], dtype=bool)
+    return np.asarray(unscored[passed.codes] & no_error[error.codes])
 
 
 def _read_rows(eval_name: str, system: str, sources: Sequence[Path]) -> dict[str, Any]:
@@ -380,8 +387,7 @@ def _read_rows(eval_name: str, system: str, sources: Sequence[Path]) -> dict[str
                     packed[name].append(array)
     columns: dict[str, Any] = {name: builder.build() for name, builder in coded.items()}
     for name, arrays in packed.items():
-        kind = next((a.type for a in arrays if a.type != pa.null()), pa.null())
-        columns[name] = Packed(pa.chunked_array([a.cast(kind) for a in arrays], type=kind))
+        columns[name] = Packed.of(arrays)
     columns["suite"] = columns["suite"].mapped({ORIGINAL_SUITE: ""})
     pa.default_memory_pool().release_unused()  # the batches read: given back
     return {name: columns[name] for name in RESULT_COLUMNS}
@@ -416,28 +422,32 @@ def _whole_run_order(spec: EvalSpec, columns: dict[str, Any]) -> None:
     cases_column: Coded = columns["case_id"]
     if not len(cases_column):
         return
-    index = {case_id: i for i, case_id in enumerate(_case_ids(spec))}
+    ids = _case_ids(spec)
+    index = {case_id: i for i, case_id in enumerate(ids)}
+    case_rank = np.array([index.get(c, -1) for c in cases_column.values], dtype=np.int64)
+    del index
+    # the case ids as the golden set's own strings: no second 200,000 strings
+    shared = [
+        ids[rank] if rank >= 0 else c
+        for rank, c in zip(case_rank.tolist(), cases_column.values, strict=True)
+    ]
+    columns["case_id"] = cases_column = Coded(cases_column.codes, shared)
     template = {
         (suite.name, entry.name)
         for suite in spec.suites
         for entry in suite.entries
         if entry.target != "input"
     }
-    case_rank = np.array([index.get(c, -1) for c in cases_column.values], dtype=np.int64)
     suites: Coded = columns["suite"]
     perturbations: Coded = columns["perturbation"]
-    pairs = np.stack([suites.codes.astype(np.int64), perturbations.codes.astype(np.int64)])
-    distinct, inverse = np.unique(pairs, axis=1, return_inverse=True)
-    is_template = np.array(
-        [
-            (suites.values[s], perturbations.values[p]) in template
-            for s, p in zip(distinct[0].tolist(), distinct[1].tolist(), strict=True)
-        ],
-        dtype=np.int8,
-    )
-    cases = case_rank[cases_column.codes]
-    level = is_template[np.asarray(inverse).reshape(-1)]
-    order = np.lexsort((cases, level))  # stable: the shard's own order within a key
+    is_template = np.array(  # by the codes of (suite, perturbation): a small table
+        [[(suite, name) in template for name in perturbations.values] for suite in suites.values],
+        dtype=np.int64,
+    ).reshape(len(suites.values), len(perturbations.values))
+    key = is_template[suites.codes, perturbations.codes] * (len(ids) + 1)
+    key += case_rank[cases_column.codes] + 1  # template level first, then the case (-1: none)
+    order = np.argsort(key, kind="stable")  # stable: the shard's own order within a key
+    del key
     if np.array_equal(order, np.arange(len(order))):
         return
     for name, values in columns.items():

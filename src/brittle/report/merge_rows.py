@@ -142,18 +142,31 @@ class CodedBuilder:
 class Packed(Sequence[Any]):
     """A column as Arrow arrays (the batches read, never concatenated: no second copy), in
     the row order ``order`` gives (rows are put in order as they are read, not copied);
-    ``column[i]`` makes row ``i``'s Python value."""
+    ``column[i]`` makes row ``i``'s Python value. ``kind``: the values' Arrow type; a column
+    of nulls only is held as Arrow's null array, without buffers (a float column of 1,000,000
+    nulls took 8 MB)."""
 
-    __slots__ = ("array", "order")
+    __slots__ = ("array", "kind", "order")
 
-    def __init__(self, array: pa.ChunkedArray, order: np.ndarray | None = None) -> None:
-        if array.null_count == len(array) and array.nbytes:
-            array = pa.chunked_array([pa.nulls(len(array), array.type)])  # no buffers
+    def __init__(
+        self, array: pa.ChunkedArray, order: np.ndarray | None = None, kind: Any = None
+    ) -> None:
+        self.kind = array.type if kind is None else kind
+        if array.null_count == len(array) and array.type != pa.null():
+            array = pa.chunked_array([pa.nulls(len(array))], type=pa.null())  # no buffers
         self.array = array
         self.order = order
 
+    @classmethod
+    def of(cls, arrays: Sequence[pa.Array]) -> Packed:
+        """The batches ``arrays`` of one column as one; nulls take the type of the others."""
+        kind = next((a.type for a in arrays if a.type != pa.null()), pa.null())
+        if all(a.null_count == len(a) for a in arrays):  # not cast: typed nulls take memory
+            return cls(pa.chunked_array([pa.nulls(sum(map(len, arrays)))]), kind=kind)
+        return cls(pa.chunked_array([a.cast(kind) for a in arrays], type=kind))
+
     def take(self, order: np.ndarray) -> Packed:
-        return Packed(self.array, order if self.order is None else self.order[order])
+        return Packed(self.array, order if self.order is None else self.order[order], self.kind)
 
     def _rows(self, start: int, stop: int) -> pa.ChunkedArray | pa.Array:
         if self.order is None:
@@ -189,8 +202,10 @@ class Packed(Sequence[Any]):
             part = self._rows(first, min(first + _STEP, stop))
             if value is None:  # a null: the first row that is one
                 found = pc.index(pc.is_null(part), True).as_py()
+            elif self.array.type == pa.null():  # nulls only
+                break
             else:
-                found = pc.index(part, pa.scalar(value, type=self.array.type)).as_py()
+                found = pc.index(part, pa.scalar(value, type=self.kind)).as_py()
             if found is not None and found >= 0:
                 return first + int(found)
         raise ValueError(f"{value!r} is not in the column")
@@ -199,8 +214,8 @@ class Packed(Sequence[Any]):
         """The values for a pandas frame: strings stay in Arrow (pandas' ``str`` dtype, as
         a list of strings gets), other values as a Python list (the dtype a run's list gets)."""
         rows = self._rows(0, len(self.array))
-        if pa.types.is_string(self.array.type) or pa.types.is_large_string(self.array.type):
-            return rows.to_pandas().array
+        if pa.types.is_string(self.kind) or pa.types.is_large_string(self.kind):
+            return rows.cast(self.kind).to_pandas().array
         if rows.null_count == len(rows):  # all None: what a list of None gives pandas
             return np.full(len(rows), None, dtype=object)
         return rows.to_pylist()

@@ -98,7 +98,10 @@ def copy_parquet(path: Path, sources: list[Path], systems: list[tuple[str, str]]
         with pq.ParquetWriter(tmp, schema, compression="zstd") as writer:
             for eval_name, system in systems:
                 for source in sources:
-                    for batch in pq.ParquetFile(source).iter_batches(batch_size=PARQUET_CHUNK):
+                    batches = pq.ParquetFile(source).iter_batches(
+                        batch_size=PARQUET_CHUNK, use_threads=False
+                    )  # one thread: arrow's per-thread decoding buffers stay resident
+                    for batch in batches:
                         mask = pc.and_(
                             pc.equal(batch.column("eval"), eval_name),
                             pc.equal(batch.column("system"), system),

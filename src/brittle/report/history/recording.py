@@ -230,9 +230,14 @@ def flip_set(
     """The worst ``limit`` of ``flips`` (pass to fail first) with their texts from ``columns``
     (a system's result columns)."""
     ordered = sorted(flips, key=_sort_key)[:limit]
-    position: dict[str, int] = {}
-    for i, row in enumerate(columns["row_id"]):
-        position.setdefault(row, i)  # the first repeat, when an eval repeats its calls
+    wanted = {row for f in ordered for row in (f.case_id, f.variant_id)}
+    position: dict[str, int] = {}  # only the rows shown: a dict of every row id took 100 MB
+    if wanted:  # at 1,000,000 rows (a merge's row ids are Arrow strings, made as read)
+        for i, row in enumerate(columns["row_id"]):
+            if row in wanted and row not in position:  # the first repeat, when repeated
+                position[row] = i
+                if len(position) == len(wanted):
+                    break
     cols = columns
 
     def text(row_id: str, column: str) -> str | None:
