@@ -168,6 +168,21 @@ class Packed(Sequence[Any]):
     def take(self, order: np.ndarray) -> Packed:
         return Packed(self.array, order if self.order is None else self.order[order], self.kind)
 
+    def without(self, drop: np.ndarray) -> Packed:
+        """The column with the rows where ``drop`` is true made null (in the order read): the
+        batches with such rows copied, the others shared."""
+        if self.order is not None:
+            raise ValueError("without() reads the rows as read, before any take()")
+        chunks, start = [], 0
+        for chunk in self.array.chunks:
+            stop = start + len(chunk)
+            part = drop[start:stop]
+            if part.any():
+                chunk = pc.if_else(pa.array(part), pa.nulls(len(chunk), chunk.type), chunk)
+            chunks.append(chunk)
+            start = stop
+        return Packed(pa.chunked_array(chunks, type=self.array.type), kind=self.kind)
+
     def _rows(self, start: int, stop: int) -> pa.ChunkedArray | pa.Array:
         if self.order is None:
             return self.array.slice(start, max(stop - start, 0))

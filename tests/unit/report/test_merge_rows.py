@@ -108,3 +108,54 @@ def test_returning_memory_switches_the_pool_only_inside() -> None:
         raise RuntimeError
     assert pa.default_memory_pool().backend_name == before
     assert made[999].as_py() == "row 999"  # made in the other pool: still readable
+
+
+def test_a_column_of_nulls_holds_no_buffers_and_reads_as_its_type() -> None:
+    batches = [pa.nulls(3, pa.float64()), pa.nulls(2), pa.nulls(4, pa.float64())]
+    column = Packed.of(batches)
+    assert column.array.type == pa.null() and column.array.nbytes == 0
+    assert column.kind == pa.float64()
+    assert len(column) == 9 and list(column) == [None] * 9 and column[4] is None
+    assert column.index(None) == 0
+    with pytest.raises(ValueError):
+        column.index(1.5)
+    text = Packed.of([pa.nulls(2, pa.string())])  # as a frame: pandas' str dtype, as a list's
+    assert text.for_frame().dtype == pd.Series([None, None], dtype="str").dtype
+    mixed = Packed.of([pa.nulls(2), pa.array([1.0, None])])
+    assert mixed.kind == pa.float64() and list(mixed) == [None, None, 1.0, None]
+    assert list(mixed.take(np.array([2, 0]))) == [1.0, None]
+
+
+def test_without_nulls_the_rows_dropped_and_keeps_the_others() -> None:
+    column = _packed(VALUES)
+    drop = np.array([True, False, False, True, False, False, False, True])
+    kept = column.without(drop)
+    assert list(kept) == [None if d else v for v, d in zip(VALUES, drop, strict=True)]
+    assert kept.array.chunks[0] is not column.array.chunks[0]  # a batch with a row dropped
+    assert list(column.without(np.zeros(8, dtype=bool))) == VALUES
+    with pytest.raises(ValueError):
+        column.take(np.arange(8)).without(drop)
+
+
+def test_a_merge_drops_only_the_texts_no_report_shows() -> None:
+    from brittle.report.merge import _drop_unshown_originals
+
+    # case a: all passed (answer None on its original); b: a variant failed; c: original erred
+    rows = [("a", "", True, None), ("a", "typo", True, "x"), ("b", "", True, "y"),
+            ("b", "typo", False, "n"), ("c", "", None, None), ("c", "typo", True, "y"),
+            ("d", "", True, "y")]  # fmt: skip
+    columns: dict[str, Any] = {
+        "case_id": _coded([r[0] for r in rows]),
+        "family": _coded([r[1] for r in rows]),
+        "passed": _coded([r[2] for r in rows]),
+        "answer": _coded([r[3] for r in rows]),
+    }
+    texts = [f"text {i}" for i in range(len(rows))]
+    for name in ("input", "prompt", "output", "checks"):
+        columns[name] = _packed(texts)
+    _drop_unshown_originals(columns)
+    dropped = [None, "text 1", "text 2", "text 3", "text 4", "text 5", None]
+    assert list(columns["input"]) == list(columns["prompt"]) == dropped
+    assert list(columns["checks"]) == dropped
+    # the output stays where the answer is None (the remark on answers that never change)
+    assert list(columns["output"]) == ["text 0", *dropped[1:]]
