@@ -154,21 +154,28 @@ def secret_env_value(value: str) -> list[str]:
     return [value]
 
 
-_last_environment: tuple[tuple[Any, ...], list[str]] = ((), [])
+#: the last environment seen, as its names and its values (compared by identity first: an
+#: unchanged ``os.environ`` holds the same objects), and the secrets found in it
+_last_environment: tuple[tuple[Any, ...], tuple[Any, ...], list[str]] = ((), (), [])
+#: the last answer of :func:`known_secrets`: the environment's secrets it was built from (the
+#: list object above), the registered set (by identity and size: :func:`register` only adds)
+_last_known: tuple[list[str], set[str], int, frozenset[str]] = ([], set(), 0, frozenset())
 
 
 def _environment_secrets() -> list[str]:
     # os.environ decodes every entry on iteration (about 1 us each); its raw mapping does not.
-    # The gateway asks on every call: an unchanged environment (the same entries, compared
-    # by identity first) gives the last answer without looking at each name again.
+    # The gateway asks on every call: an unchanged environment (the same names and values,
+    # compared by identity first) gives the last answer (the same list) without looking at
+    # each name again.
     global _last_environment
     raw = getattr(os.environ, "_data", None)
     if isinstance(raw, dict):
-        entries = tuple(raw.items())
-        if entries == _last_environment[0]:
-            return _last_environment[1]
+        names, values = tuple(raw), tuple(raw.values())
+        last_names, last_values, last_found = _last_environment
+        if names == last_names and values == last_values:
+            return last_found
         found = _scan_environment(raw)
-        _last_environment = (entries, found)
+        _last_environment = (names, values, found)
         return found
     return _scan_environment(raw)
 
@@ -196,8 +203,21 @@ def _env_value(value: str) -> tuple[str, ...]:
 
 def known_secrets() -> frozenset[str]:
     """The secret values currently known: from the environment and from :func:`register`."""
-    found = frozenset(_environment_secrets())
-    return found.union(_registered) if _registered else found
+    global _last_known
+    environment = _environment_secrets()
+    registered = _registered
+    last_environment, last_registered, last_size, last = _last_known
+    if (
+        environment is last_environment
+        and registered is last_registered
+        and len(registered) == last_size
+    ):
+        return last
+    found = frozenset(environment)
+    if registered:
+        found = found.union(registered)
+    _last_known = (environment, registered, len(registered), found)
+    return found
 
 
 @functools.lru_cache(maxsize=8)
