@@ -86,6 +86,7 @@ OUTCOME_COLUMNS = (
     "text_hash",
     "expected_prob",
 )
+_INPUT_JSON = json.JSONEncoder(ensure_ascii=False)  # json.dumps's, made once (not once a row)
 
 
 @dataclass(frozen=True)
@@ -348,7 +349,7 @@ def system_for_row(system: System, row: Row, cache: dict[str, System] | None = N
 def _input_text(inputs: Mapping[str, Any], fields: Sequence[str]) -> str:
     if len(fields) == 1 and fields[0] in inputs:
         return str(inputs[fields[0]])
-    return json.dumps({k: inputs[k] for k in fields if k in inputs}, ensure_ascii=False)
+    return _INPUT_JSON.encode({k: inputs[k] for k in fields if k in inputs})
 
 
 def _combine(results: Sequence[CheckResult], output: str) -> tuple[bool, str | None, Any, str]:
@@ -497,7 +498,7 @@ async def run_system(
         scored[index] = _combine(row_results, outputs[position])
         judged[index] = _judge_outcome(row_results, check_names)
 
-    columns: dict[str, list[Any]] = {name: [] for name in RESULT_COLUMNS}
+    records: list[tuple[Any, ...]] = []  # a row's columns (quicker than a dict a row)
     price = system_price(system)  # its own price, else litellm's table (gateway/pricing.py)
     fields = spec.perturb_fields
     hashes: dict[str, str] = {}
@@ -513,33 +514,35 @@ async def run_system(
                 prompt = system_for_row(system, row, rewritten).prompt_for(row.inputs)
             except Exception:
                 prompt = None
-        values = {
-            "system": system.name,
-            "case_id": row.case.id,
-            "row_id": row.row_id,
-            "repeat": row.repeat,
-            "suite": row.suite,
-            "family": row.family,
-            "perturbation": row.perturbation,
-            "input": _input_text(row.inputs, fields),
-            "prompt": prompt,
-            "output": result.text,
-            "passed": passed,
-            "answer": answer,
-            "score": score,
-            "checks": detail if detail or result.error or check_error else "",
-            "latency_s": result.latency_s,
-            "prompt_tokens": result.prompt_tokens,
-            "completion_tokens": result.completion_tokens,
-            "cost": _row_cost(price, result),
-            "error": result.error or check_error,
-            "text_hash": _text_hash(row, system, hashes),
-            "notes": "; ".join(result.notes) or None,
-            "expected_prob": row_expected_prob(labels, row.case, result),
-        }
-        for name in RESULT_COLUMNS:
-            columns[name].append(values[name])
-    del check_names
+        records.append(
+            (
+                system.name,
+                row.case.id,
+                row.row_id,
+                row.repeat,
+                row.suite,
+                row.family,
+                row.perturbation,
+                _input_text(row.inputs, fields),
+                prompt,
+                result.text,
+                passed,
+                answer,
+                score,
+                detail if detail or result.error or check_error else "",  # checks
+                result.latency_s,
+                result.prompt_tokens,
+                result.completion_tokens,
+                _row_cost(price, result),
+                result.error or check_error,
+                _text_hash(row, system, hashes),
+                "; ".join(result.notes) or None,  # notes
+                row_expected_prob(labels, row.case, result),
+            )
+        )
+    transposed = zip(*records, strict=True) if records else [()] * len(RESULT_COLUMNS)
+    columns = {name: list(values) for name, values in zip(RESULT_COLUMNS, transposed, strict=True)}
+    del records
 
     left_out = [judged.get(index, (None, False))[1] for index in range(len(rows))]
     outcome, metrics, flips = measure(spec, columns, price, left_out=left_out, per_check=per_check)

@@ -44,8 +44,14 @@ CONTEXT_TOKENS = 6
 _TOKENS = re.compile(r"\s+|\w+|[^\w\s]")
 
 
+#: ``json.dumps`` with these options makes a new encoder per call (a row's hash is made per row)
+_CANONICAL = json.JSONEncoder(
+    sort_keys=True, ensure_ascii=False, separators=(",", ":"), default=str
+)
+
+
 def _digest(value: Any) -> str:
-    text = json.dumps(value, sort_keys=True, ensure_ascii=False, separators=(",", ":"), default=str)
+    text = _CANONICAL.encode(value)
     return hashlib.sha256(text.encode("utf-8")).hexdigest()[:HASH_CHARS]
 
 
