@@ -75,6 +75,11 @@ def case_weights(n: int, resamples: int, seed: int) -> Iterator[np.ndarray]:
     rng = np.random.default_rng(seed)
     chunk = max(1, min(resamples, _WEIGHTS // max(n, 1)))
     block = max(1, _BLOCK // max(n, 1))
+    # each draw's place in its block's counts, in one buffer for every block: a new one per
+    # block (2 MB) was fresh memory for the system to hand over each time (a third of the time
+    # at 10,000 cases)
+    offsets = (np.arange(block, dtype=np.int64) * n)[:, None]
+    places = np.empty((block, n), dtype=np.int64)
     done = 0
     while done < resamples:
         rows = min(chunk, resamples - done)
@@ -85,9 +90,10 @@ def case_weights(n: int, resamples: int, seed: int) -> Iterator[np.ndarray]:
         for start in range(0, rows, block):
             count = min(block, rows - start)
             part = rng.integers(0, n, size=(count, n), dtype=np.int32)
-            flat = (part + (np.arange(count, dtype=np.int64) * n)[:, None]).ravel()
+            np.add(part, offsets[:count], out=places[:count])
             del part
-            yield np.bincount(flat, minlength=count * n).reshape(count, n).astype(float)
+            counts = np.bincount(places[:count].ravel(), minlength=count * n)
+            yield counts.reshape(count, n).astype(float)
         done += rows
 
 
