@@ -30,7 +30,15 @@ from brittle._errors import ConfigError
 from brittle.gateway.pricing import system_price
 from brittle.gateway.replicas import merge_counters
 from brittle.options import Options
-from brittle.report.merge_rows import Coded, CodedBuilder, Packed, returning_memory
+from brittle.report.merge_rows import (
+    Coded,
+    CodedBuilder,
+    Packed,
+    bool_array,
+    returning_memory,
+    text_array,
+    text_scalar,
+)
 from brittle.report.parquet import ORIGINAL_SUITE, PARQUET_CHUNK
 from brittle.run.adapter_check import attach, merge_checks
 from brittle.run.engine import OUTCOME_COLUMNS, RESULT_COLUMNS, SystemRun, measure
@@ -368,7 +376,8 @@ def _read_rows(eval_name: str, system: str, sources: Sequence[Path]) -> dict[str
         )
         for batch in batches:
             mask = pc.and_(
-                pc.equal(batch.column("eval"), eval_name), pc.equal(batch.column("system"), system)
+                pc.equal(batch.column("eval"), text_scalar(eval_name)),
+                pc.equal(batch.column("system"), text_scalar(system)),
             )
             batch = batch.filter(mask)
             if not batch.num_rows:
@@ -431,13 +440,11 @@ def _shown_rows(batch: pa.RecordBatch, failed_cases: set[str]) -> pa.Array:
     A case's original comes before its variants in a shard, so ``failed_cases`` (updated
     here) already knows it."""
     passed, family = batch.column("passed"), batch.column("family")
-    not_passed = pc.invert(pc.fill_null(passed, False))
-    original = pc.equal(family, ORIGINAL)
+    not_passed = pc.invert(pc.fill_null(passed, bool_array(np.zeros(1, dtype=bool))[0]))
+    original = pc.equal(family, text_scalar(ORIGINAL))
     failed = batch.column("case_id").filter(pc.and_(original, not_passed))
     failed_cases.update(failed.to_pylist())
-    in_failed = pc.is_in(
-        batch.column("case_id"), value_set=pa.array(sorted(failed_cases), type=pa.string())
-    )
+    in_failed = pc.is_in(batch.column("case_id"), value_set=text_array(sorted(failed_cases)))
     return pc.or_(pc.or_(not_passed, original), in_failed)
 
 

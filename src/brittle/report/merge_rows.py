@@ -45,7 +45,7 @@ class Coded(Sequence[Any]):
             array = array.combine_chunks() if array.num_chunks else pa.array([], array.type)
         encoded = pc.dictionary_encode(array)
         values = [*encoded.dictionary.to_pylist(), None]  # the last code: a null
-        codes = encoded.indices.fill_null(len(values) - 1).to_numpy(zero_copy_only=False)
+        codes = _filled(encoded.indices, len(values) - 1)
         return cls(codes.astype(_code_type(len(values)), copy=False), values)
 
     def mapped(self, change: dict[Any, Any]) -> Coded:
@@ -131,7 +131,7 @@ class CodedBuilder:
         encoded = pc.dictionary_encode(array)
         local = [*encoded.dictionary.to_pylist(), None]  # the last: a null
         mapping = np.array([self._code(value) for value in local], dtype=np.int64)
-        indices = encoded.indices.fill_null(len(local) - 1).to_numpy(zero_copy_only=False)
+        indices = _filled(encoded.indices, len(local) - 1)
         self.codes.append(mapping[indices].astype(np.int32))
 
     def build(self) -> Coded:
@@ -178,7 +178,7 @@ class Packed(Sequence[Any]):
             stop = start + len(chunk)
             part = drop[start:stop]
             if part.any():
-                chunk = pc.if_else(pa.array(part), pa.nulls(len(chunk), chunk.type), chunk)
+                chunk = pc.if_else(bool_array(part), pa.nulls(len(chunk), chunk.type), chunk)
             chunks.append(chunk)
             start = stop
         return Packed(pa.chunked_array(chunks, type=self.array.type), kind=self.kind)
@@ -186,7 +186,7 @@ class Packed(Sequence[Any]):
     def _rows(self, start: int, stop: int) -> pa.ChunkedArray | pa.Array:
         if self.order is None:
             return self.array.slice(start, max(stop - start, 0))
-        return self.array.take(pa.array(self.order[start:stop]))
+        return self.array.take(int_array(self.order[start:stop]))
 
     def __len__(self) -> int:
         return len(self.array)
@@ -255,6 +255,45 @@ def returning_memory() -> Iterator[None]:
         pa.set_memory_pool(previous)
 
 
+def int_array(values: np.ndarray) -> pa.Array:
+    """``values`` as an Arrow int64 array sharing their buffer. ``pa.array`` of a numpy array
+    or a Python value imports pandas (to ask whether it is a pandas object): 40 MB of the
+    merge's peak that nothing else in a merge needs."""
+    values = np.ascontiguousarray(values, dtype=np.int64)
+    return pa.Array.from_buffers(pa.int64(), len(values), [None, pa.py_buffer(values)])
+
+
+def bool_array(values: np.ndarray) -> pa.Array:
+    """``values`` (numpy bools) as an Arrow bool array, without ``pa.array`` (see above)."""
+    bits = np.packbits(np.asarray(values, dtype=bool), bitorder="little")
+    return pa.Array.from_buffers(pa.bool_(), len(values), [None, pa.py_buffer(bits)])
+
+
+def text_scalar(value: str) -> pa.Scalar:
+    """``value`` as an Arrow string scalar, without ``pa.scalar`` (see above)."""
+    return text_array([value])[0]
+
+
+def text_array(values: Sequence[str]) -> pa.Array:
+    """``values`` as an Arrow string array, without ``pa.array`` (see above)."""
+    builder = pa.lib.StringBuilder()
+    builder.append_values(list(values))
+    return builder.finish()
+
+
+def _filled(indices: pa.Array, value: int) -> np.ndarray:
+    """A dictionary's int32 indices as numpy, ``value`` where null; read from the buffers
+    (``fill_null`` and ``to_numpy`` of an array with nulls import pandas: see above)."""
+    start, stop = indices.offset, indices.offset + len(indices)
+    data = indices.buffers()[1]
+    codes = np.frombuffer(data, dtype=np.int32)[start:stop] if data is not None else None
+    if codes is None or not indices.null_count:
+        return codes if codes is not None else np.zeros(0, dtype=np.int32)
+    bits = np.frombuffer(indices.buffers()[0], dtype=np.uint8)
+    valid = np.unpackbits(bits, bitorder="little")[start:stop].astype(bool)
+    return np.where(valid, codes, np.int32(value))
+
+
 def _code_type(count: int) -> type[np.signedinteger[Any]]:
     for kind in (np.int8, np.int16, np.int32):
         if count < np.iinfo(kind).max:
@@ -262,4 +301,13 @@ def _code_type(count: int) -> type[np.signedinteger[Any]]:
     return np.int64
 
 
-__all__ = ["Coded", "CodedBuilder", "Packed", "returning_memory"]
+__all__ = [
+    "Coded",
+    "CodedBuilder",
+    "Packed",
+    "bool_array",
+    "int_array",
+    "returning_memory",
+    "text_array",
+    "text_scalar",
+]

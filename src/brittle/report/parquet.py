@@ -92,7 +92,7 @@ def copy_parquet(path: Path, sources: list[Path], systems: list[tuple[str, str]]
     eval by eval and system by system in ``systems``' order, each source in turn; streamed
     batch by batch. Their texts were masked when the shards wrote them."""
     schema = parquet_schema()
-    rows = 0
+    rows, text = 0, pa.string()
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     try:
         with pq.ParquetWriter(tmp, schema, compression="zstd") as writer:
@@ -102,9 +102,9 @@ def copy_parquet(path: Path, sources: list[Path], systems: list[tuple[str, str]]
                         batch_size=PARQUET_CHUNK, use_threads=False
                     )  # one thread: arrow's per-thread decoding buffers stay resident
                     for batch in batches:
-                        mask = pc.and_(
-                            pc.equal(batch.column("eval"), eval_name),
-                            pc.equal(batch.column("system"), system),
+                        mask = pc.and_(  # scalars not made by pa.scalar: it imports pandas
+                            pc.equal(batch.column("eval"), arrow_array([eval_name], text)[0]),
+                            pc.equal(batch.column("system"), arrow_array([system], text)[0]),
                         )
                         table = pa.Table.from_batches([batch.filter(mask)])
                         if table.num_rows:

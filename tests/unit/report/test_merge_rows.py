@@ -159,3 +159,34 @@ def test_a_merge_drops_only_the_texts_no_report_shows() -> None:
     assert list(columns["checks"]) == dropped
     # the output stays where the answer is None (the remark on answers that never change)
     assert list(columns["output"]) == ["text 0", *dropped[1:]]
+
+
+def test_reading_rows_imports_no_pandas() -> None:
+    """pa.array, pa.scalar, fill_null and to_numpy of a column with nulls import pandas: 40 MB
+    of a 1M-row merge's peak; the merge's reading path makes its Arrow values without them."""
+    import subprocess
+    import sys
+
+    code = """
+import sys
+import numpy as np
+from brittle.report.merge import _shown_rows
+from brittle.report.merge_rows import CodedBuilder, Packed, text_array, bool_array
+batch_columns = {
+    "case_id": text_array(["a", "a", "b"]), "family": text_array(["", "typo", ""]),
+    "passed": bool_array(np.array([True, False, True])),
+}
+import pyarrow as pa
+batch = pa.RecordBatch.from_arrays(list(batch_columns.values()), names=list(batch_columns))
+shown = _shown_rows(batch, set())
+builder = CodedBuilder()
+builder.add(pa.chunked_array([text_array(["x", "y"])]).chunk(0))
+builder.add(pa.nulls(2, pa.string()))
+coded = builder.build()
+packed = Packed.of([text_array(["p", "q", "r"])]).without(np.array([False, True, False]))
+assert list(packed.take(np.array([2, 0, 1]))) == ["r", "p", None]
+assert list(coded) == ["x", "y", None, None] and shown.to_pylist() == [True, True, True]
+assert "pandas" not in sys.modules, "pandas imported"
+"""
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
