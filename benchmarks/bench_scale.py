@@ -25,6 +25,7 @@ rows/s of a shard, plus the merge, scaled linearly in rows from the largest merg
 
     python -m benchmarks.bench_scale                           # everything: about 15-30 min
     python -m benchmarks.bench_scale --sizes 10k,100k --shard-sizes 100k   # a few minutes
+    python -m benchmarks.bench_scale --sizes "" --shard-sizes 1M --wrong 0.12  # a failing gate
 
 Figures go to ``--out`` (default ``reports/bench-scale/figures.json``). The load average is
 printed before and after: on a shared machine the figures are noisy.
@@ -41,6 +42,7 @@ import sys
 import tempfile
 import textwrap
 import time
+import zlib
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -52,8 +54,16 @@ MB = 1024 * 1024
 
 
 async def instant(inputs: dict[str, Any]) -> str:
-    """The synthetic system: the expected label, at once (a python system's ``callable``)."""
-    return str(inputs["hint"])
+    """The synthetic system: the expected label, at once (a python system's ``callable``);
+    with ``--wrong SHARE`` (``BENCH_SCALE_WRONG``) the other label for that share of texts,
+    chosen by a stable hash of the text, so a typo variant can flip and the gate can fail."""
+    label = str(inputs["hint"])
+    if WRONG and zlib.crc32(str(inputs["text"]).encode()) % 10_000 < WRONG * 10_000:
+        return "negative" if label == "positive" else "positive"
+    return label
+
+
+WRONG = float(os.environ.get("BENCH_SCALE_WRONG") or 0)
 
 
 @dataclass
@@ -278,6 +288,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--sizes", default="10k,100k,1M", help="rows of the single-process runs")
     parser.add_argument("--shard-sizes", default="100k,1M", help="rows of the 4 shards + merge")
     parser.add_argument("--variants", type=int, default=4, help="typo variants per case")
+    parser.add_argument(
+        "--wrong",
+        type=float,
+        default=0.0,
+        help="share of texts the synthetic system answers wrong (default 0): wrong rows, "
+        "flips and, above 0.1, a failing gate, whose evidence the reports then gather",
+    )
     parser.add_argument("--target", default="10M", help="rows to extrapolate to")
     parser.add_argument("--runners", default="1,4,8,16,32", help="runner counts to extrapolate")
     parser.add_argument("--out", default="reports/bench-scale", help="folder for figures.json")
@@ -286,6 +303,7 @@ def main(argv: list[str] | None = None) -> int:
         "--figures", default=None, help="a figures.json: print its table and extrapolation only"
     )
     args = parser.parse_args(argv)
+    os.environ["BENCH_SCALE_WRONG"] = str(args.wrong)  # read by the children's instant()
     sizes = [parse_size(s) for s in args.sizes.split(",") if s.strip()]
     shard_sizes = [parse_size(s) for s in args.shard_sizes.split(",") if s.strip()]
 
