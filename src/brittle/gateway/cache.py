@@ -175,6 +175,10 @@ _COLUMNS = (
     "notes",
     "logprobs",
 )
+_GET = (
+    "SELECT text, prompt_tokens, completion_tokens, cost, latency_s, created, notes, logprobs "
+    "FROM responses WHERE key = ?"
+)
 _FIX = (
     "delete the cache file or run `brittle cache clear` (it only holds recorded responses; a "
     "rerun records them again)"
@@ -250,14 +254,46 @@ class ResponseCache:
         self._lock = threading.RLock()
         self._uses: list[tuple[str, str, str | None]] = []
         self._run_noted = False
+        self._reads: asyncio.AbstractEventLoop | None = None  # see _reader
 
     # -- connection
 
     @property
     def conn(self) -> sqlite3.Connection:
+        """The connection, opened on first use; a batch of reads (:meth:`_reader`) is ended
+        first: nothing else runs inside it, and later reads see what others wrote since."""
+        if self._reads is not None:
+            self._end_reads()
         if self._conn is None:
             self._conn = self._open()
         return self._conn
+
+    def _reader(self) -> sqlite3.Connection:
+        """The connection for :meth:`get`. In an event loop, the reads made before the loop
+        next runs its callbacks share one read transaction (a cached rerun's hits come without
+        a pause; a transaction per read was a fifth of each hit), ended when the loop gets
+        control back or anything else uses the connection. Outside a loop: one per read."""
+        try:
+            loop: asyncio.AbstractEventLoop | None = asyncio.get_running_loop()
+        except RuntimeError:
+            loop = None
+        if self._reads is not None and self._reads is not loop:
+            self._end_reads()  # another loop's batch, or one whose loop is gone
+        conn = self._conn = self._conn or self._open()
+        if loop is not None and self._reads is None and not conn.in_transaction:
+            conn.execute("BEGIN")
+            self._reads = loop
+            loop.call_soon(self._end_reads)
+        return conn
+
+    def _end_reads(self) -> None:
+        with self._lock:
+            if self._reads is not None and self._conn is not None and self._conn.in_transaction:
+                try:
+                    self._conn.execute("COMMIT")
+                except sqlite3.Error:  # a read transaction holds nothing to keep
+                    self._conn.rollback()
+            self._reads = None
 
     def check(self) -> None:
         """Fail now, once, if the cache cannot be used: an existing file is opened (a corrupt
@@ -340,11 +376,7 @@ class ResponseCache:
     def get(self, key: str, *, newer_than: float | None = None) -> CallResult | None:
         """The stored response of ``key`` (only if recorded after ``newer_than``), or None."""
         with self._lock:
-            row = self.conn.execute(
-                "SELECT text, prompt_tokens, completion_tokens, cost, latency_s, created, notes, "
-                "logprobs FROM responses WHERE key = ?",
-                (key,),
-            ).fetchone()
+            row = self._reader().execute(_GET, (key,)).fetchone()
         if row is None or (newer_than is not None and row[5] < newer_than):
             return None
         return CallResult(
