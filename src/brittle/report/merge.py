@@ -430,8 +430,9 @@ def _drop_unshown_originals(columns: dict[str, Any]) -> None:
         column = columns[name]
         if not isinstance(column, Packed) or column.array.type == pa.null():
             continue
+        del column  # replace_without releases each batch: no other reference may hold them
         mask = drop & answered if name == "output" else drop
-        columns[name] = column.without(mask)
+        Packed.replace_without(columns, name, mask)
 
 
 def _shown_rows(batch: pa.RecordBatch, failed_cases: set[str]) -> pa.Array:
