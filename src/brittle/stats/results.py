@@ -57,9 +57,10 @@ def _share(numerator: float, denominator: int) -> float | None:
     return numerator / denominator if denominator else None
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Flip:
-    """A (case, variant) pair whose outcome differs from the original's."""
+    """A (case, variant) pair whose outcome differs from the original's (slotted: a run's
+    flips are all kept, 170,000 of them in a merge of 1,000,000 rows)."""
 
     case_id: str
     variant_id: str
@@ -70,7 +71,7 @@ class Flip:
     variant_answer: str | None
 
     def to_dict(self) -> dict[str, Any]:
-        return dict(self.__dict__)
+        return {name: getattr(self, name) for name in self.__slots__}
 
 
 def column(table: Table, name: str) -> Any:
