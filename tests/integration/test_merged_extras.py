@@ -55,13 +55,19 @@ def _overall(folder: Path) -> dict[str, dict[str, Any]]:
     return {name: system["metrics"]["overall"] for name, system in systems.items()}
 
 
-def test_judge_figures_of_merged_shards_equal_the_whole_run(project: pytest.Pytester) -> None:
-    base = ["run", "demo.eval.yaml", "--cache", "off", "--history", "off"]
+def _whole_shards_merged(eval_file: str) -> None:
+    """Run ``eval_file`` whole (``whole``), as 3 shards (``s1``..``s3``) and merge them
+    (``merged``), every run passing its gates."""
+    base = ["run", eval_file, "--cache", "off", "--history", "off"]
     assert main([*base, "--report-dir", "whole"]) == 0
     for k in (1, 2, 3):
         assert main([*base, "--shard", f"{k}/3", "--report-dir", f"s{k}"]) == 0
     merge = ["merge", "s1", "s2", "s3", "--report-dir", "merged", "--history", "off"]
     assert main(merge) == 0
+
+
+def test_judge_figures_of_merged_shards_equal_the_whole_run(project: pytest.Pytester) -> None:
+    _whole_shards_merged("demo.eval.yaml")
     whole, merged = _overall(project.path / "whole"), _overall(project.path / "merged")
     shards = [_overall(project.path / f"s{k}") for k in (1, 2, 3)]
     for name in ("typos", "steady"):
@@ -110,12 +116,7 @@ def test_replica_counters_per_system_in_reports_and_summed_by_a_merge(
             "checks:\n  - label: {choices: [positive, negative]}\n"
             "gates:\n  - accuracy >= 0.9\nconcurrency: 2\nretries: 0\n"
         )
-        base = ["run", "rep.eval.yaml", "--cache", "off", "--history", "off"]
-        assert main([*base, "--report-dir", "whole"]) == 0
-        for k in (1, 2, 3):
-            assert main([*base, "--shard", f"{k}/3", "--report-dir", f"s{k}"]) == 0
-    merge = ["merge", "s1", "s2", "s3", "--report-dir", "merged", "--history", "off"]
-    assert main(merge) == 0
+        _whole_shards_merged("rep.eval.yaml")
 
     def counters(folder: str, name: str = "run.json") -> Any:
         record = json.loads((tmp_path / folder / "latest" / name).read_text())
