@@ -498,7 +498,7 @@ async def run_system(
         scored[index] = _combine(row_results, outputs[position])
         judged[index] = _judge_outcome(row_results, check_names)
 
-    records: list[tuple[Any, ...]] = []  # a row's columns (quicker than a dict a row)
+    records: list[tuple[Any, ...]] = []  # values in RESULT_COLUMNS' order (quicker than dicts)
     price = system_price(system)  # its own price, else litellm's table (gateway/pricing.py)
     fields = spec.perturb_fields
     hashes: dict[str, str] = {}
