@@ -30,15 +30,8 @@ from brittle._errors import ConfigError
 from brittle.gateway.pricing import system_price
 from brittle.gateway.replicas import merge_counters
 from brittle.options import Options
-from brittle.report.merge_rows import (
-    Coded,
-    CodedBuilder,
-    Packed,
-    bool_array,
-    returning_memory,
-    text_array,
-    text_scalar,
-)
+from brittle.report.arrow import bool_array, text_array, text_scalar
+from brittle.report.merge_rows import Coded, CodedBuilder, Packed, returning_memory
 from brittle.report.parquet import ORIGINAL_SUITE, PARQUET_CHUNK
 from brittle.run.adapter_check import attach, merge_checks
 from brittle.run.engine import OUTCOME_COLUMNS, RESULT_COLUMNS, SystemRun, measure

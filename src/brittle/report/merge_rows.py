@@ -26,6 +26,8 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from brittle.report.arrow import bool_array, int_array
+
 _STEP = 65_536  # rows made into Python objects at a time while a column is iterated
 
 
@@ -274,32 +276,6 @@ def returning_memory() -> Iterator[None]:
         pa.set_memory_pool(previous)
 
 
-def int_array(values: np.ndarray) -> pa.Array:
-    """``values`` as an Arrow int64 array sharing their buffer. ``pa.array`` of a numpy array
-    or a Python value imports pandas (to ask whether it is a pandas object): 40 MB of the
-    merge's peak that nothing else in a merge needs."""
-    values = np.ascontiguousarray(values, dtype=np.int64)
-    return pa.Array.from_buffers(pa.int64(), len(values), [None, pa.py_buffer(values)])
-
-
-def bool_array(values: np.ndarray) -> pa.Array:
-    """``values`` (numpy bools) as an Arrow bool array, without ``pa.array`` (see above)."""
-    bits = np.packbits(np.asarray(values, dtype=bool), bitorder="little")
-    return pa.Array.from_buffers(pa.bool_(), len(values), [None, pa.py_buffer(bits)])
-
-
-def text_scalar(value: str) -> pa.Scalar:
-    """``value`` as an Arrow string scalar, without ``pa.scalar`` (see above)."""
-    return text_array([value])[0]
-
-
-def text_array(values: Sequence[str]) -> pa.Array:
-    """``values`` as an Arrow string array, without ``pa.array`` (see above)."""
-    builder = pa.lib.StringBuilder()
-    builder.append_values(list(values))
-    return builder.finish()
-
-
 def _filled(indices: pa.Array, value: int) -> np.ndarray:
     """A dictionary's int32 indices as numpy, ``value`` where null; read from the buffers
     (``fill_null`` and ``to_numpy`` of an array with nulls import pandas: see above)."""
@@ -324,9 +300,5 @@ __all__ = [
     "Coded",
     "CodedBuilder",
     "Packed",
-    "bool_array",
-    "int_array",
     "returning_memory",
-    "text_array",
-    "text_scalar",
 ]

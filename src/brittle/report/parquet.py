@@ -21,12 +21,12 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from brittle.redact import MASK, pattern_source
+from brittle.report.arrow import arrow_array, text_scalar
 from brittle.run.engine import RESULT_COLUMNS, SystemRun
 from brittle.run.session import EvalState
 from brittle.stats.metrics import ORIGINAL
@@ -92,7 +92,7 @@ def copy_parquet(path: Path, sources: list[Path], systems: list[tuple[str, str]]
     eval by eval and system by system in ``systems``' order, each source in turn; streamed
     batch by batch. Their texts were masked when the shards wrote them."""
     schema = parquet_schema()
-    rows, text = 0, pa.string()
+    rows = 0
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     try:
         with pq.ParquetWriter(tmp, schema, compression="zstd") as writer:
@@ -103,8 +103,8 @@ def copy_parquet(path: Path, sources: list[Path], systems: list[tuple[str, str]]
                     )  # one thread: arrow's per-thread decoding buffers stay resident
                     for batch in batches:
                         mask = pc.and_(  # scalars not made by pa.scalar: it imports pandas
-                            pc.equal(batch.column("eval"), arrow_array([eval_name], text)[0]),
-                            pc.equal(batch.column("system"), arrow_array([system], text)[0]),
+                            pc.equal(batch.column("eval"), text_scalar(eval_name)),
+                            pc.equal(batch.column("system"), text_scalar(system)),
                         )
                         table = pa.Table.from_batches([batch.filter(mask)])
                         if table.num_rows:
@@ -116,59 +116,6 @@ def copy_parquet(path: Path, sources: list[Path], systems: list[tuple[str, str]]
         tmp.unlink(missing_ok=True)
         raise
     return rows
-
-
-def arrow_array(values: list[Any], kind: pa.DataType) -> pa.Array:
-    """``values`` (Python values, None for null) as an Arrow array of ``kind``, built from
-    numpy buffers and Arrow's string builder rather than ``pa.array``: ``pa.array`` imports
-    pandas (when it is installed) to ask whether a list is a pandas object, and a run writes
-    its parquet file without pandas (issue 15: 70 MB of a run's peak). What these builders do
-    not take (a value of another type) goes through ``pa.array`` as before."""
-    try:
-        return _built(values, kind)
-    except (TypeError, ValueError, OverflowError):
-        return pa.array(values, type=kind)
-
-
-def _built(values: list[Any], kind: pa.DataType) -> pa.Array:
-    count = len(values)
-    if kind == pa.string():
-        builder = pa.lib.StringBuilder()
-        for value in values:
-            if value is not None and not isinstance(value, str):
-                raise TypeError(f"not text: {value!r}")
-        builder.append_values(values)
-        return builder.finish()
-    if pa.types.is_list(kind):
-        lengths = np.fromiter((0 if v is None else len(v) for v in values), np.int32, count)
-        offsets = np.concatenate([[0], np.cumsum(lengths, dtype=np.int32)]).astype(np.int32)
-        flat = [item for value in values if value is not None for item in value]
-        starts = pa.Array.from_buffers(pa.int32(), count + 1, [None, pa.py_buffer(offsets)])
-        nulls = [v is None for v in values]
-        mask = _built(nulls, pa.bool_()) if any(nulls) else None
-        return pa.ListArray.from_arrays(starts, _built(flat, kind.value_type), mask=mask)
-    valid = np.fromiter((v is not None for v in values), bool, count)
-    known = None if valid.all() else pa.py_buffer(np.packbits(valid, bitorder="little"))
-    if kind == pa.bool_():
-        flags = np.fromiter((v is not None and bool(v) for v in values), bool, count)
-        data = pa.py_buffer(np.packbits(flags, bitorder="little"))
-    elif kind == pa.float64():
-        data = pa.py_buffer(
-            np.fromiter((0.0 if v is None else float(v) for v in values), float, count)
-        )
-    elif kind == pa.int64():
-        data = pa.py_buffer(
-            np.fromiter((0 if v is None else _integer(v) for v in values), np.int64, count)
-        )
-    else:
-        raise TypeError(f"no builder for {kind}")
-    return pa.Array.from_buffers(kind, count, [known, data], null_count=count - int(valid.sum()))
-
-
-def _integer(value: Any) -> int:
-    if isinstance(value, float) and not value.is_integer():
-        raise ValueError(f"not an integer: {value!r}")
-    return int(value)
 
 
 def _column(table: pa.Table, field: pa.Field) -> pa.Array:

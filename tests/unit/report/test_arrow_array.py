@@ -7,7 +7,7 @@ from typing import Any
 
 import pyarrow as pa
 
-from brittle.report.parquet import arrow_array
+from brittle.report.arrow import arrow_array
 
 CASES: list[tuple[pa.DataType, list[Any]]] = [
     (pa.string(), ["a", None, "", "é\U0001f600", "x" * 1000]),

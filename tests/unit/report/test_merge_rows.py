@@ -171,7 +171,8 @@ def test_reading_rows_imports_no_pandas() -> None:
 import sys
 import numpy as np
 from brittle.report.merge import _shown_rows
-from brittle.report.merge_rows import CodedBuilder, Packed, text_array, bool_array
+from brittle.report.arrow import bool_array, text_array
+from brittle.report.merge_rows import CodedBuilder, Packed
 batch_columns = {
     "case_id": text_array(["a", "a", "b"]), "family": text_array(["", "typo", ""]),
     "passed": bool_array(np.array([True, False, True])),
