@@ -27,6 +27,7 @@ from brittle.report.history.records import (
     headline,
 )
 from brittle.report.history.store import connect
+from brittle.run.evidence import first_rows
 from brittle.sanitize import STORED_LIMIT, clip_stored
 
 TREND_RUNS = 30
@@ -229,13 +230,7 @@ def flip_set(
     (a system's result columns)."""
     ordered = sorted(flips, key=_sort_key)[:limit]
     wanted = {row for f in ordered for row in (f.case_id, f.variant_id)}
-    position: dict[str, int] = {}  # only the rows shown: a dict of every row id took 100 MB
-    if wanted:  # at 1,000,000 rows (a merge's row ids are Arrow strings, made as read)
-        for i, row in enumerate(columns["row_id"]):
-            if row in wanted and row not in position:  # the first repeat, when repeated
-                position[row] = i
-                if len(position) == len(wanted):
-                    break
+    position = first_rows(columns["row_id"], wanted)  # only the rows shown
     cols = columns
 
     def text(row_id: str, column: str) -> str | None:
