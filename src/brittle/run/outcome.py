@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from brittle.stats.results import Table
+from brittle.stats.results import Table, is_frame
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -32,7 +32,7 @@ class OutcomeAttribute:
         if run is None:
             return None  # the dataclass's default
         table = run.__dict__.get(OUTCOME_SLOT)
-        if table is None or _is_frame(table):
+        if table is None or is_frame(table):
             return table
         frame = outcome_frame(table)
         run.__dict__[OUTCOME_SLOT] = frame
@@ -43,10 +43,6 @@ class OutcomeAttribute:
 
 
 OUTCOME_SLOT = "_outcome_table"  # where a SystemRun keeps its outcome table
-
-
-def _is_frame(table: Any) -> bool:
-    return hasattr(table, "columns") and hasattr(table, "index")
 
 
 def outcome_frame(table: Table) -> pd.DataFrame:

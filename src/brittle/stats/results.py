@@ -81,9 +81,14 @@ def column(table: Table, name: str) -> Any:
     return to_numpy() if callable(to_numpy) and hasattr(values, "index") else values
 
 
+def is_frame(table: Any) -> bool:
+    """Whether ``table`` is a pandas DataFrame (asked without importing pandas)."""
+    return hasattr(table, "columns") and hasattr(table, "index")
+
+
 def row_count(table: Table) -> int:
     """The rows of a table (``len`` of a frame, of any column of a mapping)."""
-    if hasattr(table, "columns") and hasattr(table, "index"):  # a frame: len is its rows
+    if is_frame(table):  # a frame: len is its rows
         return len(table)
     return len(table["case_id"])
 
